@@ -1,0 +1,221 @@
+//! Root-prefixed access to the host's `/proc` and `/sys`.
+//!
+//! Every host path the program touches is built here, from a host-absolute path and the
+//! `--root` prefix, so that a captured tree can be audited offline and tests run on fixture
+//! trees. The [`Files`] trait is the narrow seam: [`RootFs`] is the real one, and tests wrap it
+//! to inject faults (`EIO` from `/proc/irq`, `EINVAL` from a sysctl) without a kernel.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Component, Path, PathBuf};
+
+use crate::sysctl::SysctlKey;
+use crate::types::IfName;
+
+/// File operations on host paths (`/proc/...`, `/sys/...`), relative to a root.
+pub trait Files {
+    /// Reads a whole file as text.
+    fn read(&self, path: &Path) -> io::Result<String>;
+    /// Writes `data` in exactly one write(2), as the kernel wants for sysctls and
+    /// `/proc/irq/N/smp_affinity_list` (a second write would be parsed as a new value).
+    fn write(&self, path: &Path, data: &str) -> io::Result<()>;
+    /// Reads a symlink's target, as stored (sysfs links are relative).
+    fn read_link(&self, path: &Path) -> io::Result<PathBuf>;
+    /// Lists a directory's entry names, sorted.
+    fn read_dir(&self, path: &Path) -> io::Result<Vec<String>>;
+    /// Whether the path exists (following symlinks inside the root).
+    fn exists(&self, path: &Path) -> bool;
+    /// Resolves every symlink (sysfs links are relative, so they stay inside the root) and
+    /// returns the host-absolute path.
+    fn canonicalize(&self, path: &Path) -> io::Result<PathBuf>;
+    /// The real location of a host path, for messages.
+    fn display(&self, path: &Path) -> PathBuf;
+}
+
+/// The real file accessor: host path `/proc/x` lives at `ROOT/proc/x`.
+#[derive(Debug, Clone)]
+pub struct RootFs {
+    root: PathBuf,
+}
+
+impl RootFs {
+    /// A root of `/` is the live host.
+    pub fn new(root: impl Into<PathBuf>) -> Self {
+        Self { root: root.into() }
+    }
+
+    /// The prefix given with `--root`.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Whether this accessor reads the live kernel (root `/`), as opposed to a captured tree.
+    pub fn is_live(&self) -> bool {
+        self.root == Path::new("/")
+    }
+
+    fn full(&self, path: &Path) -> PathBuf {
+        let mut out = self.root.clone();
+        for c in path.components() {
+            if let Component::Normal(s) = c {
+                out.push(s);
+            }
+        }
+        out
+    }
+}
+
+impl Files for RootFs {
+    fn read(&self, path: &Path) -> io::Result<String> {
+        std::fs::read_to_string(self.full(path))
+    }
+
+    fn write(&self, path: &Path, data: &str) -> io::Result<()> {
+        // Truncate so that fixture files hold exactly the value; procfs ignores O_TRUNC.
+        let mut f: File = OpenOptions::new()
+            .write(true)
+            .truncate(true)
+            .open(self.full(path))?;
+        let n = f.write(data.as_bytes())?;
+        if n != data.len() {
+            return Err(io::Error::new(
+                io::ErrorKind::WriteZero,
+                format!("short write: {n} of {} bytes", data.len()),
+            ));
+        }
+        Ok(())
+    }
+
+    fn read_link(&self, path: &Path) -> io::Result<PathBuf> {
+        std::fs::read_link(self.full(path))
+    }
+
+    fn read_dir(&self, path: &Path) -> io::Result<Vec<String>> {
+        let mut names = std::fs::read_dir(self.full(path))?
+            .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+            .collect::<io::Result<Vec<_>>>()?;
+        names.sort();
+        Ok(names)
+    }
+
+    fn exists(&self, path: &Path) -> bool {
+        self.full(path).exists()
+    }
+
+    fn canonicalize(&self, path: &Path) -> io::Result<PathBuf> {
+        let real = std::fs::canonicalize(self.full(path))?;
+        let root = std::fs::canonicalize(&self.root)?;
+        let rel = real.strip_prefix(&root).map_err(|_| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!("{} leads outside the root", path.display()),
+            )
+        })?;
+        Ok(Path::new("/").join(rel))
+    }
+
+    fn display(&self, path: &Path) -> PathBuf {
+        self.full(path)
+    }
+}
+
+/// Host-absolute paths of the files hosttune reads and writes. The only place the strings
+/// `/proc` and `/sys` appear.
+pub mod paths {
+    use super::*;
+
+    /// `/proc/sys/<segments>`: one segment per path component, so `eth0.100` stays one.
+    pub fn sysctl(key: &SysctlKey) -> PathBuf {
+        let mut p = PathBuf::from("/proc/sys");
+        for s in key.segments() {
+            p.push(s);
+        }
+        p
+    }
+
+    /// `/proc/interrupts`.
+    pub fn interrupts() -> PathBuf {
+        PathBuf::from("/proc/interrupts")
+    }
+
+    /// `/proc/cmdline`.
+    pub fn cmdline() -> PathBuf {
+        PathBuf::from("/proc/cmdline")
+    }
+
+    /// `/proc/irq/N/FILE` (`smp_affinity_list`, `effective_affinity_list`).
+    pub fn irq(irq: u32, file: &str) -> PathBuf {
+        PathBuf::from(format!("/proc/irq/{irq}/{file}"))
+    }
+
+    /// `/sys/class/net`.
+    pub fn net_class() -> PathBuf {
+        PathBuf::from("/sys/class/net")
+    }
+
+    /// `/sys/class/net/IFACE/FILE` (`device`, `tx_queue_len`, ...); an empty file is the
+    /// interface directory itself.
+    pub fn net(iface: &IfName, file: &str) -> PathBuf {
+        let mut p = net_class();
+        p.push(iface.as_str());
+        if !file.is_empty() {
+            p.push(file);
+        }
+        p
+    }
+
+    /// `/sys/devices/system/cpu/FILE` (`isolated`, `online`, `present`).
+    pub fn cpu(file: &str) -> PathBuf {
+        PathBuf::from(format!("/sys/devices/system/cpu/{file}"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn root_prefix_is_applied_and_dotted_segments_stay_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let fs = RootFs::new(dir.path());
+        let key: SysctlKey = "net.ipv4.conf.eth0/100.rp_filter".parse().unwrap();
+        let p = paths::sysctl(&key);
+        assert_eq!(p, Path::new("/proc/sys/net/ipv4/conf/eth0.100/rp_filter"));
+        assert_eq!(
+            fs.display(&p),
+            dir.path().join("proc/sys/net/ipv4/conf/eth0.100/rp_filter")
+        );
+    }
+
+    #[test]
+    fn write_replaces_the_whole_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("proc/sys/vm")).unwrap();
+        std::fs::write(dir.path().join("proc/sys/vm/swappiness"), "60000\n").unwrap();
+        let fs = RootFs::new(dir.path());
+        fs.write(Path::new("/proc/sys/vm/swappiness"), "10")
+            .unwrap();
+        assert_eq!(fs.read(Path::new("/proc/sys/vm/swappiness")).unwrap(), "10");
+    }
+
+    #[test]
+    fn relative_sysfs_links_resolve_inside_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let dev = dir
+            .path()
+            .join("sys/devices/pci0000:00/0000:00:03.0/virtio0/net/eth0");
+        std::fs::create_dir_all(&dev).unwrap();
+        std::fs::create_dir_all(dir.path().join("sys/class/net")).unwrap();
+        std::os::unix::fs::symlink(
+            "../../devices/pci0000:00/0000:00:03.0/virtio0/net/eth0",
+            dir.path().join("sys/class/net/eth0"),
+        )
+        .unwrap();
+        std::os::unix::fs::symlink("../../../virtio0", dev.join("device")).unwrap();
+        let fs = RootFs::new(dir.path());
+        let p = fs
+            .canonicalize(&paths::net(&"eth0".parse().unwrap(), "device"))
+            .unwrap();
+        assert_eq!(p, Path::new("/sys/devices/pci0000:00/0000:00:03.0/virtio0"));
+    }
+}

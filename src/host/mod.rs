@@ -1,0 +1,79 @@
+//! The narrow seams between hosttune and the host: files under the root, NIC ioctls, addresses
+//! and the service manager. Only resolve, observe and apply use them; fakes in
+//! [`crate::testing`] implement the same traits.
+
+pub mod addrs;
+pub mod fs;
+pub mod nic;
+pub mod services;
+
+pub use addrs::{AddrError, AddrOps, IfAddr};
+pub use fs::{Files, RootFs, paths};
+pub use nic::{ChannelParams, NicError, NicOps, RingParams};
+pub use services::{ServiceError, ServiceState, Services};
+
+/// Everything the pipeline may touch on one host.
+#[derive(Clone, Copy)]
+pub struct Host<'a> {
+    /// `/proc` and `/sys`, under `--root`.
+    pub fs: &'a dyn Files,
+    /// Ring and channel ioctls.
+    pub nic: &'a dyn NicOps,
+    /// Interface addresses (rtnetlink).
+    pub addrs: &'a dyn AddrOps,
+    /// The service manager (systemd).
+    pub services: &'a dyn Services,
+}
+
+/// Stand-in for the live-only seams when `--root` names a captured tree: there is no kernel
+/// behind it to ask for rings, addresses or services, so those items are `unsupported`.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct Offline;
+
+const OFFLINE: &str = "not available on an offline --root tree";
+
+impl NicOps for Offline {
+    fn rings(&self, iface: &crate::types::IfName) -> Result<RingParams, NicError> {
+        Err(NicError::unsupported("ETHTOOL_GRINGPARAM", iface, OFFLINE))
+    }
+    fn set_rings(&self, iface: &crate::types::IfName, _: &RingParams) -> Result<(), NicError> {
+        Err(NicError::unsupported("ETHTOOL_SRINGPARAM", iface, OFFLINE))
+    }
+    fn channels(&self, iface: &crate::types::IfName) -> Result<ChannelParams, NicError> {
+        Err(NicError::unsupported("ETHTOOL_GCHANNELS", iface, OFFLINE))
+    }
+    fn set_channels(
+        &self,
+        iface: &crate::types::IfName,
+        _: &ChannelParams,
+    ) -> Result<(), NicError> {
+        Err(NicError::unsupported("ETHTOOL_SCHANNELS", iface, OFFLINE))
+    }
+}
+
+impl AddrOps for Offline {
+    fn list(&self) -> Result<Vec<IfAddr>, AddrError> {
+        Err(AddrError::Unsupported(OFFLINE.into()))
+    }
+    fn add(&self, _: &crate::types::IfName, _: std::net::IpAddr, _: u8) -> Result<(), AddrError> {
+        Err(AddrError::Unsupported(OFFLINE.into()))
+    }
+    fn del(&self, _: &crate::types::IfName, _: std::net::IpAddr, _: u8) -> Result<(), AddrError> {
+        Err(AddrError::Unsupported(OFFLINE.into()))
+    }
+}
+
+impl Services for Offline {
+    fn state(&self, _: &str) -> Result<Option<ServiceState>, ServiceError> {
+        Err(ServiceError::Unsupported(OFFLINE.into()))
+    }
+    fn set_active(&self, _: &str, _: bool) -> Result<(), ServiceError> {
+        Err(ServiceError::Unsupported(OFFLINE.into()))
+    }
+    fn set_enabled(&self, _: &str, _: bool) -> Result<(), ServiceError> {
+        Err(ServiceError::Unsupported(OFFLINE.into()))
+    }
+    fn restart(&self, _: &str) -> Result<(), ServiceError> {
+        Err(ServiceError::Unsupported(OFFLINE.into()))
+    }
+}

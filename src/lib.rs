@@ -1,0 +1,18 @@
+//! hosttune: role profiles for Linux load-balancing hosts, applied idempotently, audited for
+//! drift and rolled back from snapshots.
+//!
+//! The pipeline, one stage per module:
+//!
+//! ```text
+//! profile file ─load→ Profile ─validate→ Desired          (profile: pure, all problems at once)
+//! Desired ─resolve(host)→ targets ─observe(host)→ Observed (knobs::*: read-only)
+//! (Desired, Observed) ─diff→ Plan                          (plan: pure, changes and skips)
+//! Plan ─report→ audit / dry-run output                     (report: pure)
+//! Plan ─apply(host, snapshot store)→ Outcome               (apply: snapshot first, write, read back)
+//! Snapshot ─→ Plan ─apply→                                  (rollback is just another plan)
+//! ```
+
+pub mod cpulist;
+pub mod host;
+pub mod sysctl;
+pub mod types;

@@ -1,0 +1,216 @@
+//! Sysctl keys and values: the names under `/proc/sys` and how their values compare.
+//!
+//! A key is a list of path segments. As in sysctl(8), the first separator decides the form:
+//! `net/ipv4/conf/eth0.100/rp_filter` (slashed: dots are literal) and
+//! `net.ipv4.conf.eth0/100.rp_filter` (dotted: a `/` stands for a dot inside a segment) name the
+//! same file. Building paths with `replace('.', "/")` would split `eth0.100`; segments never do.
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+
+/// A sysctl name as a list of `/proc/sys` path segments.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct SysctlKey(Vec<String>);
+
+/// Why a sysctl key is rejected. Checked before anything is read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum KeyError {
+    #[error("sysctl key is empty")]
+    Empty,
+    #[error("sysctl key {0:?} has an empty segment")]
+    EmptySegment(String),
+    #[error("sysctl key {0:?} has a '.' or '..' segment")]
+    Traversal(String),
+    #[error("sysctl key {0:?} contains a NUL, control character or whitespace")]
+    BadChar(String),
+}
+
+impl SysctlKey {
+    /// The path segments under `/proc/sys`.
+    pub fn segments(&self) -> &[String] {
+        &self.0
+    }
+
+    /// Builds a key from segments, checking each.
+    pub fn from_segments<I, S>(segs: I) -> Result<Self, KeyError>
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        let segs: Vec<String> = segs.into_iter().map(Into::into).collect();
+        let shown = segs.join("/");
+        if segs.is_empty() {
+            return Err(KeyError::Empty);
+        }
+        for s in &segs {
+            if s.is_empty() {
+                return Err(KeyError::EmptySegment(shown));
+            }
+            if s == "." || s == ".." {
+                return Err(KeyError::Traversal(shown));
+            }
+            if s.chars().any(|c| c.is_control() || c.is_whitespace()) {
+                return Err(KeyError::BadChar(shown));
+            }
+        }
+        Ok(Self(segs))
+    }
+
+    /// `net.ipv4.conf.IFACE.NAME`, for the per-interface keys that DSR needs.
+    pub fn conf(family: &str, iface: &str, name: &str) -> Self {
+        Self(vec![
+            "net".into(),
+            family.into(),
+            "conf".into(),
+            iface.into(),
+            name.into(),
+        ])
+    }
+}
+
+impl FromStr for SysctlKey {
+    type Err = KeyError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        if s.is_empty() {
+            return Err(KeyError::Empty);
+        }
+        if s.contains('\0') {
+            return Err(KeyError::BadChar(s.replace('\0', "\\0")));
+        }
+        let slashed = match s.find(['.', '/']) {
+            Some(i) => s.as_bytes()[i] == b'/',
+            None => false,
+        };
+        let segs: Vec<String> = if slashed {
+            s.split('/').map(str::to_string).collect()
+        } else {
+            s.split('.').map(|seg| seg.replace('/', ".")).collect()
+        };
+        // A slashed key of only separators or a dotted one with "a//b" must not sneak through
+        // as "." or "": from_segments checks each segment.
+        Self::from_segments(segs).map_err(|e| match e {
+            KeyError::EmptySegment(_) => KeyError::EmptySegment(s.to_string()),
+            KeyError::Traversal(_) => KeyError::Traversal(s.to_string()),
+            KeyError::BadChar(_) => KeyError::BadChar(s.to_string()),
+            other => other,
+        })
+    }
+}
+
+impl TryFrom<String> for SysctlKey {
+    type Error = KeyError;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<SysctlKey> for String {
+    fn from(k: SysctlKey) -> String {
+        k.to_string()
+    }
+}
+
+/// The dotted form, with dots inside a segment written as `/` (as `sysctl -a` prints them).
+impl fmt::Display for SysctlKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, s) in self.0.iter().enumerate() {
+            if i > 0 {
+                f.write_str(".")?;
+            }
+            f.write_str(&s.replace('.', "/"))?;
+        }
+        Ok(())
+    }
+}
+
+/// A value with runs of whitespace folded to one space and the ends trimmed: `tcp_rmem` reads
+/// back as `4096\t16384\t4194304\n` and must equal `"4096 16384 4194304"`.
+pub fn normalize(value: &str) -> String {
+    value.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn first_separator_decides_the_form() {
+        let a: SysctlKey = "net/ipv4/conf/eth0.100/rp_filter".parse().unwrap();
+        let b: SysctlKey = "net.ipv4.conf.eth0/100.rp_filter".parse().unwrap();
+        assert_eq!(a, b);
+        assert_eq!(
+            a.segments(),
+            ["net", "ipv4", "conf", "eth0.100", "rp_filter"]
+        );
+        assert_eq!(a.to_string(), "net.ipv4.conf.eth0/100.rp_filter");
+        let plain: SysctlKey = "vm.swappiness".parse().unwrap();
+        assert_eq!(plain.segments(), ["vm", "swappiness"]);
+        let single: SysctlKey = "kernel".parse().unwrap();
+        assert_eq!(single.segments(), ["kernel"]);
+    }
+
+    #[test]
+    fn bad_segments_are_rejected() {
+        assert_eq!("".parse::<SysctlKey>(), Err(KeyError::Empty));
+        for k in [
+            "net..core",
+            ".net.core",
+            "net.core.",
+            "net//core",
+            "/net/core",
+        ] {
+            assert!(
+                matches!(k.parse::<SysctlKey>(), Err(KeyError::EmptySegment(_))),
+                "{k}"
+            );
+        }
+        for k in ["net/../../etc/shadow", "net/./core", "net.core/..x"] {
+            let r = k.parse::<SysctlKey>();
+            assert!(r.is_err(), "{k}");
+        }
+        assert!(matches!(
+            "net/../x".parse::<SysctlKey>(),
+            Err(KeyError::Traversal(_))
+        ));
+        // In the dotted form "a./." would be segment "." after the slash-to-dot swap.
+        assert!(matches!(
+            "net./.x".parse::<SysctlKey>(),
+            Err(KeyError::Traversal(_))
+        ));
+        assert!(matches!(
+            "net.co\0re".parse::<SysctlKey>(),
+            Err(KeyError::BadChar(_))
+        ));
+        assert!(matches!(
+            "net.co re".parse::<SysctlKey>(),
+            Err(KeyError::BadChar(_))
+        ));
+    }
+
+    #[test]
+    fn values_compare_with_whitespace_folded() {
+        assert_eq!(normalize("4096\t16384\t4194304\n"), "4096 16384 4194304");
+        assert_eq!(normalize("  1024   65535 "), "1024 65535");
+        assert_eq!(normalize("\n"), "");
+    }
+
+    proptest! {
+        #[test]
+        // Top-level directories under /proc/sys never contain a dot, so the first segment here
+        // has none; later segments may (interface names such as `eth0.100`).
+        fn display_then_parse_is_identity(
+            first in "[a-z]{1,6}",
+            rest in prop::collection::vec("[a-z0-9_][a-z0-9_.-]{0,8}", 0..5),
+        ) {
+            let mut segs = vec![first];
+            segs.extend(rest);
+            let k = SysctlKey::from_segments(segs).unwrap();
+            let again: SysctlKey = k.to_string().parse().unwrap();
+            prop_assert_eq!(again, k);
+        }
+    }
+}

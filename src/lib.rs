@@ -14,5 +14,7 @@
 
 pub mod cpulist;
 pub mod host;
+pub mod irq;
 pub mod sysctl;
+pub mod testing;
 pub mod types;

@@ -3,9 +3,12 @@
 //! [`crate::testing`] implement the same traits.
 
 pub mod addrs;
+pub mod ethtool;
 pub mod fs;
+pub mod netlink;
 pub mod nic;
 pub mod services;
+pub mod systemd;
 
 pub use addrs::{AddrError, AddrOps, IfAddr};
 pub use fs::{Files, RootFs, paths};

@@ -1,0 +1,116 @@
+//! Shared helpers for integration tests: root checks and throw-away network namespaces.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// Whether tests that need root and namespaces may run. When they cannot, prints a loud
+/// message and returns false, unless `HOSTTUNE_REQUIRE_ROOT_TESTS=1`, which turns the skip
+/// into a failure (CI sets it).
+pub fn root_tests_enabled(test: &str) -> bool {
+    let why = if !nix::unistd::Uid::effective().is_root() {
+        Some("not running as root".to_string())
+    } else if Command::new("ip").arg("-V").output().is_err() {
+        Some("the ip command (iproute2) is missing".to_string())
+    } else {
+        None
+    };
+    match why {
+        None => true,
+        Some(why) => {
+            if std::env::var("HOSTTUNE_REQUIRE_ROOT_TESTS").as_deref() == Ok("1") {
+                panic!("{test}: real-kernel test cannot run ({why}) and HOSTTUNE_REQUIRE_ROOT_TESTS=1");
+            }
+            eprintln!("\n*** SKIPPED {test}: real-kernel test needs root and iproute2 ({why}) ***\n");
+            false
+        }
+    }
+}
+
+/// Runs a command and panics with its output if it fails.
+pub fn run(cmd: &str, args: &[&str]) -> Output {
+    let out = Command::new(cmd).args(args).output().unwrap_or_else(|e| panic!("{cmd}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd} {}: {}\n{}",
+        args.join(" "),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// A network namespace that exists for the life of the value and is deleted on drop, also
+/// when the test panics.
+pub struct Netns {
+    pub name: String,
+}
+
+static SEQ: AtomicU32 = AtomicU32::new(0);
+
+impl Netns {
+    /// Creates `ht-<tag>-<pid>-<n>` with `lo` up.
+    pub fn new(tag: &str) -> Self {
+        let name = format!("ht-{tag}-{}-{}", std::process::id(), SEQ.fetch_add(1, Ordering::SeqCst));
+        run("ip", &["netns", "add", &name]);
+        let ns = Self { name };
+        ns.ip(&["link", "set", "lo", "up"]);
+        ns
+    }
+
+    /// Runs a command inside the namespace, returning its output whatever the status.
+    pub fn exec(&self, cmd: &str, args: &[&str]) -> Output {
+        Command::new("ip")
+            .args(["netns", "exec", &self.name, cmd])
+            .args(args)
+            .output()
+            .unwrap_or_else(|e| panic!("ip netns exec {} {cmd}: {e}", self.name))
+    }
+
+    /// Runs a command inside the namespace and panics if it fails.
+    pub fn must(&self, cmd: &str, args: &[&str]) -> String {
+        let out = self.exec(cmd, args);
+        assert!(
+            out.status.success(),
+            "in {}: {cmd} {}: {}\n{}",
+            self.name,
+            args.join(" "),
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// `ip ARGS` inside the namespace.
+    pub fn ip(&self, args: &[&str]) -> String {
+        self.must("ip", args)
+    }
+
+    /// Reads a sysctl inside the namespace, whitespace folded.
+    pub fn sysctl(&self, key: &str) -> String {
+        let path = format!("/proc/sys/{}", key.replace('.', "/"));
+        self.must("cat", &[&path]).split_whitespace().collect::<Vec<_>>().join(" ")
+    }
+
+    /// Runs `f` on a thread that has joined this namespace (setns), for in-process tests of
+    /// netlink and ioctls. The test process's own namespace is untouched.
+    pub fn enter<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {
+        let path = PathBuf::from("/run/netns").join(&self.name);
+        std::thread::scope(|s| {
+            s.spawn(|| {
+                let fd = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                nix::sched::setns(fd, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
+                f()
+            })
+            .join()
+            .expect("namespace thread panicked")
+        })
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.name]).output();
+    }
+}

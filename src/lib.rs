@@ -6,15 +6,24 @@
 //! ```text
 //! profile file ─load→ Profile ─validate→ Desired          (profile: pure, all problems at once)
 //! Desired ─resolve(host)→ targets ─observe(host)→ Observed (knobs::*: read-only)
-//! (Desired, Observed) ─diff→ Plan                          (plan: pure, changes and skips)
+//! (Desired, Observed) ─diff→ Plan                          (knobs::*::diff, plan: pure)
 //! Plan ─report→ audit / dry-run output                     (report: pure)
 //! Plan ─apply(host, snapshot store)→ Outcome               (apply: snapshot first, write, read back)
-//! Snapshot ─→ Plan ─apply→                                  (rollback is just another plan)
+//! Snapshot ─→ Plan ─apply→                                  (apply::rollback_plan: just another plan)
 //! ```
+//!
+//! Host access goes through the narrow seams in [`host`]; [`testing`] has fakes of them.
 
+pub mod apply;
+pub mod cli;
 pub mod cpulist;
 pub mod host;
 pub mod irq;
+pub mod knobs;
+pub mod plan;
+pub mod profile;
+pub mod report;
+pub mod snapshot;
 pub mod sysctl;
 pub mod testing;
 pub mod types;

@@ -1,0 +1,292 @@
+//! The `[sysctl]` knob: keys under `/proc/sys`, read, compared with whitespace folded, and
+//! written in one write(2) only when they differ (kube-proxy's EnsureSysctl, for every key).
+
+use std::fmt;
+use std::io;
+
+use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::ser::{SerializeMap, Serializer};
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+use crate::host::{Files, paths};
+use crate::plan::{Entry, Item, Kind, Setting, Status};
+use crate::profile::{Loc, Locator, ProfileError};
+use crate::sysctl::{SysctlKey, normalize};
+
+/// One wanted sysctl value, with where it was asked for.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SysctlEntry {
+    pub key: SysctlKey,
+    pub value: String,
+    /// A leading `-` on the key, as in sysctl.d(5): a key missing on the host is skipped.
+    pub optional: bool,
+    pub at: Loc,
+}
+
+/// The `[sysctl]` table as written, in document order (the order writes happen in).
+#[derive(Debug, Default)]
+pub struct SysctlTable(pub Vec<(Spanned<String>, Spanned<SysctlValue>)>);
+
+/// A sysctl value: a number, a string, or a list of numbers written space-separated
+/// (`tcp_rmem = [4096, 16384, 4194304]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct SysctlValue(pub String);
+
+impl<'de> Deserialize<'de> for SysctlValue {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = SysctlValue;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a number, a string or a list of numbers")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<SysctlValue, E> {
+                Ok(SysctlValue(v.to_string()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<SysctlValue, E> {
+                Ok(SysctlValue(v.to_string()))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<SysctlValue, E> {
+                if normalize(v).is_empty() {
+                    return Err(E::custom("a sysctl value must not be empty"));
+                }
+                if v.contains(['\0', '\n']) {
+                    return Err(E::custom("a sysctl value must be one line without NUL"));
+                }
+                Ok(SysctlValue(v.to_string()))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<SysctlValue, A::Error> {
+                let mut parts = Vec::new();
+                while let Some(n) = seq.next_element::<i64>()? {
+                    parts.push(n.to_string());
+                }
+                if parts.is_empty() {
+                    return Err(de::Error::custom(
+                        "a sysctl value must not be an empty list",
+                    ));
+                }
+                Ok(SysctlValue(parts.join(" ")))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for SysctlTable {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = SysctlTable;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a table of sysctl keys and values")
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SysctlTable, A::Error> {
+                let mut out = Vec::new();
+                while let Some(k) = map.next_key::<Spanned<String>>()? {
+                    out.push((k, map.next_value()?));
+                }
+                Ok(SysctlTable(out))
+            }
+        }
+        d.deserialize_map(V)
+    }
+}
+
+impl SysctlTable {
+    /// Parses every key (both forms, optional `-` prefix) and rejects a key given twice in
+    /// one file, in either form. Reports every problem, not just the first.
+    pub fn validate(self, loc: &Locator, errs: &mut Vec<ProfileError>) -> Vec<SysctlEntry> {
+        let mut out: Vec<SysctlEntry> = Vec::with_capacity(self.0.len());
+        for (k, v) in self.0 {
+            let at = loc.at(k.span());
+            let raw = k.into_inner();
+            let (optional, name) = match raw.strip_prefix('-') {
+                Some(rest) => (true, rest),
+                None => (false, raw.as_str()),
+            };
+            let key: SysctlKey = match name.parse() {
+                Ok(key) => key,
+                Err(e) => {
+                    errs.push(ProfileError::invalid(at, e.to_string()));
+                    continue;
+                }
+            };
+            if let Some(first) = out.iter().find(|e| e.key == key) {
+                errs.push(ProfileError::invalid(
+                    at,
+                    format!("sysctl key {key} is given twice (first at {})", first.at),
+                ));
+                continue;
+            }
+            out.push(SysctlEntry {
+                key,
+                value: v.into_inner().0,
+                optional,
+                at,
+            });
+        }
+        out
+    }
+}
+
+/// Serializes resolved entries back into a `[sysctl]` table for `hosttune show`.
+pub fn serialize_entries<S: Serializer>(entries: &[SysctlEntry], s: S) -> Result<S::Ok, S::Error> {
+    let mut m = s.serialize_map(Some(entries.len()))?;
+    for e in entries {
+        let name = if e.optional {
+            format!("-{}", e.key)
+        } else {
+            e.key.to_string()
+        };
+        match e.value.parse::<i64>() {
+            Ok(n) => m.serialize_entry(&name, &n)?,
+            Err(_) => m.serialize_entry(&name, &e.value)?,
+        }
+    }
+    m.end()
+}
+
+/// Reads every key's live value. A missing optional key is `skipped`; a missing required key
+/// is an `error` item, which stops an apply before any write.
+pub fn observe(fs: &dyn Files, entries: &[SysctlEntry]) -> Vec<(SysctlEntry, io::Result<String>)> {
+    entries
+        .iter()
+        .map(|e| (e.clone(), fs.read(&paths::sysctl(&e.key))))
+        .collect()
+}
+
+/// Compares desired and observed values (pure).
+pub fn diff(observed: Vec<(SysctlEntry, io::Result<String>)>, kind: Kind) -> Vec<Entry> {
+    observed
+        .into_iter()
+        .map(|(e, live)| {
+            let object = e.key.to_string();
+            let want = Setting::Sysctl {
+                key: e.key.clone(),
+                value: e.value.clone(),
+            };
+            match live {
+                Ok(raw) => {
+                    let status = if normalize(&raw) == normalize(&e.value) {
+                        Status::Ok
+                    } else {
+                        Status::Drift
+                    };
+                    let item =
+                        Item::new(kind, object, normalize(&e.value), normalize(&raw), status);
+                    Entry::new(
+                        item,
+                        Some(want),
+                        Some(Setting::Sysctl {
+                            key: e.key,
+                            value: raw,
+                        }),
+                    )
+                }
+                Err(err) if err.kind() == io::ErrorKind::NotFound && e.optional => {
+                    let item = Item::new(kind, object, normalize(&e.value), "-", Status::Skipped)
+                        .note("optional key not present on this host");
+                    Entry::new(item, None, None)
+                }
+                Err(err) => {
+                    let why = if err.kind() == io::ErrorKind::NotFound {
+                        format!("no such key on this host ({})", e.at)
+                    } else {
+                        format!("cannot read: {err}")
+                    };
+                    let item =
+                        Item::new(kind, object, normalize(&e.value), "-", Status::Error).note(why);
+                    Entry::new(item, None, None)
+                }
+            }
+        })
+        .collect()
+}
+
+/// Writes one value in one write(2), newline-terminated as the kernel prints it, so that a
+/// restored fixture file is byte for byte what it was. Equivalent to `sysctl -w KEY=VALUE`.
+pub fn write(fs: &dyn Files, key: &SysctlKey, value: &str) -> io::Result<()> {
+    let path = paths::sysctl(key);
+    if value.ends_with('\n') {
+        fs.write(&path, value)
+    } else {
+        fs.write(&path, &format!("{value}\n"))
+    }
+}
+
+/// Reads one value as the kernel prints it.
+pub fn read(fs: &dyn Files, key: &SysctlKey) -> io::Result<String> {
+    fs.read(&paths::sysctl(key))
+}
+
+/// For `Serialize` of the `[sysctl]` section in `show`.
+#[derive(Debug)]
+pub struct Entries<'a>(pub &'a [SysctlEntry]);
+
+impl Serialize for Entries<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        serialize_entries(self.0, s)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(key: &str, value: &str, optional: bool) -> SysctlEntry {
+        SysctlEntry {
+            key: key.parse().unwrap(),
+            value: value.into(),
+            optional,
+            at: Loc::default(),
+        }
+    }
+
+    #[test]
+    fn diff_folds_whitespace_and_classifies() {
+        let obs = vec![
+            (
+                entry("net.ipv4.tcp_rmem", "4096 16384 4194304", false),
+                Ok("4096\t16384\t4194304\n".into()),
+            ),
+            (
+                entry("net.core.somaxconn", "500000", false),
+                Ok("4096\n".into()),
+            ),
+            (
+                entry("net.netfilter.nf_conntrack_max", "700000", true),
+                Err(io::ErrorKind::NotFound.into()),
+            ),
+            (
+                entry("net.core.bogus", "1", false),
+                Err(io::ErrorKind::NotFound.into()),
+            ),
+        ];
+        let st: Vec<Status> = diff(obs, Kind::Sysctl)
+            .iter()
+            .map(|e| e.item.status)
+            .collect();
+        assert_eq!(
+            st,
+            [Status::Ok, Status::Drift, Status::Skipped, Status::Error]
+        );
+    }
+
+    #[test]
+    fn drift_carries_the_raw_live_value_for_the_snapshot() {
+        let obs = vec![(
+            entry("net.ipv4.tcp_wmem", "8192 16384 4194304", false),
+            Ok("4096\t16384\t4194304\n".into()),
+        )];
+        let e = &diff(obs, Kind::Sysctl)[0];
+        assert_eq!(e.item.live, "4096 16384 4194304");
+        assert_eq!(
+            e.live,
+            Some(Setting::Sysctl {
+                key: "net.ipv4.tcp_wmem".parse().unwrap(),
+                value: "4096\t16384\t4194304\n".into()
+            })
+        );
+    }
+}

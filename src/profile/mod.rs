@@ -1,0 +1,442 @@
+//! Loading profiles: strict TOML, `extends` resolved depth-first (later parents win, the file
+//! itself wins last), built-ins compiled in, profile directories overriding them. Validation
+//! is pure and reports every problem it can find with `file:line:column`.
+
+mod builtin;
+mod loc;
+
+use std::fmt;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+use toml::Spanned;
+
+pub use builtin::BUILTIN;
+pub use loc::{Loc, Locator};
+
+use crate::knobs::cpu::CpuSection;
+use crate::knobs::dsr::DsrSection;
+use crate::knobs::irqbalance::IrqbalanceSection;
+use crate::knobs::nic::NicRule;
+use crate::knobs::sysctl::{Entries, SysctlEntry, SysctlTable};
+
+/// Default directory of site profiles.
+pub const DEFAULT_DIR: &str = "/etc/hosttune/profiles";
+
+/// A problem with a profile, naming the place.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProfileError {
+    #[error("{at}: {msg}")]
+    Invalid { at: Loc, msg: String },
+    #[error("{path}: cannot read profile: {why}")]
+    Read { path: String, why: String },
+    #[error("{path}: is a directory, not a profile file")]
+    IsDir { path: String },
+    #[error("profile {name:?} not found (looked in {dirs} and the built-in profiles: {builtins})")]
+    NotFound {
+        name: String,
+        dirs: String,
+        builtins: String,
+    },
+    #[error("{at}: extends cycle: {chain}")]
+    Cycle { at: Loc, chain: String },
+}
+
+impl ProfileError {
+    /// An error at a place.
+    pub fn invalid(at: Loc, msg: impl Into<String>) -> Self {
+        Self::Invalid {
+            at,
+            msg: msg.into(),
+        }
+    }
+}
+
+/// Every problem found in one profile and its parents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProfileErrors(pub Vec<ProfileError>);
+
+impl fmt::Display for ProfileErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for (i, e) in self.0.iter().enumerate() {
+            if i > 0 {
+                writeln!(f)?;
+            }
+            write!(f, "{e}")?;
+        }
+        Ok(())
+    }
+}
+
+impl std::error::Error for ProfileErrors {}
+
+/// `extends = "base"` or `extends = ["a", "b"]`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+enum Extends {
+    One(String),
+    Many(Vec<String>),
+}
+
+/// A profile file as written.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawProfile {
+    description: Option<String>,
+    extends: Option<Spanned<Extends>>,
+    sysctl: Option<SysctlTable>,
+    dsr: Option<Spanned<DsrSection>>,
+    nic: Option<Vec<Spanned<NicRule>>>,
+    cpu: Option<CpuSection>,
+    irqbalance: Option<IrqbalanceSection>,
+}
+
+/// A resolved profile: parents merged in, every value validated. This is the desired state.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Profile {
+    /// The name it was asked for by (a built-in name, a site name or a path).
+    pub name: String,
+    pub description: String,
+    /// Files read, parents first (`builtin:web`, `/etc/hosttune/profiles/site.toml`).
+    pub sources: Vec<String>,
+    pub sysctl: Vec<SysctlEntry>,
+    pub dsr: Option<DsrSection>,
+    pub nic: Option<Vec<NicRule>>,
+    pub cpu: Option<CpuSection>,
+    pub irqbalance: Option<IrqbalanceSection>,
+}
+
+/// The TOML form `hosttune show` prints.
+#[derive(Serialize)]
+struct Shown<'a> {
+    description: &'a str,
+    #[serde(skip_serializing_if = "Entries::is_empty")]
+    sysctl: Entries<'a>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    dsr: Option<&'a DsrSection>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    nic: Option<&'a Vec<NicRule>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cpu: Option<&'a CpuSection>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    irqbalance: Option<&'a IrqbalanceSection>,
+}
+
+impl Entries<'_> {
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Profile {
+    /// The resolved profile as TOML, with a header naming its sources.
+    pub fn to_toml(&self) -> String {
+        let shown = Shown {
+            description: &self.description,
+            sysctl: Entries(&self.sysctl),
+            dsr: self.dsr.as_ref(),
+            nic: self.nic.as_ref(),
+            cpu: self.cpu.as_ref(),
+            irqbalance: self.irqbalance.as_ref(),
+        };
+        let body = toml::to_string(&shown).unwrap_or_else(|e| format!("# cannot print: {e}\n"));
+        format!(
+            "# profile {} (resolved from {})\n{body}",
+            self.name,
+            self.sources.join(", ")
+        )
+    }
+
+    fn merge(&mut self, child: Profile) {
+        if !child.description.is_empty() {
+            self.description = child.description;
+        }
+        self.sources.extend(child.sources);
+        for e in child.sysctl {
+            match self.sysctl.iter_mut().find(|x| x.key == e.key) {
+                Some(x) => *x = e,
+                None => self.sysctl.push(e),
+            }
+        }
+        self.dsr = match (self.dsr.take(), child.dsr) {
+            (Some(p), Some(c)) => Some(p.merge(c)),
+            (p, c) => c.or(p),
+        };
+        if child.nic.is_some() {
+            self.nic = child.nic;
+        }
+        self.cpu = match (self.cpu.take(), child.cpu) {
+            (Some(p), Some(c)) => Some(p.merge(c)),
+            (p, c) => c.or(p),
+        };
+        self.irqbalance = match (self.irqbalance.take(), child.irqbalance) {
+            (Some(p), Some(c)) => Some(p.merge(c)),
+            (p, c) => c.or(p),
+        };
+    }
+}
+
+/// Where profiles come from: site directories first, then the built-ins.
+#[derive(Debug, Clone)]
+pub struct Catalog {
+    pub dirs: Vec<PathBuf>,
+}
+
+/// A profile's text and the name it is shown by in messages.
+struct Source {
+    file: String,
+    text: String,
+}
+
+fn is_path(name: &str) -> bool {
+    name.contains('/') || name.ends_with(".toml")
+}
+
+impl Catalog {
+    /// A catalog over site directories (`--profile-dir`, default [`DEFAULT_DIR`]).
+    pub fn new(dirs: Vec<PathBuf>) -> Self {
+        Self { dirs }
+    }
+
+    /// Every profile name with its description: built-ins, then site profiles (a site profile
+    /// with a built-in's name replaces it).
+    pub fn list(&self) -> Vec<(String, String, String)> {
+        let mut out: Vec<(String, String, String)> = Vec::new();
+        let mut push = |name: String, origin: String, text: &str| {
+            let desc = toml::from_str::<toml::Table>(text)
+                .ok()
+                .and_then(|t| {
+                    t.get("description")
+                        .and_then(|d| d.as_str())
+                        .map(str::to_string)
+                })
+                .unwrap_or_default();
+            match out.iter_mut().find(|(n, ..)| *n == name) {
+                Some(slot) => *slot = (name, origin, desc),
+                None => out.push((name, origin, desc)),
+            }
+        };
+        for (name, text) in BUILTIN {
+            push(name.to_string(), "built-in".into(), text);
+        }
+        for dir in &self.dirs {
+            let Ok(rd) = std::fs::read_dir(dir) else {
+                continue;
+            };
+            let mut files: Vec<PathBuf> = rd.filter_map(|e| e.ok().map(|e| e.path())).collect();
+            files.sort();
+            for f in files {
+                if f.extension().and_then(|e| e.to_str()) != Some("toml") {
+                    continue;
+                }
+                let (Some(stem), Ok(text)) = (
+                    f.file_stem().and_then(|s| s.to_str()),
+                    std::fs::read_to_string(&f),
+                ) else {
+                    continue;
+                };
+                push(stem.to_string(), f.display().to_string(), &text);
+            }
+        }
+        out
+    }
+
+    fn find(&self, name: &str, base: Option<&Path>) -> Result<Source, ProfileError> {
+        if is_path(name) {
+            let path = match base {
+                Some(b) if Path::new(name).is_relative() => b.join(name),
+                _ => PathBuf::from(name),
+            };
+            return read_file(&path);
+        }
+        for dir in &self.dirs {
+            let path = dir.join(format!("{name}.toml"));
+            if path.exists() {
+                return read_file(&path);
+            }
+        }
+        if let Some((n, text)) = BUILTIN.iter().find(|(n, _)| *n == name) {
+            return Ok(Source {
+                file: format!("builtin:{n}"),
+                text: text.to_string(),
+            });
+        }
+        Err(ProfileError::NotFound {
+            name: name.into(),
+            dirs: self
+                .dirs
+                .iter()
+                .map(|d| d.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            builtins: BUILTIN
+                .iter()
+                .map(|(n, _)| *n)
+                .collect::<Vec<_>>()
+                .join(", "),
+        })
+    }
+
+    /// Loads, resolves and validates a profile by name or path.
+    pub fn load(&self, name: &str) -> Result<Profile, ProfileErrors> {
+        let mut errs = Vec::new();
+        let mut stack = Vec::new();
+        let profile = self.load_inner(name, None, &mut stack, &mut errs, None);
+        match profile {
+            Some(mut p) if errs.is_empty() => {
+                p.name = name.to_string();
+                Ok(p)
+            }
+            _ => Err(ProfileErrors(errs)),
+        }
+    }
+
+    fn load_inner(
+        &self,
+        name: &str,
+        base: Option<&Path>,
+        stack: &mut Vec<String>,
+        errs: &mut Vec<ProfileError>,
+        asked_at: Option<Loc>,
+    ) -> Option<Profile> {
+        let src = match self.find(name, base) {
+            Ok(s) => s,
+            Err(e) => {
+                errs.push(match (e, asked_at) {
+                    (ProfileError::NotFound { name, dirs, builtins }, Some(at)) => ProfileError::invalid(
+                        at,
+                        format!("extends {name:?}: no such profile (looked in {dirs} and the built-ins: {builtins})"),
+                    ),
+                    (e, _) => e,
+                });
+                return None;
+            }
+        };
+        if let Some(pos) = stack.iter().position(|f| *f == src.file) {
+            let mut chain: Vec<String> = stack[pos..].to_vec();
+            chain.push(src.file.clone());
+            errs.push(ProfileError::Cycle {
+                at: asked_at.unwrap_or_default(),
+                chain: chain.join(" -> "),
+            });
+            return None;
+        }
+        let loc = Locator {
+            file: &src.file,
+            text: &src.text,
+        };
+        let raw: RawProfile = match toml::from_str(&src.text) {
+            Ok(r) => r,
+            Err(e) => {
+                let at = e.span().map_or_else(|| loc.file(), |s| loc.at(s));
+                errs.push(ProfileError::invalid(at, e.message().trim().to_string()));
+                return None;
+            }
+        };
+        stack.push(src.file.clone());
+        let dir = Path::new(&src.file).parent().map(Path::to_path_buf);
+        let mut merged = Profile::default();
+        if let Some(ext) = &raw.extends {
+            let at = loc.at(ext.span());
+            let parents = match ext.get_ref() {
+                Extends::One(s) => vec![s.clone()],
+                Extends::Many(v) => v.clone(),
+            };
+            for parent in parents {
+                let base = if src.file.starts_with("builtin:") {
+                    None
+                } else {
+                    dir.as_deref()
+                };
+                if let Some(p) = self.load_inner(&parent, base, stack, errs, Some(at.clone())) {
+                    merged.merge(p);
+                }
+            }
+        }
+        stack.pop();
+        let own = validate(raw, &loc, errs);
+        merged.merge(own);
+        Some(merged)
+    }
+}
+
+fn read_file(path: &Path) -> Result<Source, ProfileError> {
+    let file = path.display().to_string();
+    if path.is_dir() {
+        return Err(ProfileError::IsDir { path: file });
+    }
+    match std::fs::read(path) {
+        Ok(bytes) => match String::from_utf8(bytes) {
+            Ok(text) => Ok(Source { file, text }),
+            Err(_) => Err(ProfileError::Read {
+                path: file,
+                why: "not UTF-8 text".into(),
+            }),
+        },
+        Err(e) => Err(ProfileError::Read {
+            path: file,
+            why: e.to_string(),
+        }),
+    }
+}
+
+/// Checks one file's sections (pure) and turns them into the resolved form.
+fn validate(raw: RawProfile, loc: &Locator, errs: &mut Vec<ProfileError>) -> Profile {
+    let sysctl = raw
+        .sysctl
+        .map(|t| t.validate(loc, errs))
+        .unwrap_or_default();
+    let dsr = raw.dsr.map(|d| DsrSection::validate(d, loc, errs));
+    let nic = raw.nic.map(|rules| {
+        rules
+            .into_iter()
+            .map(|r| NicRule::validate(r, loc, errs))
+            .collect()
+    });
+    crate::knobs::reject_unwired(
+        loc,
+        dsr.is_some(),
+        nic.is_some(),
+        raw.cpu.is_some(),
+        raw.irqbalance.is_some(),
+        errs,
+    );
+    Profile {
+        name: String::new(),
+        description: raw.description.unwrap_or_default(),
+        sources: vec![loc.file.to_string()],
+        sysctl,
+        dsr,
+        nic,
+        cpu: raw.cpu,
+        irqbalance: raw.irqbalance,
+    }
+}
+
+/// Validates profile text without a catalog (for tests and `validate` of inline text).
+pub fn parse_str(file: &str, text: &str) -> Result<Profile, ProfileErrors> {
+    let loc = Locator { file, text };
+    let mut errs = Vec::new();
+    let raw: RawProfile = match toml::from_str(text) {
+        Ok(r) => r,
+        Err(e) => {
+            let at = e.span().map_or_else(|| loc.file(), |s| loc.at(s));
+            return Err(ProfileErrors(vec![ProfileError::invalid(
+                at,
+                e.message().trim().to_string(),
+            )]));
+        }
+    };
+    if raw.extends.is_some() {
+        errs.push(ProfileError::invalid(
+            loc.file(),
+            "extends needs a catalog; use Catalog::load",
+        ));
+    }
+    let p = validate(raw, &loc, &mut errs);
+    if errs.is_empty() {
+        Ok(p)
+    } else {
+        Err(ProfileErrors(errs))
+    }
+}

@@ -1,0 +1,310 @@
+//! Reports (pure): the audit table, its JSON document, the Prometheus textfile, and the
+//! account of an apply or rollback.
+
+use std::fmt::Write as _;
+
+use serde::Serialize;
+
+use crate::apply::Outcome;
+use crate::plan::{Item, Kind, Plan, Status};
+
+/// Output formats of `audit`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Prometheus,
+}
+
+/// One line per item (kind, object, desired, live, status, note), columns aligned, then a
+/// summary line. `quiet` leaves out items that are `ok`.
+pub fn text(plan: &Plan, quiet: bool) -> String {
+    let items: Vec<&Item> = plan
+        .items()
+        .filter(|i| !quiet || i.status != Status::Ok)
+        .collect();
+    let mut out = String::new();
+    if !items.is_empty() {
+        let w = |f: &dyn Fn(&Item) -> usize, h: &str| {
+            items.iter().map(|i| f(i)).max().unwrap_or(0).max(h.len())
+        };
+        let (wk, wo, wd, wl) = (
+            w(&|i| i.kind.as_str().len(), "KIND"),
+            w(&|i| i.object.len(), "OBJECT"),
+            w(&|i| i.desired.len(), "DESIRED"),
+            w(&|i| i.live.len(), "LIVE"),
+        );
+        let _ = writeln!(
+            out,
+            "{:wk$}  {:wo$}  {:wd$}  {:wl$}  STATUS",
+            "KIND", "OBJECT", "DESIRED", "LIVE"
+        );
+        for i in items {
+            let line = format!(
+                "{:wk$}  {:wo$}  {:wd$}  {:wl$}  {}",
+                i.kind.as_str(),
+                i.object,
+                i.desired,
+                i.live,
+                i.status
+            );
+            match &i.note {
+                Some(n) => {
+                    let _ = writeln!(out, "{line}  ({n})");
+                }
+                None => {
+                    let _ = writeln!(out, "{}", line.trim_end());
+                }
+            }
+        }
+    }
+    let _ = writeln!(out, "{}", summary_line(plan));
+    out
+}
+
+/// `profile web: 25 items: 20 ok, 3 drift, 2 skipped`.
+pub fn summary_line(plan: &Plan) -> String {
+    let total = plan.entries.len();
+    let parts: Vec<String> = plan
+        .summary()
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(s, n)| format!("{n} {s}"))
+        .collect();
+    let verdict = if plan
+        .items()
+        .any(|i| i.status == Status::Drift || i.status == Status::Error)
+    {
+        "not in sync"
+    } else {
+        "in sync"
+    };
+    format!(
+        "profile {}: {total} items: {}: {verdict}",
+        plan.profile,
+        if parts.is_empty() {
+            "nothing to check".to_string()
+        } else {
+            parts.join(", ")
+        }
+    )
+}
+
+#[derive(Serialize)]
+struct JsonReport<'a> {
+    profile: &'a str,
+    host: &'a str,
+    summary: serde_json::Map<String, serde_json::Value>,
+    items: Vec<&'a Item>,
+}
+
+/// The stable JSON document of SPEC §4.
+pub fn json(plan: &Plan, host: &str) -> String {
+    let summary = plan
+        .summary()
+        .into_iter()
+        .map(|(s, n)| (s.as_str().to_string(), serde_json::Value::from(n)))
+        .collect();
+    let doc = JsonReport {
+        profile: &plan.profile,
+        host,
+        summary,
+        items: plan.items().collect(),
+    };
+    let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
+    s.push('\n');
+    s
+}
+
+fn label(v: &str) -> String {
+    v.replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// node_exporter textfile format: drift per kind, items per kind and status, and when.
+pub fn prometheus(plan: &Plan, now_unix: u64) -> String {
+    let p = label(&plan.profile);
+    let mut out = String::new();
+    let count = |k: Kind, s: Status| {
+        plan.items()
+            .filter(|i| i.kind == k && i.status == s)
+            .count()
+    };
+    let kinds: Vec<Kind> = Kind::ALL
+        .iter()
+        .copied()
+        .filter(|k| plan.items().any(|i| i.kind == *k))
+        .collect();
+    out.push_str("# HELP hosttune_drift_items Items that differ from the profile, by kind.\n");
+    out.push_str("# TYPE hosttune_drift_items gauge\n");
+    for k in &kinds {
+        let _ = writeln!(
+            out,
+            "hosttune_drift_items{{profile=\"{p}\",kind=\"{k}\"}} {}",
+            count(*k, Status::Drift)
+        );
+    }
+    out.push_str("# HELP hosttune_items Items by kind and status.\n");
+    out.push_str("# TYPE hosttune_items gauge\n");
+    for k in &kinds {
+        for s in Status::ALL {
+            let _ = writeln!(
+                out,
+                "hosttune_items{{profile=\"{p}\",kind=\"{k}\",status=\"{s}\"}} {}",
+                count(*k, s)
+            );
+        }
+    }
+    out.push_str("# HELP hosttune_in_sync 1 when no item drifts or fails.\n");
+    out.push_str("# TYPE hosttune_in_sync gauge\n");
+    let in_sync = !plan
+        .items()
+        .any(|i| i.status == Status::Drift || i.status == Status::Error);
+    let _ = writeln!(
+        out,
+        "hosttune_in_sync{{profile=\"{p}\"}} {}",
+        u8::from(in_sync)
+    );
+    out.push_str("# HELP hosttune_audit_timestamp_seconds When the audit ran.\n");
+    out.push_str("# TYPE hosttune_audit_timestamp_seconds gauge\n");
+    let _ = writeln!(
+        out,
+        "hosttune_audit_timestamp_seconds{{profile=\"{p}\"}} {now_unix}"
+    );
+    out
+}
+
+/// The account of an apply or rollback: each change made, then a verdict line.
+pub fn outcome(verb: &str, plan: &Plan, o: &Outcome) -> String {
+    let mut out = String::new();
+    for d in &o.done {
+        let i = &d.item;
+        let _ = match (&d.unsupported, &d.kept) {
+            (Some(why), _) => writeln!(out, "unsupported {} {}: {why}", i.kind, i.object),
+            (None, Some(kept)) => writeln!(
+                out,
+                "clamped {} {}: {} -> {} (asked {}; the kernel keeps {kept})",
+                i.kind, i.object, i.live, kept, i.desired
+            ),
+            (None, None) => writeln!(
+                out,
+                "changed {} {}: {} -> {}",
+                i.kind, i.object, i.live, i.desired
+            ),
+        };
+    }
+    let snap = o.snapshot.as_deref().unwrap_or("-");
+    match &o.failure {
+        None if o.snapshot.is_none() => {
+            let _ = writeln!(out, "{verb} {}: in sync, nothing written", plan.profile);
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "{verb} {}: {} changed, snapshot {snap}",
+                plan.profile,
+                o.done.len()
+            );
+        }
+        Some(f) => {
+            let _ = writeln!(out, "failed {} {}: {}", f.item.kind, f.item.object, f.error);
+            if f.undo_errors.is_empty() {
+                let _ = writeln!(
+                    out,
+                    "{verb} {}: failed and rolled back (snapshot {snap})",
+                    plan.profile
+                );
+            } else {
+                for e in &f.undo_errors {
+                    let _ = writeln!(out, "could not restore: {e}");
+                }
+                let _ = writeln!(
+                    out,
+                    "{verb} {}: failed and the rollback was incomplete (snapshot {snap})",
+                    plan.profile
+                );
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::Entry;
+
+    fn plan() -> Plan {
+        let e = |o: &str, d: &str, l: &str, s| {
+            Entry::new(Item::new(Kind::Sysctl, o, d, l, s), None, None)
+        };
+        Plan {
+            profile: "web".into(),
+            entries: vec![
+                e("net.core.somaxconn", "500000", "4096", Status::Drift),
+                e("vm.swappiness", "100", "100", Status::Ok),
+                Entry::new(
+                    Item::new(
+                        Kind::Sysctl,
+                        "net.netfilter.nf_conntrack_max",
+                        "700000",
+                        "-",
+                        Status::Skipped,
+                    )
+                    .note("optional key not present on this host"),
+                    None,
+                    None,
+                ),
+            ],
+        }
+    }
+
+    #[test]
+    fn text_has_a_line_per_item_and_a_summary() {
+        let t = text(&plan(), false);
+        let lines: Vec<&str> = t.lines().collect();
+        assert_eq!(lines.len(), 5, "{t}");
+        assert!(
+            lines[1].starts_with("sysctl  net.core.somaxconn") && lines[1].ends_with("drift"),
+            "{t}"
+        );
+        assert!(
+            lines[3].ends_with("skipped  (optional key not present on this host)"),
+            "{t}"
+        );
+        assert_eq!(
+            lines[4],
+            "profile web: 3 items: 1 ok, 1 drift, 1 skipped: not in sync"
+        );
+        assert_eq!(text(&plan(), true).lines().count(), 4);
+    }
+
+    #[test]
+    fn json_has_the_documented_shape() {
+        let v: serde_json::Value = serde_json::from_str(&json(&plan(), "h1")).unwrap();
+        assert_eq!(v["profile"], "web");
+        assert_eq!(v["host"], "h1");
+        assert_eq!(v["summary"]["drift"], 1);
+        assert_eq!(v["summary"]["error"], 0);
+        assert_eq!(v["items"][0]["kind"], "sysctl");
+        assert_eq!(v["items"][0]["status"], "drift");
+        assert_eq!(v["items"][0]["live"], "4096");
+        assert!(v["items"][0].get("note").is_none());
+    }
+
+    #[test]
+    fn prometheus_counts_drift_per_kind() {
+        let p = prometheus(&plan(), 7);
+        assert!(
+            p.contains("hosttune_drift_items{profile=\"web\",kind=\"sysctl\"} 1\n"),
+            "{p}"
+        );
+        assert!(
+            p.contains("hosttune_items{profile=\"web\",kind=\"sysctl\",status=\"ok\"} 1\n"),
+            "{p}"
+        );
+        assert!(p.contains("hosttune_in_sync{profile=\"web\"} 0\n"), "{p}");
+        assert!(!p.contains("kind=\"vip\""), "{p}");
+    }
+}

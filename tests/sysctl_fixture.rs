@@ -17,7 +17,10 @@ struct Host {
 impl Host {
     fn new() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        copy_tree(&Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sysctl-host"), &dir.path().join("root"));
+        copy_tree(
+            &Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/sysctl-host"),
+            &dir.path().join("root"),
+        );
         Self { dir }
     }
     fn root(&self) -> PathBuf {
@@ -25,14 +28,21 @@ impl Host {
     }
     fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(cargo_bin("hosttune"));
-        c.arg("--root").arg(self.root()).arg("--state-dir").arg(self.dir.path().join("state"));
+        c.arg("--root")
+            .arg(self.root())
+            .arg("--state-dir")
+            .arg(self.dir.path().join("state"));
         c.arg("--profile-dir").arg(self.dir.path().join("profiles"));
         c.args(args);
         c
     }
     fn run(&self, args: &[&str]) -> (i32, String, String) {
         let o = self.cmd(args).output().unwrap();
-        (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stdout).into(), String::from_utf8_lossy(&o.stderr).into())
+        (
+            o.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&o.stdout).into(),
+            String::from_utf8_lossy(&o.stderr).into(),
+        )
     }
     fn sysctl(&self, key: &str) -> String {
         std::fs::read_to_string(self.root().join("proc/sys").join(key.replace('.', "/"))).unwrap()
@@ -104,11 +114,18 @@ fn apply_then_reapply_then_rollback_restores_the_bytes() {
 
     let (code, out, _) = h.run(&["audit", &p]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("skipped  (optional key not present on this host)"), "{out}");
+    assert!(
+        out.contains("skipped  (optional key not present on this host)"),
+        "{out}"
+    );
 
     let (code, out, err) = h.run(&["rollback"]);
     assert_eq!(code, 0, "{out}{err}");
-    assert_eq!(h.bytes(), before, "rollback must restore every file byte for byte");
+    assert_eq!(
+        h.bytes(),
+        before,
+        "rollback must restore every file byte for byte"
+    );
     // A second rollback of the same snapshot has nothing left to do.
     let (code, out, _) = h.run(&["rollback"]);
     assert_eq!(code, 0);
@@ -122,7 +139,10 @@ fn dry_run_reports_pending_changes_and_writes_nothing() {
     let before = h.bytes();
     let (code, out, _) = h.run(&["apply", "--dry-run", &p]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("vm.swappiness") && out.contains("drift"), "{out}");
+    assert!(
+        out.contains("vm.swappiness") && out.contains("drift"),
+        "{out}"
+    );
     assert_eq!(h.bytes(), before);
     assert!(!h.dir.path().join("state/snapshots").exists());
 }
@@ -133,17 +153,26 @@ fn builtin_lb_audits_against_a_captured_tree() {
     let (code, out, err) = h.run(&["audit", "lb"]);
     assert_eq!(code, 1, "{out}{err}");
     assert!(out.contains("kernel.numa_balancing"), "{out}");
-    assert!(out.lines().last().unwrap().starts_with("profile lb: "), "{out}");
+    assert!(
+        out.lines().last().unwrap().starts_with("profile lb: "),
+        "{out}"
+    );
 }
 
 #[test]
 fn a_missing_required_key_stops_apply_before_any_write() {
     let h = Host::new();
-    let p = h.profile("bad", "[sysctl]\n\"vm.swappiness\" = 1\n\"vm.no_such_knob\" = 1\n");
+    let p = h.profile(
+        "bad",
+        "[sysctl]\n\"vm.swappiness\" = 1\n\"vm.no_such_knob\" = 1\n",
+    );
     let before = h.bytes();
     let (code, out, err) = h.run(&["apply", &p]);
     assert_eq!(code, 2, "{out}{err}");
-    assert!(err.contains("vm.no_such_knob") && err.contains("no such key"), "{err}");
+    assert!(
+        err.contains("vm.no_such_knob") && err.contains("no such key"),
+        "{err}"
+    );
     assert!(err.contains("bad.toml:3:1"), "{err}");
     assert_eq!(h.bytes(), before);
 }
@@ -158,16 +187,31 @@ fn json_and_prometheus_reports() {
     assert_eq!(v["profile"], "global");
     assert_eq!(v["host"], "fixture-lb01");
     assert_eq!(v["summary"]["skipped"], 1);
-    let swap = v["items"].as_array().unwrap().iter().find(|i| i["object"] == "vm.swappiness").unwrap();
+    let swap = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["object"] == "vm.swappiness")
+        .unwrap();
     assert_eq!(swap["desired"], "100");
     assert_eq!(swap["status"], "drift");
 
     let prom = h.dir.path().join("hosttune.prom");
-    let (code, out, _) = h.run(&["audit", &p, "--format", "prometheus", "--output", prom.to_str().unwrap()]);
+    let (code, out, _) = h.run(&[
+        "audit",
+        &p,
+        "--format",
+        "prometheus",
+        "--output",
+        prom.to_str().unwrap(),
+    ]);
     assert_eq!(code, 1);
     assert!(out.is_empty());
     let text = std::fs::read_to_string(&prom).unwrap();
-    assert!(text.contains("hosttune_drift_items{profile=\"global\",kind=\"sysctl\"} 4"), "{text}");
+    assert!(
+        text.contains("hosttune_drift_items{profile=\"global\",kind=\"sysctl\"} 4"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -176,7 +220,12 @@ fn snapshot_list_show_delete() {
     let p = h.profile("global", GLOBAL);
     let (code, out, _) = h.run(&["snapshot", &p]);
     assert_eq!(code, 0);
-    let id = out.split_whitespace().nth(1).unwrap().trim_end_matches(':').to_string();
+    let id = out
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .trim_end_matches(':')
+        .to_string();
     let (_, list, _) = h.run(&["snapshots", "list"]);
     assert!(list.contains(&id) && list.contains("manual"), "{list}");
     let (_, show, _) = h.run(&["snapshots", "show", &id]);
@@ -204,7 +253,10 @@ fn paused_apply(h: &Host, p: &str) -> std::process::Child {
         .unwrap();
     let start = Instant::now();
     while h.sysctl("vm.swappiness") != "100\n" {
-        assert!(start.elapsed() < Duration::from_secs(20), "apply never wrote");
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "apply never wrote"
+        );
         std::thread::sleep(Duration::from_millis(20));
     }
     child
@@ -233,5 +285,8 @@ fn a_second_apply_waits_for_the_lock_then_fails() {
     child.kill().unwrap();
     child.wait().unwrap();
     assert_eq!(code, 2);
-    assert!(err.contains("another hosttune apply or rollback holds"), "{err}");
+    assert!(
+        err.contains("another hosttune apply or rollback holds"),
+        "{err}"
+    );
 }

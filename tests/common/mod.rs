@@ -20,9 +20,13 @@ pub fn root_tests_enabled(test: &str) -> bool {
         None => true,
         Some(why) => {
             if std::env::var("HOSTTUNE_REQUIRE_ROOT_TESTS").as_deref() == Ok("1") {
-                panic!("{test}: real-kernel test cannot run ({why}) and HOSTTUNE_REQUIRE_ROOT_TESTS=1");
+                panic!(
+                    "{test}: real-kernel test cannot run ({why}) and HOSTTUNE_REQUIRE_ROOT_TESTS=1"
+                );
             }
-            eprintln!("\n*** SKIPPED {test}: real-kernel test needs root and iproute2 ({why}) ***\n");
+            eprintln!(
+                "\n*** SKIPPED {test}: real-kernel test needs root and iproute2 ({why}) ***\n"
+            );
             false
         }
     }
@@ -30,7 +34,10 @@ pub fn root_tests_enabled(test: &str) -> bool {
 
 /// Runs a command and panics with its output if it fails.
 pub fn run(cmd: &str, args: &[&str]) -> Output {
-    let out = Command::new(cmd).args(args).output().unwrap_or_else(|e| panic!("{cmd}: {e}"));
+    let out = Command::new(cmd)
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{cmd}: {e}"));
     assert!(
         out.status.success(),
         "{cmd} {}: {}\n{}",
@@ -52,7 +59,11 @@ static SEQ: AtomicU32 = AtomicU32::new(0);
 impl Netns {
     /// Creates `ht-<tag>-<pid>-<n>` with `lo` up.
     pub fn new(tag: &str) -> Self {
-        let name = format!("ht-{tag}-{}-{}", std::process::id(), SEQ.fetch_add(1, Ordering::SeqCst));
+        let name = format!(
+            "ht-{tag}-{}-{}",
+            std::process::id(),
+            SEQ.fetch_add(1, Ordering::SeqCst)
+        );
         run("ip", &["netns", "add", &name]);
         let ns = Self { name };
         ns.ip(&["link", "set", "lo", "up"]);
@@ -87,10 +98,20 @@ impl Netns {
         self.must("ip", args)
     }
 
-    /// Reads a sysctl inside the namespace, whitespace folded.
+    /// Reads a sysctl inside the namespace, whitespace folded. `key` is dotted
+    /// (`net.core.somaxconn`) or, when it contains a `/`, a path under /proc/sys
+    /// (`net/ipv4/conf/eth0.100/rp_filter`).
     pub fn sysctl(&self, key: &str) -> String {
-        let path = format!("/proc/sys/{}", key.replace('.', "/"));
-        self.must("cat", &[&path]).split_whitespace().collect::<Vec<_>>().join(" ")
+        let rel = if key.contains('/') {
+            key.to_string()
+        } else {
+            key.replace('.', "/")
+        };
+        let path = format!("/proc/sys/{rel}");
+        self.must("cat", &[&path])
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
     }
 
     /// Runs `f` on a thread that has joined this namespace (setns), for in-process tests of
@@ -99,7 +120,8 @@ impl Netns {
         let path = PathBuf::from("/run/netns").join(&self.name);
         std::thread::scope(|s| {
             s.spawn(|| {
-                let fd = std::fs::File::open(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+                let fd = std::fs::File::open(&path)
+                    .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
                 nix::sched::setns(fd, nix::sched::CloneFlags::CLONE_NEWNET).expect("setns");
                 f()
             })
@@ -111,6 +133,8 @@ impl Netns {
 
 impl Drop for Netns {
     fn drop(&mut self) {
-        let _ = Command::new("ip").args(["netns", "del", &self.name]).output();
+        let _ = Command::new("ip")
+            .args(["netns", "del", &self.name])
+            .output();
     }
 }

@@ -1,0 +1,180 @@
+//! Bad input of every kind exits 2 with a message naming the place, and the host (a fixture
+//! tree) is left exactly as it was.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use assert_cmd::cargo::cargo_bin;
+
+struct Case {
+    dir: tempfile::TempDir,
+}
+
+impl Case {
+    fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let sys = dir.path().join("root/proc/sys/vm");
+        std::fs::create_dir_all(&sys).unwrap();
+        std::fs::write(sys.join("swappiness"), "60\n").unwrap();
+        std::fs::create_dir_all(dir.path().join("profiles")).unwrap();
+        Self { dir }
+    }
+    fn file(&self, name: &str, text: &str) -> PathBuf {
+        let p = self.dir.path().join("profiles").join(name);
+        std::fs::write(&p, text).unwrap();
+        p
+    }
+    fn tree(&self) -> BTreeMap<PathBuf, Vec<u8>> {
+        let mut m = BTreeMap::new();
+        let mut stack = vec![self.dir.path().join("root")];
+        while let Some(d) = stack.pop() {
+            for e in std::fs::read_dir(d).unwrap() {
+                let p = e.unwrap().path();
+                if p.is_dir() {
+                    stack.push(p);
+                } else {
+                    m.insert(p.clone(), std::fs::read(&p).unwrap());
+                }
+            }
+        }
+        m
+    }
+    /// Runs `apply PROFILE` and `validate PROFILE`; both must exit 2 with `want` in stderr,
+    /// and nothing under the root may change.
+    fn rejects(&self, profile: &str, want: &[&str]) {
+        let before = self.tree();
+        for verb in ["apply", "validate"] {
+            let o = Command::new(cargo_bin("hosttune"))
+                .arg("--root")
+                .arg(self.dir.path().join("root"))
+                .arg("--state-dir")
+                .arg(self.dir.path().join("state"))
+                .arg("--profile-dir")
+                .arg(self.dir.path().join("profiles"))
+                .args([verb, profile])
+                .output()
+                .unwrap();
+            let err = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(2), "{verb} {profile}: {err}");
+            for w in want {
+                assert!(err.contains(w), "{verb} {profile}: stderr lacks {w:?}:\n{err}");
+            }
+            assert!(err.lines().all(|l| l.starts_with("hosttune: ")), "{err}");
+        }
+        assert_eq!(self.tree(), before, "{profile}: the host changed");
+        assert!(!self.dir.path().join("state/snapshots").exists() || {
+            std::fs::read_dir(self.dir.path().join("state/snapshots")).unwrap().next().is_none()
+        });
+    }
+}
+
+fn p(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+#[test]
+fn malformed_toml() {
+    let c = Case::new();
+    let f = c.file("m.toml", "[sysctl]\n\"vm.swappiness\" = = 1\n");
+    c.rejects(p(&f), &["m.toml:2:"]);
+}
+
+#[test]
+fn unknown_key_names_line_and_column() {
+    let c = Case::new();
+    let f = c.file("u.toml", "description = \"x\"\n[dsr]\nvips = []\narp_ignor = 1\n");
+    c.rejects(p(&f), &["u.toml:4:1", "unknown field `arp_ignor`"]);
+    let f = c.file("u2.toml", "descripton = \"x\"\n");
+    c.rejects(p(&f), &["u2.toml:1:1", "descripton"]);
+}
+
+#[test]
+fn wrong_value_type() {
+    let c = Case::new();
+    let f = c.file("t.toml", "[sysctl]\n\"vm.swappiness\" = true\n");
+    c.rejects(p(&f), &["t.toml:2:", "expected a number, a string or a list of numbers"]);
+    let f = c.file("t2.toml", "description = 5\n");
+    c.rejects(p(&f), &["t2.toml:1:"]);
+}
+
+#[test]
+fn traversal_and_empty_segment_keys() {
+    let c = Case::new();
+    let f = c.file("k.toml", "[sysctl]\n\"net/../../etc/shadow\" = 1\n\"net..core\" = 1\n\"vm/./swappiness\" = 1\n");
+    c.rejects(p(&f), &["k.toml:2:1", "'.' or '..'", "k.toml:3:1", "empty segment", "k.toml:4:1"]);
+}
+
+#[test]
+fn same_key_twice_in_either_form() {
+    let c = Case::new();
+    let f = c.file("d.toml", "[sysctl]\n\"net.ipv4.conf.eth0/100.rp_filter\" = 1\n\"net/ipv4/conf/eth0.100/rp_filter\" = 2\n");
+    c.rejects(p(&f), &["d.toml:3:1", "given twice", "d.toml:2:1"]);
+}
+
+#[test]
+fn extends_cycle() {
+    let c = Case::new();
+    c.file("a.toml", "extends = \"b\"\n");
+    c.file("b.toml", "extends = \"a\"\n");
+    c.rejects("a", &["extends cycle", "a.toml -> ", "b.toml"]);
+}
+
+#[test]
+fn missing_parent() {
+    let c = Case::new();
+    c.file("orphan.toml", "description = \"x\"\nextends = [\"web\", \"nonesuch\"]\n");
+    c.rejects("orphan", &["orphan.toml:2:11", "extends \"nonesuch\": no such profile"]);
+}
+
+#[test]
+fn unreadable_and_missing_files() {
+    let c = Case::new();
+    let f = c.file("bin.toml", "");
+    std::fs::write(&f, [0xff, 0xfe, 0x00]).unwrap();
+    c.rejects(p(&f), &["bin.toml", "not UTF-8"]);
+    let missing = c.dir.path().join("profiles/none.toml");
+    c.rejects(p(&missing), &["none.toml", "cannot read profile"]);
+    c.rejects("nonesuch", &["profile \"nonesuch\" not found"]);
+}
+
+#[test]
+fn a_directory_is_not_a_profile() {
+    let c = Case::new();
+    let d = c.dir.path().join("profiles/dir.toml");
+    std::fs::create_dir(&d).unwrap();
+    c.rejects(p(&d), &["dir.toml: is a directory"]);
+}
+
+#[test]
+fn bad_dsr_values() {
+    let c = Case::new();
+    for (name, body, want) in [
+        ("addr", "vips = [\"192.168.16.300/32\"]", "not an IPv4 or IPv6 address"),
+        ("wide", "vips = [\"192.168.16.0/24\"]", "host prefix"),
+        ("dup", "vips = [\"192.168.16.100/32\", \"192.168.16.100\"]", "listed twice"),
+        ("ign", "arp_ignore = 4", "arp_ignore must be 0, 1, 2, 3 or 8"),
+        ("ann", "arp_announce = 3", "arp_announce must be 0, 1 or 2"),
+    ] {
+        let f = c.file(&format!("{name}.toml"), &format!("[dsr]\n{body}\n"));
+        c.rejects(p(&f), &[&format!("{name}.toml:2:"), want]);
+    }
+}
+
+#[test]
+fn bad_nic_values() {
+    let c = Case::new();
+    for (name, body, want) in [
+        ("neg", "rings = { rx = -1 }", "not a positive 32-bit count"),
+        ("zero", "channels = { combined = 0 }", "not a positive 32-bit count"),
+        ("maxx", "rings = { tx = \"maximum\" }", "not a count; use a number or \"max\""),
+        ("unk", "ringz = { rx = 1 }", "unknown field `ringz`"),
+        ("slash", "match = \"eth/0\"", "cannot contain '/'"),
+        ("long", "match = \"enp59s0f1np1abcde\"", "at most 15 bytes"),
+        ("both", "channels = { combined = 2, rx = 2 }", "not both"),
+        ("cpus", "irq_cpus = \"isolatd\"", "irq_cpus must be"),
+    ] {
+        let f = c.file(&format!("{name}.toml"), &format!("[[nic]]\n{body}\n"));
+        c.rejects(p(&f), &[&format!("{name}.toml:"), want]);
+    }
+}

@@ -58,14 +58,22 @@ impl Case {
             let err = String::from_utf8_lossy(&o.stderr);
             assert_eq!(o.status.code(), Some(2), "{verb} {profile}: {err}");
             for w in want {
-                assert!(err.contains(w), "{verb} {profile}: stderr lacks {w:?}:\n{err}");
+                assert!(
+                    err.contains(w),
+                    "{verb} {profile}: stderr lacks {w:?}:\n{err}"
+                );
             }
             assert!(err.lines().all(|l| l.starts_with("hosttune: ")), "{err}");
         }
         assert_eq!(self.tree(), before, "{profile}: the host changed");
-        assert!(!self.dir.path().join("state/snapshots").exists() || {
-            std::fs::read_dir(self.dir.path().join("state/snapshots")).unwrap().next().is_none()
-        });
+        assert!(
+            !self.dir.path().join("state/snapshots").exists() || {
+                std::fs::read_dir(self.dir.path().join("state/snapshots"))
+                    .unwrap()
+                    .next()
+                    .is_none()
+            }
+        );
     }
 }
 
@@ -83,7 +91,10 @@ fn malformed_toml() {
 #[test]
 fn unknown_key_names_line_and_column() {
     let c = Case::new();
-    let f = c.file("u.toml", "description = \"x\"\n[dsr]\nvips = []\narp_ignor = 1\n");
+    let f = c.file(
+        "u.toml",
+        "description = \"x\"\n[dsr]\nvips = []\narp_ignor = 1\n",
+    );
     c.rejects(p(&f), &["u.toml:4:1", "unknown field `arp_ignor`"]);
     let f = c.file("u2.toml", "descripton = \"x\"\n");
     c.rejects(p(&f), &["u2.toml:1:1", "descripton"]);
@@ -93,7 +104,13 @@ fn unknown_key_names_line_and_column() {
 fn wrong_value_type() {
     let c = Case::new();
     let f = c.file("t.toml", "[sysctl]\n\"vm.swappiness\" = true\n");
-    c.rejects(p(&f), &["t.toml:2:", "expected a number, a string or a list of numbers"]);
+    c.rejects(
+        p(&f),
+        &[
+            "t.toml:2:",
+            "expected a number, a string or a list of numbers",
+        ],
+    );
     let f = c.file("t2.toml", "description = 5\n");
     c.rejects(p(&f), &["t2.toml:1:"]);
 }
@@ -101,8 +118,20 @@ fn wrong_value_type() {
 #[test]
 fn traversal_and_empty_segment_keys() {
     let c = Case::new();
-    let f = c.file("k.toml", "[sysctl]\n\"net/../../etc/shadow\" = 1\n\"net..core\" = 1\n\"vm/./swappiness\" = 1\n");
-    c.rejects(p(&f), &["k.toml:2:1", "'.' or '..'", "k.toml:3:1", "empty segment", "k.toml:4:1"]);
+    let f = c.file(
+        "k.toml",
+        "[sysctl]\n\"net/../../etc/shadow\" = 1\n\"net..core\" = 1\n\"vm/./swappiness\" = 1\n",
+    );
+    c.rejects(
+        p(&f),
+        &[
+            "k.toml:2:1",
+            "'.' or '..'",
+            "k.toml:3:1",
+            "empty segment",
+            "k.toml:4:1",
+        ],
+    );
 }
 
 #[test]
@@ -123,8 +152,14 @@ fn extends_cycle() {
 #[test]
 fn missing_parent() {
     let c = Case::new();
-    c.file("orphan.toml", "description = \"x\"\nextends = [\"web\", \"nonesuch\"]\n");
-    c.rejects("orphan", &["orphan.toml:2:11", "extends \"nonesuch\": no such profile"]);
+    c.file(
+        "orphan.toml",
+        "description = \"x\"\nextends = [\"web\", \"nonesuch\"]\n",
+    );
+    c.rejects(
+        "orphan",
+        &["orphan.toml:2:11", "extends \"nonesuch\": no such profile"],
+    );
 }
 
 #[test]
@@ -150,10 +185,22 @@ fn a_directory_is_not_a_profile() {
 fn bad_dsr_values() {
     let c = Case::new();
     for (name, body, want) in [
-        ("addr", "vips = [\"192.168.16.300/32\"]", "not an IPv4 or IPv6 address"),
+        (
+            "addr",
+            "vips = [\"192.168.16.300/32\"]",
+            "not an IPv4 or IPv6 address",
+        ),
         ("wide", "vips = [\"192.168.16.0/24\"]", "host prefix"),
-        ("dup", "vips = [\"192.168.16.100/32\", \"192.168.16.100\"]", "listed twice"),
-        ("ign", "arp_ignore = 4", "arp_ignore must be 0, 1, 2, 3 or 8"),
+        (
+            "dup",
+            "vips = [\"192.168.16.100/32\", \"192.168.16.100\"]",
+            "listed twice",
+        ),
+        (
+            "ign",
+            "arp_ignore = 4",
+            "arp_ignore must be 0, 1, 2, 3 or 8",
+        ),
         ("ann", "arp_announce = 3", "arp_announce must be 0, 1 or 2"),
     ] {
         let f = c.file(&format!("{name}.toml"), &format!("[dsr]\n{body}\n"));
@@ -166,8 +213,16 @@ fn bad_nic_values() {
     let c = Case::new();
     for (name, body, want) in [
         ("neg", "rings = { rx = -1 }", "not a positive 32-bit count"),
-        ("zero", "channels = { combined = 0 }", "not a positive 32-bit count"),
-        ("maxx", "rings = { tx = \"maximum\" }", "not a count; use a number or \"max\""),
+        (
+            "zero",
+            "channels = { combined = 0 }",
+            "not a positive 32-bit count",
+        ),
+        (
+            "maxx",
+            "rings = { tx = \"maximum\" }",
+            "not a count; use a number or \"max\"",
+        ),
         ("unk", "ringz = { rx = 1 }", "unknown field `ringz`"),
         ("slash", "match = \"eth/0\"", "cannot contain '/'"),
         ("long", "match = \"enp59s0f1np1abcde\"", "at most 15 bytes"),

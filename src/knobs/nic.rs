@@ -32,7 +32,9 @@ impl FromStr for IfGlob {
             ));
         }
         if !s.contains(['*', '?', '[']) && s.len() > 15 {
-            return Err(format!("match {s:?}: an interface name is at most 15 bytes"));
+            return Err(format!(
+                "match {s:?}: an interface name is at most 15 bytes"
+            ));
         }
         if s.matches('[').count() != s.matches(']').count() {
             return Err(format!("match {s:?}: unbalanced '[' in glob"));

@@ -264,7 +264,10 @@ mod tests {
     #[test]
     fn command_numbers_match_the_uapi_header() {
         assert_eq!(abi::SIOCETHTOOL, 0x8946);
-        assert_eq!(abi::SIOCETHTOOL as u64, libc::SIOCETHTOOL as u64);
+        // libc's request type is c_ulong on glibc and c_int on musl.
+        #[allow(clippy::unnecessary_cast)]
+        let from_libc = libc::SIOCETHTOOL as u64;
+        assert_eq!(u64::from(abi::SIOCETHTOOL), from_libc);
         assert_eq!(abi::ETHTOOL_GRINGPARAM, 0x10);
         assert_eq!(abi::ETHTOOL_SRINGPARAM, 0x11);
         assert_eq!(abi::ETHTOOL_GCHANNELS, 0x3c);

@@ -99,16 +99,11 @@ nix::ioctl_readwrite_bad!(
     ifreq
 );
 
-/// The command structs that SIOCETHTOOL may point at. Sealed: the ioctl wrapper relies on
-/// every implementor being a `#[repr(C)]` mirror of the kernel struct its `cmd` selects.
-trait Command: sealed::Sealed {}
+/// The command structs that SIOCETHTOOL may point at. Private, so only these two: the ioctl
+/// wrapper relies on each being a `#[repr(C)]` mirror of the kernel struct its `cmd` selects.
+trait Command {}
 impl Command for ethtool_ringparam {}
 impl Command for ethtool_channels {}
-mod sealed {
-    pub trait Sealed {}
-    impl Sealed for super::ethtool_ringparam {}
-    impl Sealed for super::ethtool_channels {}
-}
 
 /// Maps an errno from SIOCETHTOOL to a [`NicError`]. EOPNOTSUPP (the same value as ENOTSUP on
 /// Linux) is what the ethtool core returns when the driver has no callback for `op`, so the
@@ -145,12 +140,14 @@ fn ethtool_ioctl<T: Command>(
         errno,
     })?;
 
+    // Zeroed through the largest union member so every byte the kernel copies in is defined.
     let mut ifr = ifreq {
         ifr_name: [0; abi::IFNAMSIZ],
         ifr_ifru: ifreq_ifru {
-            ifru_data: (cmd as *mut T).cast(),
+            ifru_map: abi::ifmap::default(),
         },
     };
+    ifr.ifr_ifru.ifru_data = (cmd as *mut T).cast();
     // IfName guarantees at most 15 bytes and no NUL, so the name stays NUL-terminated.
     for (dst, src) in ifr.ifr_name.iter_mut().zip(iface.as_str().bytes()) {
         *dst = src as libc::c_char;
@@ -158,9 +155,9 @@ fn ethtool_ioctl<T: Command>(
 
     // SAFETY: `sock` is an open socket that outlives the call. `ifr` is a fully initialised
     // `struct ifreq` with a NUL-terminated name, and `ifru_data` points at `*cmd`, which is
-    // exclusively borrowed for the whole call. `Command` is sealed to the two `#[repr(C)]`
-    // mirrors whose `cmd` field selects exactly that struct, so the kernel's copy_from_user
-    // and copy_to_user of sizeof(struct ethtool_*) stay inside `*cmd`.
+    // exclusively borrowed for the whole call. `Command` admits only the two `#[repr(C)]`
+    // mirrors, and each caller here sets `cmd` to a command whose kernel struct is `T`, so
+    // the kernel's copy_from_user and copy_to_user of that struct stay inside `*cmd`.
     let res = unsafe { siocethtool(sock.as_raw_fd(), &mut ifr) };
     res.map(drop).map_err(|errno| nic_error(op, iface, errno))
 }

@@ -1,1 +1,303 @@
-//! Placeholder: filled in by its issue.
+//! `FakeNic`: an in-memory [`NicOps`] that behaves like real drivers behind SIOCETHTOOL, so
+//! plan, apply and rollback can be tested against rounding, unsupported operations, limits
+//! and mid-run faults. It applies the ethtool core's checks first (a count above its maximum,
+//! or no rx/tx queue left, is EINVAL) and then the driver's own rules, and it logs every set
+//! call so a test can assert that nothing was written.
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard};
+
+use nix::errno::Errno;
+
+use crate::host::ethtool::nic_error;
+use crate::host::nic::{ChannelParams, NicError, NicOps, RingParams};
+use crate::types::IfName;
+
+/// How one fake interface's driver behaves. `ring_max` is the rx and tx ring maximum that
+/// `ethtool -g` shows; `queues` is the channel maximum, and also the starting count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Driver {
+    /// Intel 82599/X5x0: rings clamped up to 64 and rounded up to a multiple of 8; combined
+    /// channels plus one fixed "other" (the link vector) that every set must carry.
+    Ixgbe { ring_max: u32, queues: u32 },
+    /// Intel X710/XL710: rings below 64 are EINVAL, others rounded up to a multiple of 32;
+    /// channels as ixgbe.
+    I40e { ring_max: u32, queues: u32 },
+    /// Mellanox ConnectX: rings below 64 are EINVAL, others rounded up to a power of two;
+    /// combined channels only.
+    Mlx5 { ring_max: u32, queues: u32 },
+    /// AWS ENA: rings clamped up to 256 and rounded down to a power of two; combined only.
+    Ena { ring_max: u32, queues: u32 },
+    /// veth: no ring parameters at all (EOPNOTSUPP); separate rx and tx channels.
+    Veth { queues: u32 },
+}
+
+/// An operation a one-shot fault can be injected into.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NicOp {
+    GetRings,
+    SetRings,
+    GetChannels,
+    SetChannels,
+}
+
+impl NicOp {
+    /// The ethtool command name, as it appears in [`NicError`].
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::GetRings => "ETHTOOL_GRINGPARAM",
+            Self::SetRings => "ETHTOOL_SRINGPARAM",
+            Self::GetChannels => "ETHTOOL_GCHANNELS",
+            Self::SetChannels => "ETHTOOL_SCHANNELS",
+        }
+    }
+}
+
+/// What a set call asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SetRequest {
+    Rings(RingParams),
+    Channels(ChannelParams),
+}
+
+/// One set call, successful or not, in call order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetCall {
+    pub iface: IfName,
+    pub request: SetRequest,
+    pub result: Result<(), Errno>,
+}
+
+#[derive(Debug)]
+struct Iface {
+    driver: Driver,
+    /// `None` where the driver has no ring parameters.
+    rings: Option<RingParams>,
+    channels: ChannelParams,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    ifaces: BTreeMap<IfName, Iface>,
+    faults: Vec<(IfName, NicOp, Errno)>,
+    calls: Vec<SetCall>,
+}
+
+/// A fake NIC layer holding any number of interfaces. Interior mutability lets a test keep a
+/// shared reference in a `Host` and still inspect or fault it.
+#[derive(Debug, Default)]
+pub struct FakeNic {
+    state: Mutex<State>,
+}
+
+fn name(iface: &str) -> IfName {
+    iface
+        .parse()
+        .unwrap_or_else(|e| panic!("fake nic: bad interface name: {e}"))
+}
+
+impl Driver {
+    fn initial(self) -> Iface {
+        let (rings, other, combined, rxtx) = match self {
+            Self::Ixgbe { ring_max, queues } | Self::I40e { ring_max, queues } => {
+                (Some((ring_max, 512)), 1, queues, 0)
+            }
+            Self::Mlx5 { ring_max, queues } | Self::Ena { ring_max, queues } => {
+                (Some((ring_max, 1024)), 0, queues, 0)
+            }
+            Self::Veth { queues } => (None, 0, 0, queues),
+        };
+        Iface {
+            driver: self,
+            rings: rings.map(|(max, default)| RingParams {
+                rx_max: max,
+                tx_max: max,
+                rx: default.min(max),
+                tx: default.min(max),
+                ..Default::default()
+            }),
+            channels: ChannelParams {
+                max_rx: rxtx,
+                max_tx: rxtx,
+                max_other: other,
+                max_combined: combined,
+                rx: rxtx,
+                tx: rxtx,
+                other,
+                combined,
+            },
+        }
+    }
+
+    /// The ring size the driver really programs for a request already within the maximum.
+    fn ring_size(self, want: u32) -> Result<u32, Errno> {
+        match self {
+            Self::Ixgbe { .. } => Ok(want.max(64).next_multiple_of(8)),
+            Self::I40e { .. } if want < 64 => Err(Errno::EINVAL),
+            Self::I40e { .. } => Ok(want.next_multiple_of(32)),
+            Self::Mlx5 { .. } if want < 64 => Err(Errno::EINVAL),
+            Self::Mlx5 { .. } => Ok(want.next_power_of_two()),
+            Self::Ena { .. } => Ok(1 << want.max(256).ilog2()),
+            Self::Veth { .. } => Err(Errno::EOPNOTSUPP),
+        }
+    }
+}
+
+impl FakeNic {
+    /// A fake with no interfaces: every call is ENODEV until one is added.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds (or replaces) an interface driven by `driver`, in that driver's default state.
+    pub fn with_iface(self, iface: &str, driver: Driver) -> Self {
+        self.lock().ifaces.insert(name(iface), driver.initial());
+        self
+    }
+
+    /// Sets current rx/tx ring sizes directly, as if the host booted that way.
+    pub fn with_rings(self, iface: &str, rx: u32, tx: u32) -> Self {
+        let mut st = self.lock();
+        let rings = st
+            .ifaces
+            .get_mut(&name(iface))
+            .and_then(|i| i.rings.as_mut());
+        let rings = rings.unwrap_or_else(|| panic!("fake nic: {iface} has no rings"));
+        rings.rx = rx;
+        rings.tx = tx;
+        drop(st);
+        self
+    }
+
+    /// Sets current channel counts directly, as if the host booted that way.
+    pub fn with_channels(self, iface: &str, rx: u32, tx: u32, combined: u32) -> Self {
+        let mut st = self.lock();
+        let ch = &mut st
+            .ifaces
+            .get_mut(&name(iface))
+            .expect("fake nic: no such iface")
+            .channels;
+        (ch.rx, ch.tx, ch.combined) = (rx, tx, combined);
+        drop(st);
+        self
+    }
+
+    /// Makes the next `op` on `iface` fail with `errno`, once, before any other check.
+    pub fn fail_next(&self, iface: &str, op: NicOp, errno: Errno) {
+        self.lock().faults.push((name(iface), op, errno));
+    }
+
+    /// Current ring state, or `None` for an unknown interface or one without rings.
+    pub fn rings_of(&self, iface: &str) -> Option<RingParams> {
+        self.lock().ifaces.get(&name(iface)).and_then(|i| i.rings)
+    }
+
+    /// Current channel state, or `None` for an unknown interface.
+    pub fn channels_of(&self, iface: &str) -> Option<ChannelParams> {
+        self.lock().ifaces.get(&name(iface)).map(|i| i.channels)
+    }
+
+    /// Every set call so far, failed ones included.
+    pub fn set_calls(&self) -> Vec<SetCall> {
+        self.lock().calls.clone()
+    }
+
+    /// How many set calls were made, failed ones included.
+    pub fn set_count(&self) -> usize {
+        self.lock().calls.len()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panicking test must not hide the fake's state from the next assertion.
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs one op: interface lookup, then injected faults, then `f`; logs sets.
+    fn run<T>(
+        &self,
+        iface: &IfName,
+        op: NicOp,
+        set: Option<SetRequest>,
+        f: impl FnOnce(&mut Iface) -> Result<T, Errno>,
+    ) -> Result<T, NicError> {
+        let mut st = self.lock();
+        let fault = st
+            .faults
+            .iter()
+            .position(|(i, o, _)| i == iface && *o == op);
+        let res = match (fault, st.ifaces.get_mut(iface)) {
+            (_, None) => Err(Errno::ENODEV),
+            (Some(at), Some(_)) => Err(st.faults.remove(at).2),
+            (None, Some(nic)) => f(nic),
+        };
+        if let Some(request) = set {
+            let result = res.as_ref().map(drop).map_err(|e| *e);
+            st.calls.push(SetCall {
+                iface: iface.clone(),
+                request,
+                result,
+            });
+        }
+        res.map_err(|errno| nic_error(op.name(), iface, errno))
+    }
+}
+
+impl NicOps for FakeNic {
+    fn rings(&self, iface: &IfName) -> Result<RingParams, NicError> {
+        self.run(iface, NicOp::GetRings, None, |nic| {
+            nic.rings.ok_or(Errno::EOPNOTSUPP)
+        })
+    }
+
+    fn set_rings(&self, iface: &IfName, want: &RingParams) -> Result<(), NicError> {
+        let req = Some(SetRequest::Rings(*want));
+        self.run(iface, NicOp::SetRings, req, |nic| {
+            let cur = nic.rings.as_mut().ok_or(Errno::EOPNOTSUPP)?;
+            // The ethtool core compares with the driver's maximums, not the caller's.
+            if want.rx > cur.rx_max
+                || want.rx_mini > cur.rx_mini_max
+                || want.rx_jumbo > cur.rx_jumbo_max
+                || want.tx > cur.tx_max
+            {
+                return Err(Errno::EINVAL);
+            }
+            let rx = nic.driver.ring_size(want.rx)?;
+            let tx = nic.driver.ring_size(want.tx)?;
+            (cur.rx, cur.tx) = (rx, tx);
+            Ok(())
+        })
+    }
+
+    fn channels(&self, iface: &IfName) -> Result<ChannelParams, NicError> {
+        self.run(iface, NicOp::GetChannels, None, |nic| Ok(nic.channels))
+    }
+
+    fn set_channels(&self, iface: &IfName, want: &ChannelParams) -> Result<(), NicError> {
+        let req = Some(SetRequest::Channels(*want));
+        self.run(iface, NicOp::SetChannels, req, |nic| {
+            let cur = &mut nic.channels;
+            // The ethtool core: nothing above its maximum (so a kind whose maximum is 0
+            // cannot be asked for), and at least one rx and one tx queue must remain.
+            if want.rx > cur.max_rx
+                || want.tx > cur.max_tx
+                || want.other > cur.max_other
+                || want.combined > cur.max_combined
+                || (want.combined == 0 && (want.rx == 0 || want.tx == 0))
+            {
+                return Err(Errno::EINVAL);
+            }
+            // ixgbe and i40e refuse any "other" count but their one link vector.
+            if matches!(nic.driver, Driver::Ixgbe { .. } | Driver::I40e { .. })
+                && want.other != cur.max_other
+            {
+                return Err(Errno::EINVAL);
+            }
+            (cur.rx, cur.tx, cur.other, cur.combined) =
+                (want.rx, want.tx, want.other, want.combined);
+            Ok(())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,1 +1,308 @@
-//! Placeholder: filled in by its issue.
+//! Interface addresses over rtnetlink: the real [`AddrOps`]. One blocking `NETLINK_ROUTE`
+//! socket per operation, messages built and parsed with netlink-packet-route, no async
+//! runtime. Requests mirror what iproute2 sends, so the kernel does for us exactly what
+//! `ip addr add`/`ip addr del` would do; never the SIOCSIFADDR ioctl, which would replace
+//! `lo`'s 127.0.0.1 instead of adding beside it.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU32, Ordering};
+
+use netlink_packet_core::{
+    NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_EXCL, NLM_F_REQUEST, NetlinkBuffer,
+    NetlinkHeader, NetlinkMessage, NetlinkPayload,
+};
+use netlink_packet_route::address::{AddressAttribute, AddressMessage, AddressScope};
+use netlink_packet_route::link::{LinkAttribute, LinkMessage};
+use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
+use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
+use nix::errno::Errno;
+
+use crate::host::addrs::{AddrError, AddrOps, IfAddr};
+use crate::types::IfName;
+
+/// How long to wait for the kernel's answer. It answers at once; a silent socket means
+/// something is badly wrong, and an agent must not hang on it forever.
+const REPLY_TIMEOUT_SECS: i64 = 5;
+
+/// A dump that raced with a change (NLM_F_DUMP_INTR) is repeated this many times at most.
+const DUMP_ATTEMPTS: usize = 3;
+
+/// Addresses in the network namespace of the calling thread, over rtnetlink.
+///
+/// A socket is opened per operation rather than kept: it then always belongs to the caller's
+/// current namespace, and a reply left over from a failed operation cannot be mistaken for
+/// the next one's.
+#[derive(Debug, Default)]
+pub struct Netlink {
+    seq: AtomicU32,
+}
+
+/// Why an exchange with the kernel failed.
+enum Failure {
+    /// The kernel refused the request (NLMSG_ERROR with a negative code).
+    Kernel(Errno),
+    /// The dump was interrupted by a concurrent change; its contents are inconsistent.
+    Interrupted,
+    /// The socket or the message framing failed.
+    Transport(String),
+}
+
+impl Netlink {
+    /// A handle on rtnetlink; nothing is opened until the first operation.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The index of `iface`. Equivalent to `ip link show dev IFACE`: one RTM_GETLINK by name,
+    /// as iproute2 does, so no separate if_nametoindex call is needed.
+    fn index_of(&self, iface: &IfName) -> Result<u32, AddrError> {
+        let mut msg = LinkMessage::default();
+        msg.attributes
+            .push(LinkAttribute::IfName(iface.as_str().into()));
+        let replies = self
+            .exchange(RouteNetlinkMessage::GetLink(msg), NLM_F_ACK)
+            .map_err(|f| match f {
+                Failure::Kernel(Errno::ENODEV) => AddrError::NoSuchInterface(iface.clone()),
+                f => f.into_addr_error(&format!("look up interface {iface}")),
+            })?;
+        replies
+            .into_iter()
+            .find_map(|m| match m {
+                RouteNetlinkMessage::NewLink(link) => Some(link.header.index),
+                _ => None,
+            })
+            .ok_or_else(|| {
+                AddrError::Netlink(format!("look up interface {iface}: no link in reply"))
+            })
+    }
+
+    /// Index to name for every interface. Equivalent to `ip -o link show`.
+    fn link_names(&self) -> Result<HashMap<u32, String>, Failure> {
+        let links = self.exchange(
+            RouteNetlinkMessage::GetLink(LinkMessage::default()),
+            NLM_F_DUMP,
+        )?;
+        Ok(links
+            .into_iter()
+            .filter_map(|m| match m {
+                RouteNetlinkMessage::NewLink(link) => {
+                    let name = link.attributes.into_iter().find_map(|a| match a {
+                        LinkAttribute::IfName(n) => Some(n),
+                        _ => None,
+                    })?;
+                    Some((link.header.index, name))
+                }
+                _ => None,
+            })
+            .collect())
+    }
+
+    /// One pass of [`AddrOps::list`]; `Interrupted` when a dump raced with a change or an
+    /// address names a link the link dump did not have (created in between).
+    fn list_once(&self) -> Result<Vec<IfAddr>, Failure> {
+        let names = self.link_names()?;
+        let msgs = self.exchange(
+            RouteNetlinkMessage::GetAddress(AddressMessage::default()),
+            NLM_F_DUMP,
+        )?;
+        let mut out = Vec::new();
+        for m in msgs {
+            let RouteNetlinkMessage::NewAddress(a) = m else {
+                continue;
+            };
+            if !matches!(a.header.family, AddressFamily::Inet | AddressFamily::Inet6) {
+                continue;
+            }
+            // IFA_LOCAL is the interface's own address; IFA_ADDRESS is the peer on a
+            // point-to-point link. IPv6 sends IFA_LOCAL only when there is a peer.
+            let (mut local, mut address) = (None, None);
+            for attr in a.attributes {
+                match attr {
+                    AddressAttribute::Local(ip) => local = Some(ip),
+                    AddressAttribute::Address(ip) => address = Some(ip),
+                    _ => {}
+                }
+            }
+            let Some(addr) = local.or(address) else {
+                continue;
+            };
+            let name = names.get(&a.header.index).ok_or(Failure::Interrupted)?;
+            let iface = name
+                .parse()
+                .map_err(|e| Failure::Transport(format!("interface {name:?}: {e}")))?;
+            out.push(IfAddr {
+                iface,
+                addr,
+                prefix: a.header.prefix_len,
+            });
+        }
+        Ok(out)
+    }
+
+    /// The RTM_NEWADDR/RTM_DELADDR body iproute2 sends for `ADDR/PREFIX dev IFACE`.
+    fn addr_message(index: u32, addr: IpAddr, prefix: u8, scope: AddressScope) -> AddressMessage {
+        let mut msg = AddressMessage::default();
+        msg.header.family = match addr {
+            IpAddr::V4(_) => AddressFamily::Inet,
+            IpAddr::V6(_) => AddressFamily::Inet6,
+        };
+        msg.header.prefix_len = prefix;
+        msg.header.scope = scope;
+        msg.header.index = index;
+        // Both attributes for both families, as iproute2 does: equal values mean "no peer".
+        msg.attributes.push(AddressAttribute::Local(addr));
+        msg.attributes.push(AddressAttribute::Address(addr));
+        msg
+    }
+
+    /// Sends one request and collects the replies: until NLMSG_DONE for a dump, until the
+    /// ACK (NLMSG_ERROR with code 0) otherwise.
+    fn exchange(
+        &self,
+        msg: RouteNetlinkMessage,
+        flags: u16,
+    ) -> Result<Vec<RouteNetlinkMessage>, Failure> {
+        let transport = |what: &str, e: std::io::Error| Failure::Transport(format!("{what}: {e}"));
+        let mut socket = Socket::new(NETLINK_ROUTE).map_err(|e| transport("open socket", e))?;
+        socket
+            .bind_auto()
+            .map_err(|e| transport("bind socket", e))?;
+        let timeout = nix::sys::time::TimeVal::new(REPLY_TIMEOUT_SECS, 0);
+        nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::ReceiveTimeout, &timeout)
+            .map_err(|e| transport("set receive timeout", e.into()))?;
+
+        let seq = self.seq.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
+        let mut header = NetlinkHeader::default();
+        header.flags = NLM_F_REQUEST | flags;
+        header.sequence_number = seq;
+        let mut request = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(msg));
+        request.finalize();
+        let mut buf = vec![0; request.buffer_len()];
+        request.serialize(&mut buf);
+        let kernel = SocketAddr::new(0, 0);
+        socket
+            .send_to(&buf, &kernel, 0)
+            .map_err(|e| transport("send request", e))?;
+
+        let dump = flags & NLM_F_DUMP == NLM_F_DUMP;
+        let mut interrupted = false;
+        let mut replies = Vec::new();
+        loop {
+            // recv_from_full peeks at the datagram's size first, so a large dump chunk is
+            // never truncated whatever the page size.
+            let (bytes, from) = socket.recv_from_full().map_err(|e| match e.kind() {
+                std::io::ErrorKind::WouldBlock => Failure::Transport(format!(
+                    "no reply from the kernel within {REPLY_TIMEOUT_SECS}s"
+                )),
+                _ => transport("receive reply", e),
+            })?;
+            if from.port_number() != 0 {
+                continue; // only the kernel may answer
+            }
+            let mut off = 0;
+            while off < bytes.len() {
+                let len = NetlinkBuffer::new_checked(&bytes[off..])
+                    .map_err(|e| Failure::Transport(format!("reply framing: {e}")))?
+                    .length() as usize;
+                let reply =
+                    NetlinkMessage::<RouteNetlinkMessage>::deserialize(&bytes[off..off + len])
+                        .map_err(|e| Failure::Transport(format!("parse reply: {e}")))?;
+                off += (len + 3) & !3;
+                if reply.header.sequence_number != seq {
+                    continue; // a stale answer to someone else's request
+                }
+                interrupted |= reply.header.flags & NLM_F_DUMP_INTR != 0;
+                match reply.payload {
+                    NetlinkPayload::Error(e) => match e.code {
+                        None if !dump => return Ok(replies),
+                        None => {}
+                        Some(code) => return Err(Failure::Kernel(Errno::from_raw(-code.get()))),
+                    },
+                    NetlinkPayload::Done(done) if dump => {
+                        if done.code < 0 {
+                            return Err(Failure::Kernel(Errno::from_raw(-done.code)));
+                        }
+                        return if interrupted {
+                            Err(Failure::Interrupted)
+                        } else {
+                            Ok(replies)
+                        };
+                    }
+                    NetlinkPayload::InnerMessage(m) => replies.push(m),
+                    NetlinkPayload::Overrun(_) => {
+                        return Err(Failure::Transport("reply overrun".into()));
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+impl Failure {
+    fn into_addr_error(self, what: &str) -> AddrError {
+        match self {
+            Failure::Kernel(errno) => AddrError::Netlink(format!("{what}: {errno}")),
+            Failure::Interrupted => AddrError::Netlink(format!(
+                "{what}: dump kept changing, tried {DUMP_ATTEMPTS} times"
+            )),
+            Failure::Transport(detail) => AddrError::Netlink(format!("{what}: {detail}")),
+        }
+    }
+}
+
+impl AddrOps for Netlink {
+    /// Equivalent to `ip -o addr show`: every IPv4 and IPv6 address, named by its
+    /// interface (not by its IPv4 label, which may be `lo:0`).
+    fn list(&self) -> Result<Vec<IfAddr>, AddrError> {
+        let mut attempt = 1;
+        loop {
+            match self.list_once() {
+                Err(Failure::Interrupted) if attempt < DUMP_ATTEMPTS => attempt += 1,
+                r => return r.map_err(|f| f.into_addr_error("list addresses")),
+            }
+        }
+    }
+
+    /// Equivalent to `ip addr add 192.168.16.100/32 dev lo`. Scope follows iproute2's
+    /// default: host for 127.0.0.0/8, global otherwise (the kernel picks IPv6 scopes
+    /// itself). EEXIST, the address already being there, counts as done; note that for IPv6
+    /// the kernel reports EEXIST for the same address with any prefix length.
+    fn add(&self, iface: &IfName, addr: IpAddr, prefix: u8) -> Result<(), AddrError> {
+        let index = self.index_of(iface)?;
+        let scope = match addr {
+            IpAddr::V4(v4) if v4.is_loopback() => AddressScope::Host,
+            _ => AddressScope::Universe,
+        };
+        let msg = Self::addr_message(index, addr, prefix, scope);
+        let flags = NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+        match self.exchange(RouteNetlinkMessage::NewAddress(msg), flags) {
+            Ok(_) | Err(Failure::Kernel(Errno::EEXIST)) => Ok(()),
+            Err(Failure::Kernel(errno)) => Err(os_error("add", iface, addr, prefix, errno)),
+            Err(f) => Err(f.into_addr_error(&format!("add {addr}/{prefix} on {iface}"))),
+        }
+    }
+
+    /// Equivalent to `ip addr del 192.168.16.100/32 dev lo`. The prefix length must match
+    /// the one on the interface; EADDRNOTAVAIL (no such address) counts as done.
+    fn del(&self, iface: &IfName, addr: IpAddr, prefix: u8) -> Result<(), AddrError> {
+        let index = self.index_of(iface)?;
+        let msg = Self::addr_message(index, addr, prefix, AddressScope::Universe);
+        match self.exchange(RouteNetlinkMessage::DelAddress(msg), NLM_F_ACK) {
+            Ok(_) | Err(Failure::Kernel(Errno::EADDRNOTAVAIL)) => Ok(()),
+            Err(Failure::Kernel(errno)) => Err(os_error("del", iface, addr, prefix, errno)),
+            Err(f) => Err(f.into_addr_error(&format!("del {addr}/{prefix} on {iface}"))),
+        }
+    }
+}
+
+fn os_error(op: &'static str, iface: &IfName, addr: IpAddr, prefix: u8, errno: Errno) -> AddrError {
+    AddrError::Os {
+        op,
+        iface: iface.clone(),
+        addr,
+        prefix,
+        errno,
+    }
+}

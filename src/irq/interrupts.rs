@@ -5,6 +5,8 @@
 //! the text: on a 256-CPU host the file is about 11 MB of per-CPU counts, so the counts are
 //! checked and skipped in one pass, never collected.
 
+use super::counts::{count_columns, skip_counts};
+
 /// One numbered IRQ line: its number and its action names.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct IrqLine<'a> {
@@ -53,7 +55,7 @@ pub enum InterruptsError {
         token: String,
     },
     #[error("/proc/interrupts line {line} (irq {irq}): {found} counts for {expected} CPUs")]
-    ShortLine {
+    CountMismatch {
         line: usize,
         irq: u32,
         expected: usize,
@@ -65,27 +67,62 @@ impl<'a> Interrupts<'a> {
     /// Parses the whole text in one pass. Lines whose label is not a number (`NMI:`, `LOC:`,
     /// `ERR:`, `MIS:`, `IPI0:` ...) are architecture counters and are skipped.
     pub fn parse(text: &'a str) -> Result<Self, InterruptsError> {
-        let mut lines = text.lines().enumerate().map(|(i, l)| (i + 1, l));
-        let (header_no, header) = lines
-            .by_ref()
-            .find(|(_, l)| !l.trim().is_empty())
-            .ok_or(InterruptsError::NoHeader)?;
-        let cpus = parse_header(header_no, header)?;
-        let mut irqs = Vec::with_capacity(text.len() / (12 * cpus.len() + 40) + 1);
+        let bytes = text.as_bytes();
+        // Lines are found as they are consumed rather than with `lines()`, so that each
+        // byte of the (large) count columns is looked at once.
+        let line_end = |from: usize| text[from..].find('\n').map_or(text.len(), |e| from + e);
+        let (mut pos, mut no) = (0, 0);
+        let cpus = loop {
+            if pos >= text.len() {
+                return Err(InterruptsError::NoHeader);
+            }
+            no += 1;
+            let end = line_end(pos);
+            let line = &text[pos..end];
+            pos = end + 1;
+            if !line.trim().is_empty() {
+                break parse_header(no, line)?;
+            }
+        };
+        let mut irqs = Vec::with_capacity(text.len() / (11 * cpus.len() + 40) + 1);
         let mut sorted = true;
-        for (no, line) in lines {
-            let Some((label, rest)) = line.split_once(':') else {
-                continue;
-            };
-            let label = label.trim_start();
-            if !label.as_bytes().first().is_some_and(u8::is_ascii_digit) {
+        while pos < text.len() {
+            no += 1;
+            let mut i = pos;
+            while i < bytes.len() && bytes[i] == b' ' {
+                i += 1;
+            }
+            let label = i;
+            if i >= bytes.len() || !bytes[i].is_ascii_digit() {
+                pos = line_end(i) + 1;
                 continue;
             }
-            let irq: u32 = label.parse().map_err(|_| InterruptsError::BadIrq {
-                line: no,
-                irq: label.to_string(),
-            })?;
-            let actions = skip_counts(rest, &cpus, no, irq)?;
+            while i < bytes.len() && bytes[i].is_ascii_digit() {
+                i += 1;
+            }
+            let irq = match bytes.get(i) {
+                Some(b':') => text[label..i].parse().ok(),
+                _ => None,
+            };
+            let Some(irq) = irq else {
+                let rest = &text[label..line_end(label)];
+                let token = rest.split([':', ' ', '\t']).next().unwrap_or(rest);
+                return Err(InterruptsError::BadIrq {
+                    line: no,
+                    irq: token.to_string(),
+                });
+            };
+            let (actions, end) = match count_columns(bytes, i, cpus.len()) {
+                Some(counts_end) => {
+                    let end = line_end(counts_end);
+                    (actions_after_chip(&text[counts_end..end]), end)
+                }
+                None => {
+                    let end = line_end(i);
+                    (skip_counts(&text[i + 1..end], &cpus, no, irq)?, end)
+                }
+            };
+            pos = end + 1;
             if irqs.last().is_some_and(|l: &IrqLine| l.irq >= irq) {
                 sorted = false;
             }
@@ -133,51 +170,10 @@ fn parse_header(no: usize, header: &str) -> Result<Vec<u32>, InterruptsError> {
         .collect()
 }
 
-/// Skips one count per header CPU and returns the action names: what follows the chip name,
-/// the hardware IRQ and the trigger.
-fn skip_counts<'a>(
-    rest: &'a str,
-    cpus: &[u32],
-    no: usize,
-    irq: u32,
-) -> Result<&'a str, InterruptsError> {
-    let bytes = rest.as_bytes();
-    let mut pos = 0;
-    for (found, &cpu) in cpus.iter().enumerate() {
-        while pos < bytes.len() && bytes[pos] == b' ' {
-            pos += 1;
-        }
-        let start = pos;
-        while pos < bytes.len() && bytes[pos].is_ascii_digit() {
-            pos += 1;
-        }
-        if pos == start || (pos < bytes.len() && !bytes[pos].is_ascii_whitespace()) {
-            if start == bytes.len() {
-                return Err(InterruptsError::ShortLine {
-                    line: no,
-                    irq,
-                    expected: cpus.len(),
-                    found,
-                });
-            }
-            let end = rest[start..]
-                .find(char::is_whitespace)
-                .map_or(rest.len(), |e| start + e);
-            return Err(InterruptsError::BadCount {
-                line: no,
-                irq,
-                cpu,
-                token: rest[start..end].to_string(),
-            });
-        }
-    }
-    Ok(actions_after_chip(&rest[pos..]))
-}
-
 /// After the counts come `chip [hwirq][-trigger] [Level|Edge]  actions`: x86 prints
 /// `IR-PCI-MSI 524288-edge` (hwirq and the flow name joined by '-'), a chip without an IRQ
 /// domain prints only `-edge`, and arm64 (GENERIC_IRQ_SHOW_LEVEL) prints `GICv3  27 Level`.
-fn actions_after_chip(tail: &str) -> &str {
+pub(super) fn actions_after_chip(tail: &str) -> &str {
     // The chip name is always there (`-` when the chip has none).
     let rest = skip_token(tail, |_| true);
     let rest = skip_token(rest, |t| {
@@ -265,7 +261,7 @@ mod tests {
         let cut = "   CPU0 CPU1\n\n  24:   5\n";
         assert_eq!(
             Interrupts::parse(cut),
-            Err(InterruptsError::ShortLine {
+            Err(InterruptsError::CountMismatch {
                 line: 3,
                 irq: 24,
                 expected: 2,

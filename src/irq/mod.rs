@@ -1,6 +1,7 @@
 //! NIC queue interrupts: parsing `/proc/interrupts`, finding a NIC's queue vectors and
 //! placing them one CPU each.
 
+mod counts;
 pub mod discover;
 pub mod interrupts;
 pub mod placement;

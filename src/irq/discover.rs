@@ -214,16 +214,14 @@ impl Names<'_> {
             }
         }
         if let Some(dev) = self.virtio {
-            let rest = action.strip_prefix(dev)?.strip_prefix('-');
-            if let Some(rest) = rest {
-                if let Some(n) = rest.strip_prefix("input.") {
-                    return index(n).map(|q| (q, Dir::Rx));
-                }
-                if let Some(n) = rest.strip_prefix("output.") {
-                    return index(n).map(|q| (q, Dir::Tx));
-                }
-            }
-            return None;
+            // Only `virtioN-...` names belong to a virtio NIC; `-config` and the shared
+            // `-virtqueues` vector (too few MSI-X vectors) carry no single queue.
+            let rest = action.strip_prefix(dev)?.strip_prefix('-')?;
+            return if let Some(n) = rest.strip_prefix("input.") {
+                index(n).map(|q| (q, Dir::Rx))
+            } else {
+                index(rest.strip_prefix("output.")?).map(|q| (q, Dir::Tx))
+            };
         }
         DRIVER_PREFIXES.iter().find_map(|prefix| {
             let rest = action

@@ -138,6 +138,11 @@ pub mod paths {
         PathBuf::from("/proc/interrupts")
     }
 
+    /// `/proc/self/status` (the process's own `VmHWM`, for the benchmarks).
+    pub fn self_status() -> PathBuf {
+        PathBuf::from("/proc/self/status")
+    }
+
     /// `/proc/cmdline`.
     pub fn cmdline() -> PathBuf {
         PathBuf::from("/proc/cmdline")

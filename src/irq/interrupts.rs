@@ -1,1 +1,288 @@
-//! Placeholder: filled in by its issue.
+//! Parser for `/proc/interrupts`, as printed by the kernel's `show_interrupts`
+//! (kernel/irq/proc.c) followed by the architecture's own lines (`NMI:`, `LOC:`, `ERR:`, ...).
+//!
+//! It keeps only what IRQ discovery needs, the IRQ number and its action names, borrowed from
+//! the text: on a 256-CPU host the file is about 11 MB of per-CPU counts, so the counts are
+//! checked and skipped in one pass, never collected.
+
+use super::counts::{count_columns, skip_counts};
+
+/// One numbered IRQ line: its number and its action names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IrqLine<'a> {
+    /// The IRQ number (`/proc/irq/N`).
+    pub irq: u32,
+    /// The action names as printed, `", "`-separated when the line is shared; empty when the
+    /// IRQ has counts but no handler left.
+    actions: &'a str,
+}
+
+impl<'a> IrqLine<'a> {
+    /// The action names (`eth0-TxRx-3`, `PCIe PME`, ...), in the kernel's order.
+    pub fn actions(&self) -> impl Iterator<Item = &'a str> + 'a {
+        // The kernel joins shared actions with ", "; a name itself may contain spaces
+        // ("PCIe PME"), so split only on the separator.
+        let text = self.actions;
+        text.split(", ")
+            .map(str::trim)
+            .filter(|name| !name.is_empty())
+    }
+}
+
+/// A parsed `/proc/interrupts`. Equivalent to reading `cat /proc/interrupts`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Interrupts<'a> {
+    cpus: Vec<u32>,
+    irqs: Vec<IrqLine<'a>>,
+}
+
+/// Why `/proc/interrupts` does not parse. Lines are counted from 1.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InterruptsError {
+    #[error("/proc/interrupts is empty: no CPU header line")]
+    NoHeader,
+    #[error("/proc/interrupts line {line}: header column {token:?} is not CPUn")]
+    BadHeader { line: usize, token: String },
+    #[error("/proc/interrupts line {line}: irq {irq:?} is not a number")]
+    BadIrq { line: usize, irq: String },
+    #[error(
+        "/proc/interrupts line {line} (irq {irq}): count {token:?} for CPU{cpu} is not a number"
+    )]
+    BadCount {
+        line: usize,
+        irq: u32,
+        cpu: u32,
+        token: String,
+    },
+    #[error("/proc/interrupts line {line} (irq {irq}): {found} counts for {expected} CPUs")]
+    CountMismatch {
+        line: usize,
+        irq: u32,
+        expected: usize,
+        found: usize,
+    },
+}
+
+impl<'a> Interrupts<'a> {
+    /// Parses the whole text in one pass. Lines whose label is not a number (`NMI:`, `LOC:`,
+    /// `ERR:`, `MIS:`, `IPI0:` ...) are architecture counters and are skipped.
+    pub fn parse(text: &'a str) -> Result<Self, InterruptsError> {
+        let bytes = text.as_bytes();
+        // Lines are found as they are consumed rather than with `lines()`, so that each
+        // byte of the (large) count columns is looked at once.
+        let line_end = |from: usize| text[from..].find('\n').map_or(text.len(), |e| from + e);
+        let (mut pos, mut no) = (0, 0);
+        let cpus = loop {
+            if pos >= text.len() {
+                return Err(InterruptsError::NoHeader);
+            }
+            no += 1;
+            let end = line_end(pos);
+            let line = &text[pos..end];
+            pos = end + 1;
+            if !line.trim().is_empty() {
+                break parse_header(no, line)?;
+            }
+        };
+        let mut irqs = Vec::with_capacity(text.len() / (11 * cpus.len() + 40) + 1);
+        let mut sorted = true;
+        while pos < text.len() {
+            no += 1;
+            let mut i = pos;
+            while i < bytes.len() && bytes[i] == b' ' {
+                i += 1;
+            }
+            let label = i;
+            if i >= bytes.len() || !bytes[i].is_ascii_digit() {
+                pos = line_end(i) + 1;
+                continue;
+            }
+            while i < bytes.len() && bytes[i].is_ascii_digit() {
+                i += 1;
+            }
+            let irq = match bytes.get(i) {
+                Some(b':') => text[label..i].parse().ok(),
+                _ => None,
+            };
+            let Some(irq) = irq else {
+                let rest = &text[label..line_end(label)];
+                let token = rest.split([':', ' ', '\t']).next().unwrap_or(rest);
+                return Err(InterruptsError::BadIrq {
+                    line: no,
+                    irq: token.to_string(),
+                });
+            };
+            let (actions, end) = match count_columns(bytes, i, cpus.len()) {
+                Some(counts_end) => {
+                    let end = line_end(counts_end);
+                    (actions_after_chip(&text[counts_end..end]), end)
+                }
+                None => {
+                    let end = line_end(i);
+                    (skip_counts(&text[i + 1..end], &cpus, no, irq)?, end)
+                }
+            };
+            pos = end + 1;
+            if irqs.last().is_some_and(|l: &IrqLine| l.irq >= irq) {
+                sorted = false;
+            }
+            irqs.push(IrqLine { irq, actions });
+        }
+        // The kernel prints IRQs in ascending order; a hand-made or merged file may not.
+        if !sorted {
+            irqs.sort_by_key(|l| l.irq);
+        }
+        Ok(Self { cpus, irqs })
+    }
+
+    /// The CPUs named in the header (the online CPUs when the file was read), ascending.
+    pub fn cpus(&self) -> &[u32] {
+        &self.cpus
+    }
+
+    /// The numbered IRQ lines, ascending by IRQ number.
+    pub fn irqs(&self) -> &[IrqLine<'a>] {
+        &self.irqs
+    }
+
+    /// The line of IRQ `irq`, if the kernel printed one (it omits IRQs with no action and
+    /// no counts).
+    pub fn get(&self, irq: u32) -> Option<&IrqLine<'a>> {
+        self.irqs
+            .binary_search_by_key(&irq, |l| l.irq)
+            .ok()
+            .map(|i| &self.irqs[i])
+    }
+}
+
+fn parse_header(no: usize, header: &str) -> Result<Vec<u32>, InterruptsError> {
+    header
+        .split_ascii_whitespace()
+        .map(|token| {
+            token
+                .strip_prefix("CPU")
+                .and_then(|n| n.parse().ok())
+                .ok_or_else(|| InterruptsError::BadHeader {
+                    line: no,
+                    token: token.to_string(),
+                })
+        })
+        .collect()
+}
+
+/// After the counts come `chip [hwirq][-trigger] [Level|Edge]  actions`: x86 prints
+/// `IR-PCI-MSI 524288-edge` (hwirq and the flow name joined by '-'), a chip without an IRQ
+/// domain prints only `-edge`, and arm64 (GENERIC_IRQ_SHOW_LEVEL) prints `GICv3  27 Level`.
+pub(super) fn actions_after_chip(tail: &str) -> &str {
+    // The chip name is always there (`-` when the chip has none).
+    let rest = skip_token(tail, |_| true);
+    let rest = skip_token(rest, |t| {
+        t.as_bytes()[0].is_ascii_digit() || t.starts_with('-')
+    });
+    let rest = skip_token(rest, |t| t == "Level" || t == "Edge");
+    rest.trim_end()
+}
+
+/// Drops the next whitespace-separated token if `pred` accepts it.
+fn skip_token(text: &str, pred: impl Fn(&str) -> bool) -> &str {
+    let text = text.trim_start();
+    let end = text
+        .find(|c: char| c.is_ascii_whitespace())
+        .unwrap_or(text.len());
+    if end > 0 && pred(&text[..end]) {
+        text[end..].trim_start()
+    } else {
+        text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GAP: &str = "            CPU0       CPU1       CPU3       \n\
+   0:         46          0          0  IR-IO-APIC    2-edge      timer\n\
+   9:          0          4          0  IR-IO-APIC    9-fasteoi   acpi\n\
+  16:          0          0         31  IR-IO-APIC   16-fasteoi   i801_smbus, ehci_hcd:usb1\n\
+ 122:          0          7          0  IR-PCI-MSI 458752-edge      PCIe PME, aerdrv\n\
+ 130:          1          0          0  IR-PCI-MSIX-0000:3b:00.0    3-edge      mlx5_comp2@pci:0000:3b:00.0\n\
+ 131:          0          0          0  IR-PCI-MSI 31981568-edge\n\
+ NMI:          1          2          3   Non-maskable interrupts\n\
+ LOC:      10004      20010      30000   Local timer interrupts\n\
+ ERR:          0\n\
+ MIS:          0\n";
+
+    #[test]
+    fn header_gaps_shared_actions_and_arch_lines() {
+        let p = Interrupts::parse(GAP).unwrap();
+        assert_eq!(p.cpus(), [0, 1, 3]);
+        let irqs: Vec<u32> = p.irqs().iter().map(|l| l.irq).collect();
+        assert_eq!(irqs, [0, 9, 16, 122, 130, 131]);
+        let names = |irq| p.get(irq).unwrap().actions().collect::<Vec<_>>();
+        assert_eq!(names(0), ["timer"]);
+        assert_eq!(names(16), ["i801_smbus", "ehci_hcd:usb1"]);
+        assert_eq!(names(122), ["PCIe PME", "aerdrv"]);
+        assert_eq!(names(130), ["mlx5_comp2@pci:0000:3b:00.0"]);
+        assert!(names(131).is_empty());
+        assert!(p.get(1).is_none());
+    }
+
+    #[test]
+    fn arm64_level_column_and_chips_without_domain() {
+        let text = "           CPU0       CPU1\n\
+  11:      12021      11033     GICv3  27 Level     arch_timer\n\
+  14:          0          0     GICv3  92 Edge      eth0-TxRx-0\n\
+   2:          0          0   XT-PIC -XT-PIC  cascade\n\
+ IPI0:       1234       1111       Rescheduling interrupts\n\
+ Err:          0\n";
+        let p = Interrupts::parse(text).unwrap();
+        let names: Vec<(u32, Vec<&str>)> = p
+            .irqs()
+            .iter()
+            .map(|l| (l.irq, l.actions().collect()))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                (2, vec!["cascade"]),
+                (11, vec!["arch_timer"]),
+                (14, vec!["eth0-TxRx-0"])
+            ]
+        );
+    }
+
+    #[test]
+    fn errors_name_the_line() {
+        let short = "   CPU0 CPU1\n  24:   5   timer\n";
+        assert_eq!(
+            Interrupts::parse(short).unwrap_err().to_string(),
+            "/proc/interrupts line 2 (irq 24): count \"timer\" for CPU1 is not a number"
+        );
+        let cut = "   CPU0 CPU1\n\n  24:   5\n";
+        assert_eq!(
+            Interrupts::parse(cut),
+            Err(InterruptsError::CountMismatch {
+                line: 3,
+                irq: 24,
+                expected: 2,
+                found: 1
+            })
+        );
+        assert!(matches!(
+            Interrupts::parse("   CPU0 cpu1\n"),
+            Err(InterruptsError::BadHeader { line: 1, .. })
+        ));
+        assert!(matches!(
+            Interrupts::parse("   CPU0\n 4x: 1 chip 1-edge a\n"),
+            Err(InterruptsError::BadIrq { line: 2, .. })
+        ));
+        assert_eq!(Interrupts::parse("\n\n"), Err(InterruptsError::NoHeader));
+    }
+
+    #[test]
+    fn out_of_order_lines_are_sorted_for_lookup() {
+        let p = Interrupts::parse("  CPU0\n 30: 1 c 1-edge b\n 4: 1 c 2-edge a\n").unwrap();
+        assert_eq!(p.get(4).unwrap().actions().next(), Some("a"));
+        assert_eq!(p.get(30).unwrap().actions().next(), Some("b"));
+    }
+}

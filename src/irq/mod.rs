@@ -1,4 +1,11 @@
-//! NIC queue interrupts: parsing `/proc/interrupts` and finding a NIC's queue vectors.
+//! NIC queue interrupts: parsing `/proc/interrupts`, finding a NIC's queue vectors and
+//! placing them one CPU each.
 
+mod counts;
 pub mod discover;
 pub mod interrupts;
+pub mod placement;
+
+pub use discover::{DiscoverError, QueueIrq, queue_irqs, queue_irqs_in};
+pub use interrupts::{Interrupts, InterruptsError, IrqLine};
+pub use placement::{Affinity, Placement, PlacementError, read_affinity, round_robin};

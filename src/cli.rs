@@ -10,7 +10,10 @@ use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 
 use crate::apply::{self, ApplyError};
-use crate::host::{Host, Offline, RootFs};
+use crate::host::ethtool::Ethtool;
+use crate::host::netlink::Netlink;
+use crate::host::systemd::Systemctl;
+use crate::host::{AddrOps, Host, NicOps, Offline, RootFs, Services};
 use crate::knobs;
 use crate::plan::{Plan, Status};
 use crate::profile::{self, Catalog};
@@ -99,6 +102,10 @@ fn out(s: &str) {
 
 struct Ctx {
     fs: RootFs,
+    /// The live kernel's seams on root `/`; `Offline` on a captured tree.
+    nic: Box<dyn NicOps>,
+    addrs: Box<dyn AddrOps>,
+    services: Box<dyn Services>,
     catalog: Catalog,
     store: Store,
     quiet: bool,
@@ -108,9 +115,9 @@ impl Ctx {
     fn host(&self) -> Host<'_> {
         Host {
             fs: &self.fs,
-            nic: &Offline,
-            addrs: &Offline,
-            services: &Offline,
+            nic: &*self.nic,
+            addrs: &*self.addrs,
+            services: &*self.services,
         }
     }
 
@@ -138,8 +145,25 @@ pub fn run(args: Args) -> Result<Code> {
     } else {
         args.profile_dirs
     };
+    let fs = RootFs::new(&args.root);
+    let live = fs.is_live();
     let ctx = Ctx {
-        fs: RootFs::new(&args.root),
+        nic: if live {
+            Box::new(Ethtool)
+        } else {
+            Box::new(Offline)
+        },
+        addrs: if live {
+            Box::new(Netlink::new())
+        } else {
+            Box::new(Offline)
+        },
+        services: if live {
+            Box::new(Systemctl::host())
+        } else {
+            Box::new(Offline)
+        },
+        fs,
         catalog: Catalog::new(dirs),
         store: Store::new(&args.state_dir),
         quiet: args.quiet,

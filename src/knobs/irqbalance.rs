@@ -2,6 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::host::Host;
+use crate::knobs::KnobError;
+use crate::plan::{Entry, Setting};
+use crate::profile::Profile;
+
 /// What to do with irqbalance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -29,4 +34,21 @@ impl IrqbalanceSection {
             mode: child.mode.or(self.mode),
         }
     }
+}
+
+/// Plans this knob. Placeholder until its issue lands; the section is rejected while loading
+/// until then (see `WIRED` in `knobs/mod.rs`). It sees the whole profile because `banned`
+/// bans the CPUs that `[[nic]] irq_cpus` uses.
+pub fn plan(_: &IrqbalanceSection, _: &Profile, _: &Host) -> Vec<Entry> {
+    Vec::new()
+}
+
+/// Writes one setting of this knob.
+pub fn write(_: &Host, _: &Setting) -> Result<(), KnobError> {
+    Err(KnobError::NotWired("irqbalance"))
+}
+
+/// Reads the live value at a setting's address.
+pub fn read(_: &Host, _: &Setting) -> Result<Setting, KnobError> {
+    Err(KnobError::NotWired("irqbalance"))
 }

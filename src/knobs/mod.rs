@@ -1,15 +1,19 @@
 //! One module per knob kind, and the two places that dispatch over them: [`plan`] (resolve,
 //! observe, diff in apply order) and [`read`]/[`write`] of a single [`Setting`].
 
+pub mod channels;
 pub mod cpu;
 pub mod dsr;
+pub mod irq;
 pub mod irqbalance;
 pub mod nic;
+pub mod ring;
 pub mod sysctl;
+pub mod txqueuelen;
 
 use std::io;
 
-use crate::host::{AddrError, Host, NicError, ServiceError, paths};
+use crate::host::{AddrError, Host, NicError, ServiceError};
 use crate::plan::{Kind, Plan, Setting, apply_kept};
 use crate::profile::{Locator, Profile, ProfileError};
 use crate::snapshot::Kept;
@@ -95,6 +99,18 @@ const WIRED: &[&str] = &[];
 /// check and irqbalance).
 pub fn plan(profile: &Profile, host: &Host, kept: &Kept) -> Plan {
     let mut entries = sysctl::diff(sysctl::observe(host.fs, &profile.sysctl), Kind::Sysctl);
+    if let Some(d) = &profile.dsr {
+        entries.extend(dsr::plan(d, host));
+    }
+    if let Some(rules) = &profile.nic {
+        entries.extend(nic::plan(rules, host));
+    }
+    if let Some(c) = &profile.cpu {
+        entries.extend(cpu::plan(c, host));
+    }
+    if let Some(i) = &profile.irqbalance {
+        entries.extend(irqbalance::plan(i, profile, host));
+    }
     apply_kept(&mut entries, kept);
     Plan {
         profile: profile.name.clone(),
@@ -113,29 +129,12 @@ pub fn write(host: &Host, s: &Setting) -> Result<(), KnobError> {
                 source,
             })
         }
-        Setting::Txqueuelen { iface, len } => {
-            let path = paths::net(iface, "tx_queue_len");
-            host.fs
-                .write(&path, &format!("{len}\n"))
-                .map_err(|source| KnobError::File {
-                    path: host.fs.display(&path).display().to_string(),
-                    op: "write",
-                    source,
-                })
-        }
-        Setting::IrqAffinity { irq, cpus } => host
-            .fs
-            .write(&paths::irq(*irq, "smp_affinity_list"), &format!("{cpus}\n"))
-            .map_err(|source| KnobError::Irq {
-                irq: *irq,
-                op: "write smp_affinity_list",
-                source,
-            }),
-        Setting::Vip { .. } => Err(KnobError::NotWired("vip")),
-        Setting::Rings { .. } => Err(KnobError::NotWired("rings")),
-        Setting::Channels { .. } => Err(KnobError::NotWired("channels")),
-        Setting::Service { .. } => Err(KnobError::NotWired("service")),
-        Setting::File { .. } => Err(KnobError::NotWired("file")),
+        Setting::Txqueuelen { .. } => txqueuelen::write(host, s),
+        Setting::IrqAffinity { .. } => irq::write(host, s),
+        Setting::Vip { .. } => dsr::write(host, s),
+        Setting::Rings { .. } => ring::write(host, s),
+        Setting::Channels { .. } => channels::write(host, s),
+        Setting::Service { .. } | Setting::File { .. } => irqbalance::write(host, s),
     }
 }
 
@@ -152,44 +151,11 @@ pub fn read(host: &Host, at: &Setting) -> Result<Setting, KnobError> {
                 op: "read",
                 source,
             }),
-        Setting::Txqueuelen { iface, .. } => {
-            let path = paths::net(iface, "tx_queue_len");
-            let text = host.fs.read(&path).map_err(|source| KnobError::File {
-                path: host.fs.display(&path).display().to_string(),
-                op: "read",
-                source,
-            })?;
-            let len = text.trim().parse().map_err(|_| KnobError::Other {
-                iface: iface.clone(),
-                what: format!("tx_queue_len {:?} is not a number", text.trim()),
-            })?;
-            Ok(Setting::Txqueuelen {
-                iface: iface.clone(),
-                len,
-            })
-        }
-        Setting::IrqAffinity { irq, .. } => {
-            let text = host
-                .fs
-                .read(&paths::irq(*irq, "smp_affinity_list"))
-                .map_err(|source| KnobError::Irq {
-                    irq: *irq,
-                    op: "read smp_affinity_list",
-                    source,
-                })?;
-            let cpus = text
-                .parse()
-                .map_err(|e: crate::cpulist::CpuListError| KnobError::Irq {
-                    irq: *irq,
-                    op: "parse smp_affinity_list",
-                    source: io::Error::new(io::ErrorKind::InvalidData, e.to_string()),
-                })?;
-            Ok(Setting::IrqAffinity { irq: *irq, cpus })
-        }
-        Setting::Vip { .. } => Err(KnobError::NotWired("vip")),
-        Setting::Rings { .. } => Err(KnobError::NotWired("rings")),
-        Setting::Channels { .. } => Err(KnobError::NotWired("channels")),
-        Setting::Service { .. } => Err(KnobError::NotWired("service")),
-        Setting::File { .. } => Err(KnobError::NotWired("file")),
+        Setting::Txqueuelen { .. } => txqueuelen::read(host, at),
+        Setting::IrqAffinity { .. } => irq::read(host, at),
+        Setting::Vip { .. } => dsr::read(host, at),
+        Setting::Rings { .. } => ring::read(host, at),
+        Setting::Channels { .. } => channels::read(host, at),
+        Setting::Service { .. } | Setting::File { .. } => irqbalance::read(host, at),
     }
 }

@@ -9,7 +9,10 @@ use serde::{Deserialize, Serialize, Serializer};
 use toml::Spanned;
 
 use crate::cpulist::CpuList;
+use crate::host::Host;
+use crate::plan::Entry;
 use crate::profile::{Locator, ProfileError};
+use crate::types::IfName;
 
 /// A glob on interface names: `*`, `?` and `[a-z]` classes, as the shell matches.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -256,6 +259,27 @@ impl NicRule {
         }
         r
     }
+}
+
+/// Plans every `[[nic]]` rule: per matching interface, in the order the kernel needs,
+/// channels, then rings, then txqueuelen, then IRQ affinity (changing channels re-creates the
+/// queues and their IRQs).
+pub fn plan(rules: &[NicRule], host: &Host) -> Vec<Entry> {
+    let mut out = Vec::new();
+    for rule in rules {
+        for iface in resolve(rule, host) {
+            out.extend(super::channels::plan(rule, &iface, host));
+            out.extend(super::ring::plan(rule, &iface, host));
+            out.extend(super::txqueuelen::plan(rule, &iface, host));
+            out.extend(super::irq::plan(rule, &iface, host));
+        }
+    }
+    out
+}
+
+/// The interfaces a rule covers. Placeholder until the NIC issue lands.
+pub fn resolve(_: &NicRule, _: &Host) -> Vec<IfName> {
+    Vec::new()
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize, Serializer};
 use toml::Spanned;
 
 use crate::cpulist::CpuList;
-use crate::host::Host;
+use crate::host::{Host, paths};
 use crate::plan::Entry;
 use crate::profile::{Locator, ProfileError};
 use crate::types::IfName;
@@ -277,9 +277,19 @@ pub fn plan(rules: &[NicRule], host: &Host) -> Vec<Entry> {
     out
 }
 
-/// The interfaces a rule covers. Placeholder until the NIC issue lands.
-pub fn resolve(_: &NicRule, _: &Host) -> Vec<IfName> {
-    Vec::new()
+/// The interfaces a rule covers, sorted by name: those whose name matches `match`, or, when it
+/// is omitted, every physical NIC (one with a `device` link in sysfs). `lo` never matches.
+pub fn resolve(rule: &NicRule, host: &Host) -> Vec<IfName> {
+    let names = host.fs.read_dir(&paths::net_class()).unwrap_or_default();
+    names
+        .iter()
+        .filter(|n| n.as_str() != "lo")
+        .filter_map(|n| n.parse::<IfName>().ok())
+        .filter(|n| match &rule.pattern {
+            Some(g) => g.matches(n.as_str()),
+            None => host.fs.exists(&paths::net(n, "device")),
+        })
+        .collect()
 }
 
 #[cfg(test)]

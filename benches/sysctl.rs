@@ -59,7 +59,10 @@ fn fixture(dir: &Path, keys: usize) -> String {
 
 fn audit_scaling() {
     println!("audit of a fixture root (median of 7 runs, release build)");
-    println!("{:>8}  {:>10}  {:>12}", "keys", "wall", "per key");
+    println!(
+        "{:>8}  {:>10}  {:>12}  {:>12}",
+        "keys", "wall", "per key", "peak RSS"
+    );
     for keys in [1_000, 5_000, 10_000, 20_000] {
         let dir = tempfile::tempdir().unwrap();
         let prof = dir.path().join("bench.toml");
@@ -178,8 +181,24 @@ fn apply_vs_sysctl_p() {
 }
 
 fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if args.get(1).map(String::as_str) == Some("--child-rss") {
+        let st = Command::new(&args[2])
+            .args(&args[3..])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+        assert!(st.is_ok(), "cannot run {}", args[2]);
+        println!(
+            "{}",
+            getrusage(UsageWho::RUSAGE_CHILDREN)
+                .map(|u| u.max_rss())
+                .unwrap_or(-1)
+        );
+        return;
+    }
     // `cargo test --benches` runs this with --test-ish args; only benchmark under `cargo bench`.
-    if std::env::args().any(|a| a == "--bench") {
+    if args.iter().any(|a| a == "--bench") {
         audit_scaling();
         apply_vs_sysctl_p();
     }

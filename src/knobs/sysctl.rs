@@ -98,6 +98,8 @@ impl SysctlTable {
     /// one file, in either form. Reports every problem, not just the first.
     pub fn validate(self, loc: &Locator, errs: &mut Vec<ProfileError>) -> Vec<SysctlEntry> {
         let mut out: Vec<SysctlEntry> = Vec::with_capacity(self.0.len());
+        let mut seen: std::collections::HashMap<SysctlKey, usize> =
+            std::collections::HashMap::new();
         for (k, v) in self.0 {
             let at = loc.at(k.span());
             let raw = k.into_inner();
@@ -112,13 +114,17 @@ impl SysctlTable {
                     continue;
                 }
             };
-            if let Some(first) = out.iter().find(|e| e.key == key) {
+            if let Some(&first) = seen.get(&key) {
                 errs.push(ProfileError::invalid(
                     at,
-                    format!("sysctl key {key} is given twice (first at {})", first.at),
+                    format!(
+                        "sysctl key {key} is given twice (first at {})",
+                        out[first].at
+                    ),
                 ));
                 continue;
             }
+            seen.insert(key.clone(), out.len());
             out.push(SysctlEntry {
                 key,
                 value: v.into_inner().0,

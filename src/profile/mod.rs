@@ -152,10 +152,21 @@ impl Profile {
             self.description = child.description;
         }
         self.sources.extend(child.sources);
+        // Indexed by key so that merging large tables stays linear; a child's value replaces the
+        // parent's in place, keeping the parent's order (sysctl.d semantics: later wins).
+        let mut at: std::collections::HashMap<crate::sysctl::SysctlKey, usize> = self
+            .sysctl
+            .iter()
+            .enumerate()
+            .map(|(i, e)| (e.key.clone(), i))
+            .collect();
         for e in child.sysctl {
-            match self.sysctl.iter_mut().find(|x| x.key == e.key) {
-                Some(x) => *x = e,
-                None => self.sysctl.push(e),
+            match at.get(&e.key) {
+                Some(&i) => self.sysctl[i] = e,
+                None => {
+                    at.insert(e.key.clone(), self.sysctl.len());
+                    self.sysctl.push(e);
+                }
             }
         }
         self.dsr = match (self.dsr.take(), child.dsr) {
@@ -321,10 +332,7 @@ impl Catalog {
             });
             return None;
         }
-        let loc = Locator {
-            file: &src.file,
-            text: &src.text,
-        };
+        let loc = Locator::new(&src.file, &src.text);
         let raw: RawProfile = match toml::from_str(&src.text) {
             Ok(r) => r,
             Err(e) => {
@@ -415,7 +423,7 @@ fn validate(raw: RawProfile, loc: &Locator, errs: &mut Vec<ProfileError>) -> Pro
 
 /// Validates profile text without a catalog (for tests and `validate` of inline text).
 pub fn parse_str(file: &str, text: &str) -> Result<Profile, ProfileErrors> {
-    let loc = Locator { file, text };
+    let loc = Locator::new(file, text);
     let mut errs = Vec::new();
     let raw: RawProfile = match toml::from_str(text) {
         Ok(r) => r,

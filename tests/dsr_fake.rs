@@ -195,3 +195,44 @@ fn a_failed_add_undoes_the_arp_writes_before_it() {
     assert_eq!(c.addrs.addrs("lo"), ["127.0.0.1/8", "::1/128"]);
     assert_eq!(c.addrs.addrs("eth0"), ["192.168.16.100/32"], "removal ran");
 }
+
+#[test]
+fn ipv6_vips_are_judged_after_the_profile_sysctls() {
+    let c = Case::new(FakeAddrs::with_loopback());
+    for conf in ["all", "lo"] {
+        let p = c.root().join("proc/sys/net/ipv6/conf").join(conf);
+        std::fs::write(p.join("disable_ipv6"), "1\n").unwrap();
+    }
+    let vip = "[dsr]\nvips = [\"2001:db8::100/128\"]\n";
+    let plan = c.plan(&format!("description = \"s\"\n{vip}"));
+    let item = plan.items().last().unwrap();
+    assert_eq!(
+        (item.object.as_str(), item.status),
+        ("2001:db8::100/128 on lo", Status::Error)
+    );
+    assert!(
+        item.note
+            .as_deref()
+            .unwrap()
+            .contains("disable_ipv6 = 1, live")
+    );
+    // Writing conf/all = 0 in [sysctl] (which applies first) turns IPv6 on for lo too.
+    let text =
+        format!("description = \"s\"\n[sysctl]\n\"net.ipv6.conf.all.disable_ipv6\" = 0\n{vip}");
+    let plan = c.plan(&text);
+    assert_eq!(plan.items().last().unwrap().status, Status::Drift);
+}
+
+#[test]
+fn a_conflicting_sysctl_for_the_same_arp_key_is_an_error() {
+    let c = Case::new(FakeAddrs::with_loopback());
+    let text = "description = \"s\"\n[sysctl]\n\"net.ipv4.conf.all.arp_ignore\" = 2\n\"net.ipv4.conf.default.arp_announce\" = 2\n[dsr]\n";
+    let plan = c.plan(text);
+    let errors: Vec<&str> = plan.errors().map(|i| i.object.as_str()).collect();
+    assert_eq!(errors, ["arp_ignore all"]);
+    let note = plan.errors().next().unwrap().note.clone().unwrap();
+    assert!(
+        note.contains("[sysctl] sets net.ipv4.conf.all.arp_ignore = 2"),
+        "{note}"
+    );
+}

@@ -92,7 +92,7 @@ pub fn reject_unwired(
 }
 
 /// Sections beyond `[sysctl]` that this build plans and applies.
-const WIRED: &[&str] = &[];
+const WIRED: &[&str] = &["dsr"];
 
 /// Resolves and observes everything the profile covers and compares it (apply order:
 /// sysctls, DSR, then per NIC channels, rings, txqueuelen, IRQ affinity; then the isolated-CPU
@@ -100,7 +100,7 @@ const WIRED: &[&str] = &[];
 pub fn plan(profile: &Profile, host: &Host, kept: &Kept) -> Plan {
     let mut entries = sysctl::diff(sysctl::observe(host.fs, &profile.sysctl), Kind::Sysctl);
     if let Some(d) = &profile.dsr {
-        entries.extend(dsr::plan(d, host));
+        entries.extend(dsr::plan(d, &profile.sysctl, host));
     }
     if let Some(rules) = &profile.nic {
         entries.extend(nic::plan(rules, host));

@@ -1,5 +1,5 @@
-//! The `[dsr]` knob: the real-server side of L2 Direct Server Return. VIPs on `lo` with a host
-//! prefix, and ARP ignore/announce judged by the kernel's effective value on every uplink.
+//! The `[dsr]` section as written in a profile: VIPs with host prefixes, `arp_ignore` and
+//! `arp_announce` with the kernel's ranges, validated while loading and merged over `extends`.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -8,9 +8,6 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use crate::host::Host;
-use crate::knobs::KnobError;
-use crate::plan::{Entry, Setting};
 use crate::profile::{Locator, ProfileError};
 
 /// A virtual IP with a host prefix (/32 or /128). A wider prefix on `lo` would make the whole
@@ -170,22 +167,6 @@ impl DsrSection {
     pub fn announce(&self) -> u8 {
         self.arp_announce.map_or(2, |a| a.0)
     }
-}
-
-/// Plans this knob. Placeholder until its issue lands; the section is rejected while loading
-/// until then (see `WIRED` in `knobs/mod.rs`).
-pub fn plan(_: &DsrSection, _: &Host) -> Vec<Entry> {
-    Vec::new()
-}
-
-/// Writes one setting of this knob.
-pub fn write(_: &Host, _: &Setting) -> Result<(), KnobError> {
-    Err(KnobError::NotWired("vip"))
-}
-
-/// Reads the live value at a setting's address.
-pub fn read(_: &Host, _: &Setting) -> Result<Setting, KnobError> {
-    Err(KnobError::NotWired("vip"))
 }
 
 #[cfg(test)]

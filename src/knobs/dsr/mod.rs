@@ -1,0 +1,133 @@
+//! The `[dsr]` knob: the real-server side of L2 Direct Server Return (SPEC §2, seed 003
+//! "L2DSR VIP"). VIPs on `lo` with a host prefix, and ARP ignore/announce judged by the
+//! kernel's effective value on every uplink.
+//!
+//! Plan order is apply order: ARP settings first (so the host stops answering ARP for local
+//! addresses on other interfaces before a VIP appears), then VIPs added to `lo`, then VIPs
+//! removed from uplinks.
+
+mod arp;
+mod section;
+mod vips;
+
+pub use section::{ArpAnnounce, ArpIgnore, DsrSection, Vip};
+
+use crate::host::Host;
+use crate::knobs::KnobError;
+use crate::knobs::sysctl::{self, SysctlEntry};
+use crate::plan::{Entry, Setting, Status};
+use crate::sysctl::SysctlKey;
+
+/// Resolves the uplinks, observes ARP values and addresses, and compares them with the
+/// section. `profile_sysctl` is the same profile's `[sysctl]`, which applies first.
+pub fn plan(section: &DsrSection, profile_sysctl: &[SysctlEntry], host: &Host) -> Vec<Entry> {
+    let uplinks = arp::uplinks(host.fs);
+    let mut out = Vec::new();
+    for (name, want) in arp::KEYS
+        .into_iter()
+        .zip([section.ignore(), section.announce()])
+    {
+        let mut entries = arp::diff(&arp::observe(host.fs, name, &uplinks), want);
+        conflicts(&mut entries, name, want, profile_sysctl);
+        out.extend(entries);
+    }
+    let vips = section.vip_list();
+    if vips.is_empty() {
+        return out;
+    }
+    let v6_blocked = if vips.iter().any(|v| v.addr.is_ipv6()) {
+        ipv6_blocked(host, profile_sysctl)
+    } else {
+        None
+    };
+    out.extend(vips::diff(&vips, &host.addrs.list(), v6_blocked.as_deref()));
+    out
+}
+
+/// A `[sysctl]` entry for the same conf/all or conf/default key with another value would be
+/// written first and then overwritten here, and every audit would report one of the two as
+/// drift: that is a plan-time error, not something to apply.
+fn conflicts(entries: &mut [Entry], name: &str, want: u8, profile_sysctl: &[SysctlEntry]) {
+    for conf in ["all", "default"] {
+        let k = arp::key(conf, name);
+        let Some(other) = profile_sysctl.iter().find(|e| e.key == k) else {
+            continue;
+        };
+        if crate::sysctl::normalize(&other.value) == want.to_string() {
+            continue;
+        }
+        let object = format!("{name} {conf}");
+        if let Some(e) = entries.iter_mut().find(|e| e.item.object == object) {
+            e.item.status = Status::Error;
+            e.item.note = Some(format!(
+                "[sysctl] sets {k} = {} ({}) but [dsr] wants {want}: keep one of them",
+                other.value, other.at
+            ));
+            e.desired = None;
+        }
+    }
+}
+
+/// Why IPv6 VIPs cannot go on `lo`, if they cannot: live `disable_ipv6` of conf/all and
+/// conf/lo, overridden by the profile's `[sysctl]`.
+fn ipv6_blocked(host: &Host, profile_sysctl: &[SysctlEntry]) -> Option<String> {
+    let key = |iface: &str| SysctlKey::conf("ipv6", iface, "disable_ipv6");
+    let live = |iface: &str| sysctl::read(host.fs, &key(iface)).ok();
+    let wanted = |iface: &str| {
+        let k = key(iface);
+        profile_sysctl
+            .iter()
+            .find(|e| e.key == k)
+            .map(|e| e.value.clone())
+    };
+    vips::ipv6_blocked(
+        live("all").as_deref(),
+        live("lo").as_deref(),
+        wanted("all").as_deref(),
+        wanted("lo").as_deref(),
+    )
+}
+
+/// Adds or removes one address. Equivalent to `ip addr add|del ADDR/PREFIX dev IFACE`.
+pub fn write(host: &Host, s: &Setting) -> Result<(), KnobError> {
+    let Setting::Vip {
+        iface,
+        addr,
+        prefix,
+        present,
+    } = s
+    else {
+        unreachable!("dsr::write of {s:?}")
+    };
+    if *present {
+        host.addrs.add(iface, *addr, *prefix)?;
+    } else {
+        host.addrs.del(iface, *addr, *prefix)?;
+    }
+    Ok(())
+}
+
+/// Whether the address is on the interface with exactly this prefix. Equivalent to
+/// `ip -o addr show dev IFACE`.
+pub fn read(host: &Host, at: &Setting) -> Result<Setting, KnobError> {
+    let Setting::Vip {
+        iface,
+        addr,
+        prefix,
+        ..
+    } = at
+    else {
+        unreachable!("dsr::read of {at:?}")
+    };
+    let present = host
+        .addrs
+        .list()?
+        .iter()
+        .any(|a| a.iface == *iface && a.addr == *addr && a.prefix == *prefix);
+    Ok(Setting::Vip {
+        iface: iface.clone(),
+        addr: *addr,
+        prefix: *prefix,
+        present,
+    })
+}

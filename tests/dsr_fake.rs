@@ -1,0 +1,238 @@
+//! `[dsr]` through the library with a fake address seam ([`FakeAddrs`]) and a temp-dir
+//! [`RootFs`]: plan statuses, apply order (ARP, adds on lo, removals), rollback of a moved
+//! VIP, and an injected add failure that undoes the ARP writes made before it.
+
+use std::path::Path;
+
+use hosttune::apply::{self, Outcome};
+use hosttune::host::{Files, Host, Offline, RootFs};
+use hosttune::knobs;
+use hosttune::plan::{Plan, Status};
+use hosttune::profile;
+use hosttune::snapshot::{Origin, Store};
+use hosttune::testing::fake_addrs::{AddrCall, AddrOp, FakeAddrs};
+use nix::errno::Errno;
+
+const CONFS: [&str; 4] = ["all", "default", "lo", "eth0"];
+
+/// A tree with `eth0` as the only uplink and every ARP value 0.
+fn tree(dir: &Path) {
+    for iface in ["lo", "eth0"] {
+        std::fs::create_dir_all(dir.join("sys/class/net").join(iface)).unwrap();
+    }
+    for conf in CONFS {
+        let d = dir.join("proc/sys/net/ipv4/conf").join(conf);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("arp_ignore"), "0\n").unwrap();
+        std::fs::write(d.join("arp_announce"), "0\n").unwrap();
+    }
+    for conf in ["all", "lo"] {
+        let d = dir.join("proc/sys/net/ipv6/conf").join(conf);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("disable_ipv6"), "0\n").unwrap();
+    }
+}
+
+fn arp_files(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for conf in CONFS {
+        for key in ["arp_ignore", "arp_announce"] {
+            let p = dir.join("proc/sys/net/ipv4/conf").join(conf).join(key);
+            out.push(std::fs::read_to_string(p).unwrap());
+        }
+    }
+    out
+}
+
+struct Case {
+    dir: tempfile::TempDir,
+    fs: RootFs,
+    addrs: FakeAddrs,
+    store: Store,
+}
+
+impl Case {
+    fn new(addrs: FakeAddrs) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        tree(&dir.path().join("root"));
+        Self {
+            fs: RootFs::new(dir.path().join("root")),
+            store: Store::new(dir.path().join("state")),
+            dir,
+            addrs,
+        }
+    }
+
+    fn host(&self) -> Host<'_> {
+        Host {
+            fs: &self.fs,
+            nic: &Offline,
+            addrs: &self.addrs,
+            services: &Offline,
+        }
+    }
+
+    fn plan(&self, text: &str) -> Plan {
+        let mut p = profile::parse_str("site.toml", text).unwrap();
+        p.name = "site".into();
+        knobs::plan(&p, &self.host(), &self.store.kept().unwrap())
+    }
+
+    fn run(&self, plan: &Plan, origin: Origin) -> Outcome {
+        apply::run(&self.host(), &self.store, plan, origin, "test").unwrap()
+    }
+
+    fn root(&self) -> std::path::PathBuf {
+        self.dir.path().join("root")
+    }
+}
+
+fn statuses(plan: &Plan) -> Vec<(String, Status)> {
+    plan.items().map(|i| (i.object.clone(), i.status)).collect()
+}
+
+fn ip(s: &str) -> std::net::IpAddr {
+    s.parse().unwrap()
+}
+
+const SITE: &str = "description = \"s\"\n[dsr]\nvips = [\"192.168.16.100/32\"]\n";
+
+#[test]
+fn plan_statuses_for_vips_in_every_place() {
+    let addrs = FakeAddrs::with_loopback()
+        .iface("eth0", &["192.168.16.11/24", "192.168.16.100/32"])
+        .iface("eth1", &["2001:db8::5/64"]);
+    let c = Case::new(addrs);
+    let text = "description = \"s\"\n[dsr]\nvips = [\"192.168.16.100/32\", \"2001:db8::5/128\", \"127.0.0.1/32\"]\narp_ignore = 0\narp_announce = 0\n";
+    let plan = c.plan(text);
+    let want = [
+        ("arp_ignore all", Status::Ok),
+        ("arp_ignore default", Status::Ok),
+        ("arp_ignore eth0", Status::Ok),
+        ("arp_announce all", Status::Ok),
+        ("arp_announce default", Status::Ok),
+        ("arp_announce eth0", Status::Ok),
+        ("192.168.16.100/32 on lo", Status::Drift),
+        ("2001:db8::5/128 on lo", Status::Drift),
+        ("127.0.0.1/32 on lo", Status::Error),
+        ("192.168.16.100/32 on eth0", Status::Drift),
+        ("2001:db8::5/64 on eth1", Status::Error),
+    ];
+    let want: Vec<(String, Status)> = want.iter().map(|(o, s)| (o.to_string(), *s)).collect();
+    assert_eq!(statuses(&plan), want);
+    // A plan with an error stops before any write.
+    let err = apply::run(&c.host(), &c.store, &plan, Origin::Apply, "t").unwrap_err();
+    assert!(err.to_string().contains("127.0.0.1/8"), "{err}");
+    assert!(c.addrs.calls().iter().all(|call| *call == AddrCall::List));
+}
+
+#[test]
+fn apply_moves_the_vip_to_lo_and_rollback_puts_it_back() {
+    let c = Case::new(
+        FakeAddrs::with_loopback().iface("eth0", &["192.168.16.11/24", "192.168.16.100/32"]),
+    );
+    let before = arp_files(&c.root());
+    let plan = c.plan(SITE);
+    let o = c.run(&plan, Origin::Apply);
+    assert!(o.failure.is_none(), "{:?}", o.failure);
+    assert_eq!(o.done.len(), 6, "4 ARP writes, one add, one removal");
+    assert_eq!(
+        c.addrs.addrs("lo"),
+        ["127.0.0.1/8", "::1/128", "192.168.16.100/32"]
+    );
+    assert_eq!(c.addrs.addrs("eth0"), ["192.168.16.11/24"]);
+    // Added on lo before it leaves eth0: the host never stops accepting the VIP.
+    let writes: Vec<AddrCall> = c
+        .addrs
+        .calls()
+        .into_iter()
+        .filter(|call| *call != AddrCall::List)
+        .collect();
+    let lo = "lo".parse().unwrap();
+    let eth0 = "eth0".parse().unwrap();
+    assert_eq!(
+        writes,
+        [
+            AddrCall::Add(lo, ip("192.168.16.100"), 32),
+            AddrCall::Del(eth0, ip("192.168.16.100"), 32)
+        ]
+    );
+    assert_eq!(
+        c.fs.read(Path::new("/proc/sys/net/ipv4/conf/all/arp_announce"))
+            .unwrap(),
+        "2\n"
+    );
+    assert!(
+        c.plan(SITE).changes().next().is_none(),
+        "second plan has changes"
+    );
+
+    let snap = c.store.load(&c.store.last_apply().unwrap()).unwrap();
+    let back = apply::rollback_plan(&c.host(), &snap);
+    let o = c.run(&back, Origin::Rollback);
+    assert!(o.failure.is_none(), "{:?}", o.failure);
+    assert_eq!(c.addrs.addrs("lo"), ["127.0.0.1/8", "::1/128"]);
+    assert_eq!(
+        c.addrs.addrs("eth0"),
+        ["192.168.16.11/24", "192.168.16.100/32"]
+    );
+    assert_eq!(arp_files(&c.root()), before);
+}
+
+#[test]
+fn a_failed_add_undoes_the_arp_writes_before_it() {
+    let c = Case::new(FakeAddrs::with_loopback().iface("eth0", &["192.168.16.100/32"]));
+    let before = arp_files(&c.root());
+    let plan = c.plan(SITE);
+    c.addrs.fail_next(AddrOp::Add, Errno::EPERM);
+    let o = c.run(&plan, Origin::Apply);
+    let f = o.failure.expect("the add must fail");
+    assert_eq!(f.item.object, "192.168.16.100/32 on lo");
+    assert!(f.error.to_string().contains("EPERM"), "{}", f.error);
+    assert!(f.undo_errors.is_empty(), "{:?}", f.undo_errors);
+    assert_eq!(o.done.len(), 4, "the ARP writes came first");
+    assert_eq!(arp_files(&c.root()), before, "ARP writes not undone");
+    assert_eq!(c.addrs.addrs("lo"), ["127.0.0.1/8", "::1/128"]);
+    assert_eq!(c.addrs.addrs("eth0"), ["192.168.16.100/32"], "removal ran");
+}
+
+#[test]
+fn ipv6_vips_are_judged_after_the_profile_sysctls() {
+    let c = Case::new(FakeAddrs::with_loopback());
+    for conf in ["all", "lo"] {
+        let p = c.root().join("proc/sys/net/ipv6/conf").join(conf);
+        std::fs::write(p.join("disable_ipv6"), "1\n").unwrap();
+    }
+    let vip = "[dsr]\nvips = [\"2001:db8::100/128\"]\n";
+    let plan = c.plan(&format!("description = \"s\"\n{vip}"));
+    let item = plan.items().last().unwrap();
+    assert_eq!(
+        (item.object.as_str(), item.status),
+        ("2001:db8::100/128 on lo", Status::Error)
+    );
+    assert!(
+        item.note
+            .as_deref()
+            .unwrap()
+            .contains("disable_ipv6 = 1, live")
+    );
+    // Writing conf/all = 0 in [sysctl] (which applies first) turns IPv6 on for lo too.
+    let text =
+        format!("description = \"s\"\n[sysctl]\n\"net.ipv6.conf.all.disable_ipv6\" = 0\n{vip}");
+    let plan = c.plan(&text);
+    assert_eq!(plan.items().last().unwrap().status, Status::Drift);
+}
+
+#[test]
+fn a_conflicting_sysctl_for_the_same_arp_key_is_an_error() {
+    let c = Case::new(FakeAddrs::with_loopback());
+    let text = "description = \"s\"\n[sysctl]\n\"net.ipv4.conf.all.arp_ignore\" = 2\n\"net.ipv4.conf.default.arp_announce\" = 2\n[dsr]\n";
+    let plan = c.plan(text);
+    let errors: Vec<&str> = plan.errors().map(|i| i.object.as_str()).collect();
+    assert_eq!(errors, ["arp_ignore all"]);
+    let note = plan.errors().next().unwrap().note.clone().unwrap();
+    assert!(
+        note.contains("[sysctl] sets net.ipv4.conf.all.arp_ignore = 2"),
+        "{note}"
+    );
+}

@@ -10,7 +10,7 @@ use toml::Spanned;
 
 use crate::cpulist::CpuList;
 use crate::host::{Host, paths};
-use crate::plan::Entry;
+use crate::plan::{Entry, Item, Kind, Status};
 use crate::profile::{Locator, ProfileError};
 use crate::types::IfName;
 
@@ -251,23 +251,98 @@ impl NicRule {
                 ));
             }
         }
+        if r.rings
+            .as_ref()
+            .is_some_and(|g| g.rx.is_none() && g.tx.is_none())
+        {
+            errs.push(ProfileError::invalid(
+                at.clone(),
+                "rings: give rx, tx or both",
+            ));
+        }
         if r.txqueuelen == Some(Count::Max) {
             errs.push(ProfileError::invalid(
-                at,
+                at.clone(),
                 "txqueuelen has no driver maximum; give a number",
             ));
         }
+        // Never silently ignore a key: IRQ placement is planned by `irq.rs`, which may not be
+        // part of this build.
+        if r.irq_cpus.is_some() && !super::is_wired("irq") {
+            errs.push(ProfileError::invalid(
+                at.clone(),
+                "irq_cpus is not supported by this version of hosttune",
+            ));
+        }
+        if r.kinds().is_empty() {
+            errs.push(ProfileError::invalid(
+                at,
+                "[[nic]] rule sets nothing; give rings, channels, txqueuelen or irq_cpus",
+            ));
+        }
         r
+    }
+
+    /// The item kinds this rule sets, in apply order.
+    pub fn kinds(&self) -> Vec<Kind> {
+        [
+            (self.channels.is_some(), Kind::Channels),
+            (self.rings.is_some(), Kind::Ring),
+            (self.txqueuelen.is_some(), Kind::Txqueuelen),
+            (self.irq_cpus.is_some(), Kind::IrqAffinity),
+        ]
+        .into_iter()
+        .filter_map(|(set, k)| set.then_some(k))
+        .collect()
+    }
+
+    /// What `match` covers, for messages: the glob, or every physical NIC.
+    fn target(&self) -> String {
+        match &self.pattern {
+            Some(g) => g.0.clone(),
+            None => "physical NICs".into(),
+        }
     }
 }
 
 /// Plans every `[[nic]]` rule: per matching interface, in the order the kernel needs,
 /// channels, then rings, then txqueuelen, then IRQ affinity (changing channels re-creates the
 /// queues and their IRQs).
+///
+/// A rule that matches nothing is one `skipped` item, so a typo in `match` shows in the report.
+/// Two rules setting the same knob on one interface is an error: apply would write it twice
+/// (flapping the link) and the snapshot would hold two earlier values for one place.
 pub fn plan(rules: &[NicRule], host: &Host) -> Vec<Entry> {
     let mut out = Vec::new();
-    for rule in rules {
-        for iface in resolve(rule, host) {
+    let mut claimed: Vec<(IfName, Kind, usize)> = Vec::new();
+    for (n, rule) in rules.iter().enumerate() {
+        let ifaces = resolve(rule, host);
+        if ifaces.is_empty() {
+            out.push(no_match(rule));
+        }
+        for iface in ifaces {
+            let clashes: Vec<Entry> = rule
+                .kinds()
+                .into_iter()
+                .filter_map(|k| {
+                    let (_, _, first) = claimed.iter().find(|(i, c, _)| *i == iface && *c == k)?;
+                    let why = format!(
+                        "{iface} is matched by [[nic]] rules {} and {}, which both set {k}",
+                        first + 1,
+                        n + 1
+                    );
+                    Some(Entry::new(
+                        Item::new(k, iface.as_str(), "-", "-", Status::Error).note(why),
+                        None,
+                        None,
+                    ))
+                })
+                .collect();
+            if !clashes.is_empty() {
+                out.extend(clashes);
+                continue;
+            }
+            claimed.extend(rule.kinds().into_iter().map(|k| (iface.clone(), k, n)));
             out.extend(super::channels::plan(rule, &iface, host));
             out.extend(super::ring::plan(rule, &iface, host));
             out.extend(super::txqueuelen::plan(rule, &iface, host));
@@ -275,6 +350,21 @@ pub fn plan(rules: &[NicRule], host: &Host) -> Vec<Entry> {
         }
     }
     out
+}
+
+/// The one item of a rule that covers no interface on this host.
+fn no_match(rule: &NicRule) -> Entry {
+    let kind = rule.kinds().first().copied().unwrap_or(Kind::Channels);
+    let target = rule.target();
+    let note = match &rule.pattern {
+        Some(_) => format!("no interface matches {target}"),
+        None => "no interface matches: no physical NIC (none has a sysfs device link)".into(),
+    };
+    Entry::new(
+        Item::new(kind, target, "-", "-", Status::Skipped).note(note),
+        None,
+        None,
+    )
 }
 
 /// The interfaces a rule covers, sorted by name: those whose name matches `match`, or, when it

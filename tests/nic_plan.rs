@@ -59,6 +59,26 @@ fn max_and_numbers_resolve_against_the_driver_in_apply_order() {
 }
 
 #[test]
+fn knobs_from_different_rules_keep_the_per_nic_order() {
+    let nic = FakeNic::new()
+        .with_iface("eth0", ixgbe())
+        .with_iface("eth1", ixgbe());
+    let rig = Rig::new(nic, &["eth0", "eth1"]);
+    let plan = rig.plan(
+        "[[nic]]\nrings = { rx = 1024 }\n[[nic]]\nmatch = \"eth0\"\nchannels = { combined = 2 }\n",
+    );
+    let order: Vec<(Kind, &str)> = plan.items().map(|i| (i.kind, i.object.as_str())).collect();
+    assert_eq!(
+        order,
+        [
+            (Kind::Channels, "eth0"),
+            (Kind::Ring, "eth0"),
+            (Kind::Ring, "eth1")
+        ]
+    );
+}
+
+#[test]
 fn an_omitted_ring_side_keeps_its_live_size_and_equal_is_ok() {
     let nic = FakeNic::new()
         .with_iface("eth0", ixgbe())
@@ -187,12 +207,8 @@ fn two_rules_setting_one_knob_on_one_interface_is_an_error() {
         .with_iface("eth1", ixgbe());
     let rig = Rig::new(nic, &["eth0", "eth1"]);
     let plan = rig.plan("[[nic]]\ntxqueuelen = 30000\n[[nic]]\nmatch = \"eth1\"\ntxqueuelen = 5000\nrings = { rx = 1024 }\n");
-    // Rule 1 plans eth1; rule 2's claim on it is the error that stops apply.
-    let e = plan
-        .items()
-        .find(|i| i.object == "eth1" && i.status == Status::Error)
-        .expect("an error item for eth1");
-    assert_eq!(e.kind, Kind::Txqueuelen);
+    let e = item(&plan, Kind::Txqueuelen, "eth1");
+    assert_eq!(e.status, Status::Error);
     assert!(
         e.note
             .as_deref()

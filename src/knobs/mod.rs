@@ -4,6 +4,7 @@
 pub mod channels;
 pub mod cpu;
 pub mod dsr;
+pub mod ifglob;
 pub mod irq;
 pub mod irqbalance;
 pub mod nic;

@@ -175,9 +175,15 @@ pub fn prometheus(plan: &Plan, now_unix: u64) -> String {
     out
 }
 
-/// The account of an apply or rollback: each change made, then a verdict line.
+/// The account of an apply or rollback: items the host does not support, each change made,
+/// then a verdict line.
 pub fn outcome(verb: &str, plan: &Plan, o: &Outcome) -> String {
     let mut out = String::new();
+    // What the host cannot do was known at plan time; say so, since it was not applied.
+    for i in plan.items().filter(|i| i.status == Status::Unsupported) {
+        let why = i.note.as_deref().unwrap_or("not supported");
+        let _ = writeln!(out, "unsupported {} {}: {why}", i.kind, i.object);
+    }
     for d in &o.done {
         let i = &d.item;
         let _ = match (&d.unsupported, &d.kept) {

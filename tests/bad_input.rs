@@ -228,6 +228,19 @@ fn bad_nic_values() {
         ("long", "match = \"enp59s0f1np1abcde\"", "at most 15 bytes"),
         ("both", "channels = { combined = 2, rx = 2 }", "not both"),
         ("cpus", "irq_cpus = \"isolatd\"", "irq_cpus must be"),
+        ("none", "match = \"eth0\"", "rule sets nothing"),
+        ("norings", "rings = {}", "rings: give rx, tx or both"),
+        (
+            "qmax",
+            "txqueuelen = \"max\"",
+            "txqueuelen has no driver maximum",
+        ),
+        // Until IRQ placement is part of the build, the key is refused, never ignored.
+        (
+            "irq",
+            "txqueuelen = 1\nirq_cpus = \"isolated\"",
+            "irq_cpus is not supported",
+        ),
     ] {
         let f = c.file(&format!("{name}.toml"), &format!("[[nic]]\n{body}\n"));
         c.rejects(p(&f), &[&format!("{name}.toml:"), want]);

@@ -1,22 +1,133 @@
 //! Channel counts (`ethtool -l/-L`).
 
-use crate::host::Host;
+use crate::host::{ChannelParams, Host};
 use crate::knobs::KnobError;
-use crate::knobs::nic::NicRule;
-use crate::plan::{Entry, Setting};
+use crate::knobs::nic::{ChannelSpec, NicRule};
+use crate::knobs::queues::{compare, pick, read_failed, refused};
+use crate::plan::{Entry, Kind, Setting};
 use crate::types::IfName;
 
-/// Plans this knob for one interface. Placeholder until its issue lands.
-pub fn plan(_: &NicRule, _: &IfName, _: &Host) -> Vec<Entry> {
-    Vec::new()
+/// Plans the rule's channel counts for one interface: one `channels` item. Combined versus
+/// separate rx/tx follows what the driver reports (a maximum above 0); asking for a kind the
+/// driver lacks is an error here rather than an EINVAL mid-apply. Counts the rule leaves out
+/// (the ixgbe/i40e "other" link vector, the kind not asked for) keep their live values,
+/// because the ioctl sets every count at once. Equivalent to comparing `ethtool -l IFACE`.
+pub fn plan(rule: &NicRule, iface: &IfName, host: &Host) -> Vec<Entry> {
+    let Some(spec) = &rule.channels else {
+        return Vec::new();
+    };
+    let asked = spec_text(spec);
+    let live = match host.nic.channels(iface) {
+        Ok(c) => c,
+        Err(e) => return vec![read_failed(Kind::Channels, iface, &asked, e)],
+    };
+    match wanted(spec, iface, &live) {
+        Ok(want) => vec![compare(setting(iface, &want), setting(iface, &live))],
+        Err(why) => {
+            let why = format!("{why} (ethtool -l {iface})");
+            vec![refused(Kind::Channels, iface, &asked, why)]
+        }
+    }
 }
 
-/// Writes one setting of this knob.
-pub fn write(_: &Host, _: &Setting) -> Result<(), KnobError> {
-    Err(KnobError::NotWired("channels"))
+/// The live counts with the rule's changes, or why the driver cannot take them.
+fn wanted(
+    spec: &ChannelSpec,
+    iface: &IfName,
+    live: &ChannelParams,
+) -> Result<ChannelParams, String> {
+    let mut want = *live;
+    if let Some(c) = spec.combined {
+        if live.max_combined == 0 {
+            return Err(format!(
+                "{iface}'s driver has no combined channels (maximums: rx {}, tx {}); use channels = {{ rx = N, tx = N }}",
+                live.max_rx, live.max_tx
+            ));
+        }
+        want.combined = pick(iface, "combined channels", c, live.max_combined)?;
+        return Ok(want);
+    }
+    let mut why = Vec::new();
+    for (count, max, what, slot) in [
+        (spec.rx, live.max_rx, "rx", &mut want.rx),
+        (spec.tx, live.max_tx, "tx", &mut want.tx),
+    ] {
+        let Some(c) = count else { continue };
+        if max == 0 {
+            why.push(format!(
+                "{iface}'s driver has no separate {what} channels (maximum combined {}); use channels = {{ combined = N }}",
+                live.max_combined
+            ));
+            continue;
+        }
+        match pick(iface, &format!("{what} channels"), c, max) {
+            Ok(n) => *slot = n,
+            Err(e) => why.push(e),
+        }
+    }
+    if why.is_empty() {
+        Ok(want)
+    } else {
+        Err(why.join("; "))
+    }
 }
 
-/// Reads the live value at a setting's address.
-pub fn read(_: &Host, _: &Setting) -> Result<Setting, KnobError> {
-    Err(KnobError::NotWired("channels"))
+fn setting(iface: &IfName, c: &ChannelParams) -> Setting {
+    Setting::Channels {
+        iface: iface.clone(),
+        rx: c.rx,
+        tx: c.tx,
+        other: c.other,
+        combined: c.combined,
+    }
+}
+
+/// The profile's words, for items that have no resolved setting (`combined max`).
+fn spec_text(spec: &ChannelSpec) -> String {
+    [
+        ("combined", spec.combined),
+        ("rx", spec.rx),
+        ("tx", spec.tx),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| v.map(|v| format!("{k} {v}")))
+    .collect::<Vec<_>>()
+    .join(" ")
+}
+
+/// Sets every channel count to the setting's. Equivalent to
+/// `ethtool -L IFACE rx N tx N other N combined N`. The setting was built from a full read, so
+/// nothing the rule did not name changes; the maximums come from a fresh read.
+pub fn write(host: &Host, s: &Setting) -> Result<(), KnobError> {
+    let Setting::Channels {
+        iface,
+        rx,
+        tx,
+        other,
+        combined,
+    } = s
+    else {
+        unreachable!("channels::write of {s:?}")
+    };
+    let cur = host.nic.channels(iface)?;
+    let want = ChannelParams {
+        rx: *rx,
+        tx: *tx,
+        other: *other,
+        combined: *combined,
+        ..cur
+    };
+    if want == cur {
+        // A channel change re-creates the queues and their IRQs; never do it for nothing.
+        return Ok(());
+    }
+    Ok(host.nic.set_channels(iface, &want)?)
+}
+
+/// Reads the channel counts. Equivalent to `ethtool -l IFACE`.
+pub fn read(host: &Host, at: &Setting) -> Result<Setting, KnobError> {
+    let Setting::Channels { iface, .. } = at else {
+        unreachable!("channels::read of {at:?}")
+    };
+    Ok(setting(iface, &host.nic.channels(iface)?))
 }

@@ -4,9 +4,11 @@
 pub mod channels;
 pub mod cpu;
 pub mod dsr;
+pub mod ifglob;
 pub mod irq;
 pub mod irqbalance;
 pub mod nic;
+pub mod queues;
 pub mod ring;
 pub mod sysctl;
 pub mod txqueuelen;
@@ -75,14 +77,13 @@ pub fn reject_unwired(
     irqbalance: bool,
     errs: &mut Vec<ProfileError>,
 ) {
-    let wired = |name: &str| WIRED.contains(&name);
     for (present, name) in [
         (dsr, "dsr"),
         (nic, "nic"),
         (cpu, "cpu"),
         (irqbalance, "irqbalance"),
     ] {
-        if present && !wired(name) {
+        if present && !is_wired(name) {
             errs.push(ProfileError::invalid(
                 loc.file(),
                 format!("section [{name}] is not supported by this version of hosttune"),
@@ -91,8 +92,14 @@ pub fn reject_unwired(
     }
 }
 
-/// Sections beyond `[sysctl]` that this build plans and applies.
-const WIRED: &[&str] = &["dsr"];
+/// Sections (and the `irq` part of `[[nic]]`) beyond `[sysctl]` that this build plans and
+/// applies.
+const WIRED: &[&str] = &["dsr", "nic"];
+
+/// Whether this build plans and applies the named section or key.
+pub fn is_wired(name: &str) -> bool {
+    WIRED.contains(&name)
+}
 
 /// Resolves and observes everything the profile covers and compares it (apply order:
 /// sysctls, DSR, then per NIC channels, rings, txqueuelen, IRQ affinity; then the isolated-CPU

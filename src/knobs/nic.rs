@@ -1,102 +1,19 @@
 //! The `[[nic]]` section: which interfaces a rule covers and the queue settings it wants. The
 //! per-knob work lives in `ring.rs`, `channels.rs`, `txqueuelen.rs` and `irq.rs`.
 
+use std::collections::BTreeMap;
 use std::fmt;
-use std::str::FromStr;
 
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 use toml::Spanned;
 
+pub use super::ifglob::IfGlob;
 use crate::cpulist::CpuList;
 use crate::host::{Host, paths};
-use crate::plan::Entry;
+use crate::plan::{Entry, Item, Kind, Status};
 use crate::profile::{Locator, ProfileError};
 use crate::types::IfName;
-
-/// A glob on interface names: `*`, `?` and `[a-z]` classes, as the shell matches.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct IfGlob(String);
-
-impl FromStr for IfGlob {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        if s.is_empty() || s.len() > 64 {
-            return Err(format!(
-                "match {s:?}: a glob of 1 to 64 characters is expected"
-            ));
-        }
-        if s.chars()
-            .any(|c| c == '/' || c == ':' || c.is_whitespace() || c.is_control())
-        {
-            return Err(format!(
-                "match {s:?}: interface names cannot contain '/', ':' or whitespace"
-            ));
-        }
-        if !s.contains(['*', '?', '[']) && s.len() > 15 {
-            return Err(format!(
-                "match {s:?}: an interface name is at most 15 bytes"
-            ));
-        }
-        if s.matches('[').count() != s.matches(']').count() {
-            return Err(format!("match {s:?}: unbalanced '[' in glob"));
-        }
-        Ok(Self(s.to_string()))
-    }
-}
-
-impl TryFrom<String> for IfGlob {
-    type Error = String;
-    fn try_from(s: String) -> Result<Self, String> {
-        s.parse()
-    }
-}
-
-impl From<IfGlob> for String {
-    fn from(g: IfGlob) -> String {
-        g.0
-    }
-}
-
-impl IfGlob {
-    /// Whether `name` matches the glob.
-    pub fn matches(&self, name: &str) -> bool {
-        glob(self.0.as_bytes(), name.as_bytes())
-    }
-}
-
-fn glob(p: &[u8], s: &[u8]) -> bool {
-    match p.first() {
-        None => s.is_empty(),
-        Some(b'*') => (0..=s.len()).any(|i| glob(&p[1..], &s[i..])),
-        Some(b'?') => !s.is_empty() && glob(&p[1..], &s[1..]),
-        Some(b'[') => {
-            let Some(end) = p.iter().position(|&c| c == b']') else {
-                return false;
-            };
-            let Some(&c) = s.first() else { return false };
-            let class = &p[1..end];
-            let (neg, class) = match class.first() {
-                Some(b'!') | Some(b'^') => (true, &class[1..]),
-                _ => (false, class),
-            };
-            let mut hit = false;
-            let mut i = 0;
-            while i < class.len() {
-                if i + 2 < class.len() && class[i + 1] == b'-' {
-                    hit |= class[i] <= c && c <= class[i + 2];
-                    i += 3;
-                } else {
-                    hit |= class[i] == c;
-                    i += 1;
-                }
-            }
-            hit != neg && glob(&p[end + 1..], &s[1..])
-        }
-        Some(&c) => s.first() == Some(&c) && glob(&p[1..], &s[1..]),
-    }
-}
 
 /// A queue count or size: a positive number or `"max"`, the driver's pre-set maximum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -232,8 +149,9 @@ pub struct NicRule {
 }
 
 impl NicRule {
-    /// Checks combinations the types cannot: combined channels with separate rx/tx, and a
-    /// `"max"` queue length (there is no maximum to take).
+    /// Checks what the types cannot: combined channels with separate rx/tx, empty `rings` or
+    /// `channels`, a `"max"` queue length (there is no maximum to take), `irq_cpus` while IRQ
+    /// placement is not part of the build, and a rule that sets nothing.
     pub fn validate(r: Spanned<NicRule>, loc: &Locator, errs: &mut Vec<ProfileError>) -> NicRule {
         let at = loc.at(r.span());
         let r = r.into_inner();
@@ -251,30 +169,150 @@ impl NicRule {
                 ));
             }
         }
+        if r.rings
+            .as_ref()
+            .is_some_and(|g| g.rx.is_none() && g.tx.is_none())
+        {
+            errs.push(ProfileError::invalid(
+                at.clone(),
+                "rings: give rx, tx or both",
+            ));
+        }
         if r.txqueuelen == Some(Count::Max) {
             errs.push(ProfileError::invalid(
-                at,
+                at.clone(),
                 "txqueuelen has no driver maximum; give a number",
+            ));
+        }
+        // Never silently ignore a key: IRQ placement is planned by `irq.rs`, which may not be
+        // part of this build.
+        if r.irq_cpus.is_some() && !super::is_wired("irq") {
+            errs.push(ProfileError::invalid(
+                at.clone(),
+                "irq_cpus is not supported by this version of hosttune",
+            ));
+        }
+        if r.kinds().is_empty() {
+            errs.push(ProfileError::invalid(
+                at,
+                "[[nic]] rule sets nothing; give rings, channels, txqueuelen or irq_cpus",
             ));
         }
         r
     }
+
+    /// The item kinds this rule sets, in apply order.
+    pub fn kinds(&self) -> Vec<Kind> {
+        let set = [
+            self.channels.is_some(),
+            self.rings.is_some(),
+            self.txqueuelen.is_some(),
+            self.irq_cpus.is_some(),
+        ];
+        KNOBS
+            .into_iter()
+            .zip(set)
+            .filter_map(|(k, set)| set.then_some(k))
+            .collect()
+    }
+
+    /// What `match` covers, for messages: the glob, or every physical NIC.
+    fn target(&self) -> String {
+        match &self.pattern {
+            Some(g) => g.as_str().to_string(),
+            None => "physical NICs".into(),
+        }
+    }
 }
 
-/// Plans every `[[nic]]` rule: per matching interface, in the order the kernel needs,
-/// channels, then rings, then txqueuelen, then IRQ affinity (changing channels re-creates the
-/// queues and their IRQs).
+/// Plans every `[[nic]]` rule, interface by interface in name order, and per interface in the
+/// order the kernel needs whichever rule sets each knob: channels, then rings, then
+/// txqueuelen, then IRQ affinity (changing channels re-creates the queues and their IRQs).
+///
+/// A rule that matches nothing is one `skipped` item, so a typo in `match` shows in the report.
+/// Two rules setting the same knob on one interface is an error: apply would write it twice
+/// (flapping the link) and the snapshot would hold two earlier values for one place.
 pub fn plan(rules: &[NicRule], host: &Host) -> Vec<Entry> {
     let mut out = Vec::new();
-    for rule in rules {
-        for iface in resolve(rule, host) {
-            out.extend(super::channels::plan(rule, &iface, host));
-            out.extend(super::ring::plan(rule, &iface, host));
-            out.extend(super::txqueuelen::plan(rule, &iface, host));
-            out.extend(super::irq::plan(rule, &iface, host));
+    let mut covered: BTreeMap<IfName, Vec<usize>> = BTreeMap::new();
+    for (n, rule) in rules.iter().enumerate() {
+        let ifaces = resolve(rule, host);
+        if ifaces.is_empty() {
+            out.push(no_match(rule));
+        }
+        for iface in ifaces {
+            covered.entry(iface).or_default().push(n);
+        }
+    }
+    for (iface, ns) in covered {
+        let setters = |k: Kind| -> Vec<usize> {
+            ns.iter()
+                .copied()
+                .filter(|&n| rules[n].kinds().contains(&k))
+                .collect()
+        };
+        let clashes: Vec<Entry> = KNOBS
+            .iter()
+            .filter_map(|&k| match setters(k)[..] {
+                [first, second, ..] => Some(clash(&iface, k, first, second)),
+                _ => None,
+            })
+            .collect();
+        if !clashes.is_empty() {
+            out.extend(clashes);
+            continue;
+        }
+        for k in KNOBS {
+            let Some(&n) = setters(k).first() else {
+                continue;
+            };
+            let (rule, iface) = (&rules[n], &iface);
+            out.extend(match k {
+                Kind::Channels => super::channels::plan(rule, iface, host),
+                Kind::Ring => super::ring::plan(rule, iface, host),
+                Kind::Txqueuelen => super::txqueuelen::plan(rule, iface, host),
+                _ => super::irq::plan(rule, iface, host),
+            });
         }
     }
     out
+}
+
+/// The per-NIC knobs in apply order.
+const KNOBS: [Kind; 4] = [
+    Kind::Channels,
+    Kind::Ring,
+    Kind::Txqueuelen,
+    Kind::IrqAffinity,
+];
+
+/// The error item of two rules (0-based) setting one knob on one interface.
+fn clash(iface: &IfName, k: Kind, first: usize, second: usize) -> Entry {
+    let why = format!(
+        "{iface} is matched by [[nic]] rules {} and {}, which both set {k}",
+        first + 1,
+        second + 1
+    );
+    Entry::new(
+        Item::new(k, iface.as_str(), "-", "-", Status::Error).note(why),
+        None,
+        None,
+    )
+}
+
+/// The one item of a rule that covers no interface on this host.
+fn no_match(rule: &NicRule) -> Entry {
+    let kind = rule.kinds().first().copied().unwrap_or(Kind::Channels);
+    let target = rule.target();
+    let note = match &rule.pattern {
+        Some(_) => format!("no interface matches {target}"),
+        None => "no interface matches: no physical NIC (none has a sysfs device link)".into(),
+    };
+    Entry::new(
+        Item::new(kind, target, "-", "-", Status::Skipped).note(note),
+        None,
+        None,
+    )
 }
 
 /// The interfaces a rule covers, sorted by name: those whose name matches `match`, or, when it
@@ -295,18 +333,6 @@ pub fn resolve(rule: &NicRule, host: &Host) -> Vec<IfName> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn globs_match_like_the_shell() {
-        let g: IfGlob = "eth*".parse().unwrap();
-        assert!(g.matches("eth0") && g.matches("eth") && !g.matches("veth0"));
-        let g: IfGlob = "enp?s0f[0-1]".parse().unwrap();
-        assert!(g.matches("enp3s0f1") && !g.matches("enp3s0f2") && !g.matches("enp33s0f1"));
-        let g: IfGlob = "p2p[!1]".parse().unwrap();
-        assert!(g.matches("p2p2") && !g.matches("p2p1"));
-        assert!("eth/0".parse::<IfGlob>().is_err());
-        assert!("eth[0".parse::<IfGlob>().is_err());
-    }
 
     #[test]
     fn irq_cpus_forms() {

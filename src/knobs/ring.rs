@@ -2,21 +2,85 @@
 
 use crate::host::Host;
 use crate::knobs::KnobError;
-use crate::knobs::nic::NicRule;
-use crate::plan::{Entry, Setting};
+use crate::knobs::nic::{NicRule, RingSpec};
+use crate::knobs::queues::{compare, pick, read_failed, refused};
+use crate::plan::{Entry, Kind, Setting};
 use crate::types::IfName;
 
-/// Plans this knob for one interface. Placeholder until its issue lands.
-pub fn plan(_: &NicRule, _: &IfName, _: &Host) -> Vec<Entry> {
-    Vec::new()
+/// Plans the rule's ring sizes for one interface: one `ring` item. A side the rule leaves out
+/// keeps its live size. Equivalent to comparing `ethtool -g IFACE` with the wanted sizes.
+pub fn plan(rule: &NicRule, iface: &IfName, host: &Host) -> Vec<Entry> {
+    let Some(spec) = &rule.rings else {
+        return Vec::new();
+    };
+    let asked = spec_text(spec);
+    let live = match host.nic.rings(iface) {
+        Ok(r) => r,
+        Err(e) => return vec![read_failed(Kind::Ring, iface, &asked, e)],
+    };
+    let side = |want, what, max, now| match want {
+        Some(c) => pick(iface, what, c, max),
+        None => Ok(now),
+    };
+    let rx = side(spec.rx, "rx ring", live.rx_max, live.rx);
+    let tx = side(spec.tx, "tx ring", live.tx_max, live.tx);
+    match (rx, tx) {
+        (Ok(rx), Ok(tx)) => vec![compare(
+            Setting::Rings {
+                iface: iface.clone(),
+                rx,
+                tx,
+            },
+            Setting::Rings {
+                iface: iface.clone(),
+                rx: live.rx,
+                tx: live.tx,
+            },
+        )],
+        (rx, tx) => {
+            let why: Vec<String> = [rx.err(), tx.err()].into_iter().flatten().collect();
+            let why = format!("{} (ethtool -g {iface})", why.join("; "));
+            vec![refused(Kind::Ring, iface, &asked, why)]
+        }
+    }
 }
 
-/// Writes one setting of this knob.
-pub fn write(_: &Host, _: &Setting) -> Result<(), KnobError> {
-    Err(KnobError::NotWired("rings"))
+/// The profile's words, for items that have no resolved setting (`rx max tx 2047`).
+fn spec_text(spec: &RingSpec) -> String {
+    let mut parts = Vec::new();
+    if let Some(rx) = spec.rx {
+        parts.push(format!("rx {rx}"));
+    }
+    if let Some(tx) = spec.tx {
+        parts.push(format!("tx {tx}"));
+    }
+    parts.join(" ")
 }
 
-/// Reads the live value at a setting's address.
-pub fn read(_: &Host, _: &Setting) -> Result<Setting, KnobError> {
-    Err(KnobError::NotWired("rings"))
+/// Sets rx and tx ring sizes. Equivalent to `ethtool -G IFACE rx N tx N`. The ioctl carries
+/// every size, so the mini and jumbo rings are read first and written back unchanged.
+pub fn write(host: &Host, s: &Setting) -> Result<(), KnobError> {
+    let Setting::Rings { iface, rx, tx } = s else {
+        unreachable!("ring::write of {s:?}")
+    };
+    let mut r = host.nic.rings(iface)?;
+    if (r.rx, r.tx) == (*rx, *tx) {
+        // Many drivers reset the link on any ring change, even to the same sizes.
+        return Ok(());
+    }
+    (r.rx, r.tx) = (*rx, *tx);
+    Ok(host.nic.set_rings(iface, &r)?)
+}
+
+/// Reads the rx and tx ring sizes the driver keeps. Equivalent to `ethtool -g IFACE`.
+pub fn read(host: &Host, at: &Setting) -> Result<Setting, KnobError> {
+    let Setting::Rings { iface, .. } = at else {
+        unreachable!("ring::read of {at:?}")
+    };
+    let r = host.nic.rings(iface)?;
+    Ok(Setting::Rings {
+        iface: iface.clone(),
+        rx: r.rx,
+        tx: r.tx,
+    })
 }

@@ -2,13 +2,31 @@
 
 use crate::host::{Host, paths};
 use crate::knobs::KnobError;
-use crate::knobs::nic::NicRule;
-use crate::plan::{Entry, Setting};
+use crate::knobs::nic::{Count, NicRule};
+use crate::knobs::queues::{compare, refused};
+use crate::plan::{Entry, Kind, Setting};
 use crate::types::IfName;
 
-/// Plans this knob for one interface. Placeholder until its issue lands.
-pub fn plan(_: &NicRule, _: &IfName, _: &Host) -> Vec<Entry> {
-    Vec::new()
+/// Plans the rule's transmit queue length for one interface: one `txqueuelen` item.
+/// Equivalent to comparing `ip link show IFACE` (`qlen`) with the wanted length.
+pub fn plan(rule: &NicRule, iface: &IfName, host: &Host) -> Vec<Entry> {
+    // `"max"` is refused while loading: the kernel has no maximum to take.
+    let Some(Count::N(len)) = rule.txqueuelen else {
+        return Vec::new();
+    };
+    let want = Setting::Txqueuelen {
+        iface: iface.clone(),
+        len,
+    };
+    match read(host, &want) {
+        Ok(live) => vec![compare(want, live)],
+        Err(e) => vec![refused(
+            Kind::Txqueuelen,
+            iface,
+            &len.to_string(),
+            e.to_string(),
+        )],
+    }
 }
 
 /// Writes the queue length. Equivalent to `ip link set IFACE txqueuelen N`.

@@ -14,6 +14,7 @@ pub mod txqueuelen;
 use std::io;
 
 use crate::host::{AddrError, Host, NicError, ServiceError};
+use crate::knobs::nic::NicRule;
 use crate::plan::{Kind, Plan, Setting, apply_kept};
 use crate::profile::{Locator, Profile, ProfileError};
 use crate::snapshot::Kept;
@@ -47,6 +48,12 @@ pub enum KnobError {
         op: &'static str,
         source: io::Error,
     },
+    /// `EIO` from `smp_affinity_list`: the kernel manages this IRQ's affinity itself.
+    #[error("irq {irq}: kernel-managed, its affinity cannot be set (write smp_affinity_list: EIO)")]
+    IrqManaged { irq: u32 },
+    /// `ENOENT`: the IRQ was freed since it was read (queues re-created, interface down).
+    #[error("irq {irq}: no longer exists")]
+    IrqGone { irq: u32 },
     #[error("{iface}: {what}")]
     Other { iface: IfName, what: String },
     #[error("{0}: not supported by this build")]
@@ -62,37 +69,60 @@ impl KnobError {
             KnobError::Nic(NicError::Unsupported { .. })
                 | KnobError::Addr(AddrError::Unsupported(_))
                 | KnobError::Service(ServiceError::Unsupported(_))
+                | KnobError::IrqManaged { .. }
+                | KnobError::IrqGone { .. }
         )
     }
 }
 
-/// Sections whose knob is not part of this build are rejected, never silently ignored.
+/// Sections whose knob is not part of this build are rejected, never silently ignored. Within
+/// `[[nic]]`, `irq_cpus` is its own knob ("irq"), wired apart from the queue settings ("nic").
 pub fn reject_unwired(
     loc: &Locator,
     dsr: bool,
-    nic: bool,
+    nic: Option<&[NicRule]>,
     cpu: bool,
     irqbalance: bool,
     errs: &mut Vec<ProfileError>,
 ) {
     let wired = |name: &str| WIRED.contains(&name);
-    for (present, name) in [
-        (dsr, "dsr"),
-        (nic, "nic"),
-        (cpu, "cpu"),
-        (irqbalance, "irqbalance"),
-    ] {
+    let unsupported = |what: String| {
+        ProfileError::invalid(
+            loc.file(),
+            format!("{what} is not supported by this version of hosttune"),
+        )
+    };
+    for (present, name) in [(dsr, "dsr"), (cpu, "cpu"), (irqbalance, "irqbalance")] {
         if present && !wired(name) {
-            errs.push(ProfileError::invalid(
-                loc.file(),
-                format!("section [{name}] is not supported by this version of hosttune"),
-            ));
+            errs.push(unsupported(format!("section [{name}]")));
         }
+    }
+    let Some(rules) = nic else { return };
+    if !wired("nic") && !wired("irq") {
+        errs.push(unsupported("section [nic]".into()));
+        return;
+    }
+    let mut keys: Vec<&str> = Vec::new();
+    for r in rules {
+        let used = [
+            (r.rings.is_some(), "rings", "nic"),
+            (r.channels.is_some(), "channels", "nic"),
+            (r.txqueuelen.is_some(), "txqueuelen", "nic"),
+            (r.irq_cpus.is_some(), "irq_cpus", "irq"),
+        ];
+        for (present, key, knob) in used {
+            if present && !wired(knob) && !keys.contains(&key) {
+                keys.push(key);
+            }
+        }
+    }
+    for key in keys {
+        errs.push(unsupported(format!("[[nic]] key {key}")));
     }
 }
 
-/// Sections beyond `[sysctl]` that this build plans and applies.
-const WIRED: &[&str] = &[];
+/// Knobs beyond `[sysctl]` that this build plans and applies ("irq" is `[[nic]] irq_cpus`).
+const WIRED: &[&str] = &["irq", "cpu", "irqbalance"];
 
 /// Resolves and observes everything the profile covers and compares it (apply order:
 /// sysctls, DSR, then per NIC channels, rings, txqueuelen, IRQ affinity; then the isolated-CPU
@@ -102,8 +132,19 @@ pub fn plan(profile: &Profile, host: &Host, kept: &Kept) -> Plan {
     if let Some(d) = &profile.dsr {
         entries.extend(dsr::plan(d, host));
     }
+    let mut rediscover = Vec::new();
     if let Some(rules) = &profile.nic {
         entries.extend(nic::plan(rules, host));
+        for rule in rules {
+            if let Some(cpus) = &rule.irq_cpus {
+                rediscover.extend(nic::resolve(rule, host).into_iter().map(|iface| {
+                    irq::Rediscover {
+                        iface,
+                        cpus: cpus.clone(),
+                    }
+                }));
+            }
+        }
     }
     if let Some(c) = &profile.cpu {
         entries.extend(cpu::plan(c, host));
@@ -115,6 +156,7 @@ pub fn plan(profile: &Profile, host: &Host, kept: &Kept) -> Plan {
     Plan {
         profile: profile.name.clone(),
         entries,
+        rediscover,
     }
 }
 

@@ -396,7 +396,7 @@ fn validate(raw: RawProfile, loc: &Locator, errs: &mut Vec<ProfileError>) -> Pro
     crate::knobs::reject_unwired(
         loc,
         dsr.is_some(),
-        nic.is_some(),
+        nic.as_deref(),
         raw.cpu.is_some(),
         raw.irqbalance.is_some(),
         errs,

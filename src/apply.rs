@@ -5,9 +5,8 @@ use std::time::Duration;
 
 use crate::host::Host;
 use crate::knobs::{self, KnobError};
-use crate::plan::{Item, Kind, Plan, Setting, Status, describe};
+use crate::plan::{Item, Plan, Setting, describe};
 use crate::snapshot::{KeptValue, Origin, Snapshot, Store, StoreError, now_rfc3339};
-use crate::types::IfName;
 
 /// Why an apply did not complete.
 #[derive(Debug, thiserror::Error)]
@@ -83,9 +82,15 @@ impl SettingIo for Knobs {
 /// One step of an apply: a change (item, to, from), or finding an interface's queue IRQs
 /// again (an index into [`Plan::rediscover`]) after its channels changed.
 #[derive(Debug)]
-enum Step {
-    Change(Item, Setting, Setting),
+pub(crate) enum Step {
+    Change(Box<(Item, Setting, Setting)>),
     Rediscover(usize),
+}
+
+impl Step {
+    fn change(item: &Item, to: &Setting, from: &Setting) -> Step {
+        Step::Change(Box::new((item.clone(), to.clone(), from.clone())))
+    }
 }
 
 pub(crate) fn run_with(
@@ -103,10 +108,7 @@ pub(crate) fn run_with(
     let mut steps: Vec<Step> = plan
         .entries
         .iter()
-        .filter_map(|e| {
-            e.change()
-                .map(|(to, from)| Step::Change(e.item.clone(), to.clone(), from.clone()))
-        })
+        .filter_map(|e| e.change().map(|(to, from)| Step::change(&e.item, to, from)))
         .collect();
     if steps.is_empty() {
         return Ok(Outcome {
@@ -124,7 +126,7 @@ pub(crate) fn run_with(
         settings: steps
             .iter()
             .filter_map(|s| match s {
-                Step::Change(_, _, from) => Some(from.clone()),
+                Step::Change(c) => Some(c.2.clone()),
                 Step::Rediscover(_) => None,
             })
             .collect(),
@@ -143,13 +145,14 @@ pub(crate) fn run_with(
     let mut i = 0;
     while i < steps.len() {
         let (item, to, from) = match &steps[i] {
-            Step::Change(item, to, from) => (item.clone(), to.clone(), from.clone()),
+            Step::Change(c) => (**c).clone(),
             Step::Rediscover(r) => {
-                match rediscover(host, store, &mut snap, &plan.rediscover[*r]) {
+                match rediscover::run(host, store, &mut snap, &plan.rediscover[*r]) {
                     Ok(fresh) => {
                         steps.splice(i + 1..i + 1, fresh);
                     }
-                    Err((item, error)) => {
+                    Err(e) => {
+                        let (item, error) = *e;
                         let undo_errors = undo(host, io, &written);
                         return Ok(failed(snap.id, done, item, error, undo_errors));
                     }
@@ -186,7 +189,7 @@ pub(crate) fn run_with(
             }
         };
         if let Setting::Channels { iface, .. } = &to {
-            schedule_rediscover(plan, &mut steps, i, iface);
+            rediscover::schedule(plan, &mut steps, i, iface);
         }
         let mut d = Done {
             item,
@@ -233,85 +236,6 @@ fn failed(
     }
 }
 
-/// After `iface`'s channels changed (step `next - 1`), its planned IRQ changes are stale: drop
-/// them and find its queue IRQs again once its rings and txqueuelen are done too, since those
-/// can restart the queues as well.
-fn schedule_rediscover(plan: &Plan, steps: &mut Vec<Step>, next: usize, iface: &IfName) {
-    let Some(r) = plan.rediscover.iter().position(|r| &r.iface == iface) else {
-        return;
-    };
-    let mut j = next;
-    while j < steps.len() {
-        let stale = match &steps[j] {
-            Step::Change(item, ..) => knobs::irq::is_queue_irq_of(item, iface),
-            Step::Rediscover(x) => *x == r,
-        };
-        if stale {
-            steps.remove(j);
-        } else {
-            j += 1;
-        }
-    }
-    let at = steps[next..]
-        .iter()
-        .rposition(|s| {
-            matches!(s, Step::Change(_, Setting::Rings { iface: x, .. } | Setting::Txqueuelen { iface: x, .. }, _) if x == iface)
-        })
-        .map_or(next, |k| next + k + 1);
-    steps.insert(at, Step::Rediscover(r));
-}
-
-/// Plans `r`'s IRQs again and, before any of them is written, records in the snapshot on disk
-/// the prior affinity of each IRQ it does not hold yet (an IRQ it holds keeps its pre-apply
-/// value), so that rollback and a `kill -9` still find every prior value.
-fn rediscover(
-    host: &Host,
-    store: &Store,
-    snap: &mut Snapshot,
-    r: &knobs::irq::Rediscover,
-) -> Result<Vec<Step>, (Item, KnobError)> {
-    let entries = knobs::irq::plan_iface(&r.cpus, &r.iface, host);
-    let other = |what: String| KnobError::Other {
-        iface: r.iface.clone(),
-        what,
-    };
-    if let Some(e) = entries.iter().find(|e| e.item.status == Status::Error) {
-        let why = e.item.note.clone().unwrap_or_default();
-        return Err((
-            e.item.clone(),
-            other(format!("after the channel change: {why}")),
-        ));
-    }
-    let fresh: Vec<Step> = entries
-        .iter()
-        .filter_map(|e| {
-            e.change()
-                .map(|(to, from)| Step::Change(e.item.clone(), to.clone(), from.clone()))
-        })
-        .collect();
-    let before = snap.settings.len();
-    for s in &fresh {
-        if let Step::Change(_, _, from) = s {
-            if !snap.settings.iter().any(|k| k.address() == from.address()) {
-                snap.settings.push(from.clone());
-            }
-        }
-    }
-    if snap.settings.len() > before {
-        if let Err(e) = store.save(snap) {
-            let item = Item::new(
-                Kind::IrqAffinity,
-                r.iface.to_string(),
-                String::from(r.cpus.clone()),
-                "-",
-                Status::Error,
-            );
-            return Err((item, other(format!("cannot extend the snapshot: {e}"))));
-        }
-    }
-    Ok(fresh)
-}
-
 /// Restores earlier values, newest first, and returns what could not be restored.
 fn undo(host: &Host, io: &dyn SettingIo, written: &[Setting]) -> Vec<KnobError> {
     written
@@ -323,10 +247,14 @@ fn undo(host: &Host, io: &dyn SettingIo, written: &[Setting]) -> Vec<KnobError> 
 
 /// Builds the rollback plan of a snapshot: read what is live at each recorded address.
 pub fn rollback_plan(host: &Host, snap: &Snapshot) -> Plan {
+    rollback_plan_with(host, snap, &Knobs)
+}
+
+pub(crate) fn rollback_plan_with(host: &Host, snap: &Snapshot, io: &dyn SettingIo) -> Plan {
     let live = snap
         .settings
         .iter()
-        .map(|s| knobs::read(host, s).map_err(|e| e.to_string()))
+        .map(|s| io.read(host, s).map_err(|e| e.to_string()))
         .collect();
     Plan {
         profile: format!("rollback {}", snap.id),
@@ -334,3 +262,7 @@ pub fn rollback_plan(host: &Host, snap: &Snapshot) -> Plan {
         rediscover: Vec::new(),
     }
 }
+
+mod rediscover;
+#[cfg(test)]
+mod tests;

@@ -47,7 +47,8 @@ fn cycle(host: &str, glob: &str, irq_cpus: &str, want: &[(u32, u32)]) {
     }
     // Even spread: per CPU, the counts differ by at most one.
     let mut per_cpu: BTreeMap<u32, usize> = BTreeMap::new();
-    want.iter().for_each(|(_, c)| *per_cpu.entry(*c).or_default() += 1);
+    want.iter()
+        .for_each(|(_, c)| *per_cpu.entry(*c).or_default() += 1);
     let (lo, hi) = (per_cpu.values().min(), per_cpu.values().max());
     assert!(hi.unwrap() - lo.unwrap() <= 1, "{host}: {per_cpu:?}");
     // Only queue IRQs' smp_affinity_list changed: control vectors and other devices' IRQs
@@ -61,13 +62,20 @@ fn cycle(host: &str, glob: &str, irq_cpus: &str, want: &[(u32, u32)]) {
     let (code, out, err) = run(&h, &["apply", &profile]);
     assert_eq!(code, 0, "{host}: {out}{err}");
     assert!(out.contains("in sync, nothing written"), "{host}: {out}");
-    assert!(changed(&after, &h.bytes()).is_empty(), "{host}: second apply wrote");
+    assert!(
+        changed(&after, &h.bytes()).is_empty(),
+        "{host}: second apply wrote"
+    );
     let (code, out, err) = run(&h, &["audit", &profile]);
     assert_eq!(code, 0, "{host}: {out}{err}");
 
     let (code, out, err) = run(&h, &["rollback"]);
     assert_eq!(code, 0, "{host}: {out}{err}");
-    assert_eq!(changed(&before, &h.bytes()), Vec::<PathBuf>::new(), "{host}");
+    assert_eq!(
+        changed(&before, &h.bytes()),
+        Vec::<PathBuf>::new(),
+        "{host}"
+    );
 }
 
 fn spread(irqs: impl IntoIterator<Item = u32>, cpus: &[u32]) -> Vec<(u32, u32)> {
@@ -121,7 +129,10 @@ fn refused(host: &str, irq_cpus: &str, says: &str) {
     let before = h.bytes();
     let (code, out, err) = run(&h, &["apply", &profile]);
     assert_eq!(code, 2, "{out}{err}");
-    assert!(err.contains("interface eth0") && err.contains(says), "{err}");
+    assert!(
+        err.contains("interface eth0") && err.contains(says),
+        "{err}"
+    );
     assert!(err.contains("nothing was changed"), "{err}");
     assert!(changed(&before, &h.bytes()).is_empty());
     let (code, out, _) = run(&h, &["audit", &profile]);
@@ -148,10 +159,16 @@ fn isolated_cpu_drift_is_reported_and_never_written() {
     let before = h.bytes();
     let (code, out, _) = run(&h, &["audit", &profile]);
     assert_eq!(code, 1, "{out}");
-    assert!(out.contains("isolated_cpus") && out.contains("isolcpus=6-10"), "{out}");
+    assert!(
+        out.contains("isolated_cpus") && out.contains("isolcpus=6-10"),
+        "{out}"
+    );
     let (code, out, err) = run(&h, &["apply", &profile]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("not applied isolated_cpus cpu: 2-3,10-11 -> 6-10"), "{out}");
+    assert!(
+        out.contains("not applied isolated_cpus cpu: 2-3,10-11 -> 6-10"),
+        "{out}"
+    );
     assert!(out.contains("reboot"), "{out}");
     assert!(changed(&before, &h.bytes()).is_empty());
 }

@@ -227,3 +227,57 @@ pub fn read(host: &Host, at: &Setting) -> Result<Setting, KnobError> {
         })?;
     Ok(Setting::IrqAffinity { irq: *irq, cpus })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::{Offline, RootFs};
+    use crate::testing::fake_services::FakeServices;
+    use crate::testing::fault_fs::FaultFs;
+    use nix::errno::Errno;
+
+    #[test]
+    fn write_errors_say_whether_the_host_cannot_or_the_change_failed() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = RootFs::new(dir.path());
+        let services = FakeServices::new();
+        let setting = |irq| Setting::IrqAffinity {
+            irq,
+            cpus: "2".parse().unwrap(),
+        };
+        for (errno, unsupported, says) in [
+            (Errno::EIO, true, "irq 7: kernel-managed"),
+            (Errno::ENOENT, true, "irq 7: no longer exists"),
+            (
+                Errno::EINVAL,
+                false,
+                "irq 7: write smp_affinity_list: Invalid argument",
+            ),
+            (
+                Errno::ENOSPC,
+                false,
+                "irq 7: write smp_affinity_list: No space",
+            ),
+        ] {
+            let fs = FaultFs::new(&root).fail_writes(paths::irq(7, "smp_affinity_list"), errno);
+            let host = Host {
+                fs: &fs,
+                nic: &Offline,
+                addrs: &Offline,
+                services: &services,
+            };
+            let e = write(&host, &setting(7)).unwrap_err();
+            assert_eq!(e.is_unsupported(), unsupported, "{errno}");
+            assert!(e.to_string().starts_with(says), "{e}");
+        }
+    }
+
+    #[test]
+    fn queue_irq_items_belong_to_their_interface_only() {
+        let item = |o: &str| Item::new(Kind::IrqAffinity, o, "2", "0", Status::Drift);
+        let eth0: IfName = "eth0".parse().unwrap();
+        assert!(is_queue_irq_of(&item("eth0 queue 3 irq 105"), &eth0));
+        assert!(!is_queue_irq_of(&item("eth01 queue 3 irq 105"), &eth0));
+        assert!(!is_queue_irq_of(&item("eth0"), &eth0));
+    }
+}

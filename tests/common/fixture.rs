@@ -41,10 +41,13 @@ impl FixtureHost {
     }
     /// `/proc/irq/N/smp_affinity_list`, trimmed.
     pub fn affinity(&self, irq: u32) -> String {
-        std::fs::read_to_string(self.root().join(format!("proc/irq/{irq}/smp_affinity_list")))
-            .unwrap()
-            .trim()
-            .to_string()
+        std::fs::read_to_string(
+            self.root()
+                .join(format!("proc/irq/{irq}/smp_affinity_list")),
+        )
+        .unwrap()
+        .trim()
+        .to_string()
     }
 }
 

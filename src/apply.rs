@@ -58,29 +58,78 @@ pub fn run(
     origin: Origin,
     host_name: &str,
 ) -> Result<Outcome, ApplyError> {
+    run_with(host, store, plan, origin, host_name, &Knobs)
+}
+
+/// Reads and writes single settings: [`knobs::read`] and [`knobs::write`], or a test's stand-in
+/// for a knob that needs hardware.
+pub(crate) trait SettingIo {
+    fn write(&self, host: &Host, s: &Setting) -> Result<(), KnobError>;
+    fn read(&self, host: &Host, at: &Setting) -> Result<Setting, KnobError>;
+}
+
+struct Knobs;
+
+impl SettingIo for Knobs {
+    fn write(&self, host: &Host, s: &Setting) -> Result<(), KnobError> {
+        knobs::write(host, s)
+    }
+    fn read(&self, host: &Host, at: &Setting) -> Result<Setting, KnobError> {
+        knobs::read(host, at)
+    }
+}
+
+/// One step of an apply: a change (item, to, from), or finding an interface's queue IRQs
+/// again (an index into [`Plan::rediscover`]) after its channels changed.
+#[derive(Debug)]
+pub(crate) enum Step {
+    Change(Box<(Item, Setting, Setting)>),
+    Rediscover(usize),
+}
+
+impl Step {
+    fn change(item: &Item, to: &Setting, from: &Setting) -> Step {
+        Step::Change(Box::new((item.clone(), to.clone(), from.clone())))
+    }
+}
+
+pub(crate) fn run_with(
+    host: &Host,
+    store: &Store,
+    plan: &Plan,
+    origin: Origin,
+    host_name: &str,
+    io: &dyn SettingIo,
+) -> Result<Outcome, ApplyError> {
     let errors: Vec<Item> = plan.errors().cloned().collect();
     if !errors.is_empty() {
         return Err(ApplyError::Plan(errors));
     }
-    let changes: Vec<(&Item, &Setting, &Setting)> = plan
+    let mut steps: Vec<Step> = plan
         .entries
         .iter()
-        .filter_map(|e| e.change().map(|(to, from)| (&e.item, to, from)))
+        .filter_map(|e| e.change().map(|(to, from)| Step::change(&e.item, to, from)))
         .collect();
-    if changes.is_empty() {
+    if steps.is_empty() {
         return Ok(Outcome {
             snapshot: None,
             done: Vec::new(),
             failure: None,
         });
     }
-    let snap = Snapshot {
+    let mut snap = Snapshot {
         id: Store::new_id(),
         profile: plan.profile.clone(),
         origin,
         created: now_rfc3339(),
         host: host_name.to_string(),
-        settings: changes.iter().map(|(_, _, from)| (*from).clone()).collect(),
+        settings: steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Change(c) => Some(c.2.clone()),
+                Step::Rediscover(_) => None,
+            })
+            .collect(),
     };
     store.save(&snap)?;
     if origin == Origin::Apply {
@@ -92,63 +141,69 @@ pub fn run(
         .map(Duration::from_millis);
     let mut kept = store.kept()?;
     let mut done = Vec::new();
-    let mut written: Vec<&Setting> = Vec::new();
-    for (item, to, from) in &changes {
-        match knobs::write(host, to) {
+    let mut written: Vec<Setting> = Vec::new();
+    let mut i = 0;
+    while i < steps.len() {
+        let (item, to, from) = match &steps[i] {
+            Step::Change(c) => (**c).clone(),
+            Step::Rediscover(r) => {
+                match rediscover::run(host, store, &mut snap, &plan.rediscover[*r]) {
+                    Ok(fresh) => {
+                        steps.splice(i + 1..i + 1, fresh);
+                    }
+                    Err(e) => {
+                        let (item, error) = *e;
+                        let undo_errors = undo(host, io, &written);
+                        return Ok(failed(snap.id, done, item, error, undo_errors));
+                    }
+                }
+                i += 1;
+                continue;
+            }
+        };
+        i += 1;
+        match io.write(host, &to) {
             Ok(()) => {}
             Err(e) if e.is_unsupported() => {
                 done.push(Done {
-                    item: (*item).clone(),
+                    item,
                     kept: None,
                     unsupported: Some(e.to_string()),
                 });
                 continue;
             }
             Err(error) => {
-                let undo_errors = undo(host, &written);
-                return Ok(Outcome {
-                    snapshot: Some(snap.id),
-                    done,
-                    failure: Some(Failure {
-                        item: (*item).clone(),
-                        error,
-                        undo_errors,
-                    }),
-                });
+                let undo_errors = undo(host, io, &written);
+                return Ok(failed(snap.id, done, item, error, undo_errors));
             }
         }
         written.push(from);
         if let Some(p) = pause {
             std::thread::sleep(p);
         }
-        let back = match knobs::read(host, to) {
+        let back = match io.read(host, &to) {
             Ok(back) => back,
             Err(error) => {
-                let undo_errors = undo(host, &written);
-                return Ok(Outcome {
-                    snapshot: Some(snap.id),
-                    done,
-                    failure: Some(Failure {
-                        item: (*item).clone(),
-                        error,
-                        undo_errors,
-                    }),
-                });
+                let undo_errors = undo(host, io, &written);
+                return Ok(failed(snap.id, done, item, error, undo_errors));
             }
         };
+        if let Setting::Channels { iface, .. } = &to {
+            rediscover::schedule(plan, &mut steps, i, iface);
+        }
         let mut d = Done {
-            item: (*item).clone(),
+            item,
             kept: None,
             unsupported: None,
         };
-        if !back.same_value(to) {
+        if !back.same_value(&to) {
             // The kernel or driver normalised the value (a rounded ring size, a clamped
             // sysctl): what it keeps is what later audits compare against.
             d.kept = Some(describe(&back).2);
             kept.insert(
                 to.address(),
                 KeptValue {
-                    asked: (*to).clone(),
+                    asked: to,
                     kept: back,
                 },
             );
@@ -163,24 +218,51 @@ pub fn run(
     })
 }
 
+fn failed(
+    snapshot: String,
+    done: Vec<Done>,
+    item: Item,
+    error: KnobError,
+    undo_errors: Vec<KnobError>,
+) -> Outcome {
+    Outcome {
+        snapshot: Some(snapshot),
+        done,
+        failure: Some(Failure {
+            item,
+            error,
+            undo_errors,
+        }),
+    }
+}
+
 /// Restores earlier values, newest first, and returns what could not be restored.
-fn undo(host: &Host, written: &[&Setting]) -> Vec<KnobError> {
+fn undo(host: &Host, io: &dyn SettingIo, written: &[Setting]) -> Vec<KnobError> {
     written
         .iter()
         .rev()
-        .filter_map(|from| knobs::write(host, from).err())
+        .filter_map(|from| io.write(host, from).err())
         .collect()
 }
 
 /// Builds the rollback plan of a snapshot: read what is live at each recorded address.
 pub fn rollback_plan(host: &Host, snap: &Snapshot) -> Plan {
+    rollback_plan_with(host, snap, &Knobs)
+}
+
+pub(crate) fn rollback_plan_with(host: &Host, snap: &Snapshot, io: &dyn SettingIo) -> Plan {
     let live = snap
         .settings
         .iter()
-        .map(|s| knobs::read(host, s).map_err(|e| e.to_string()))
+        .map(|s| io.read(host, s).map_err(|e| e.to_string()))
         .collect();
     Plan {
         profile: format!("rollback {}", snap.id),
         entries: crate::plan::rollback_entries(&snap.settings, live),
+        rediscover: Vec::new(),
     }
 }
+
+mod rediscover;
+#[cfg(test)]
+mod tests;

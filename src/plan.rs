@@ -255,6 +255,8 @@ impl Entry {
 pub struct Plan {
     pub profile: String,
     pub entries: Vec<Entry>,
+    /// Interfaces whose queue IRQs apply plans again after it changes their channels.
+    pub rediscover: Vec<crate::knobs::irq::Rediscover>,
 }
 
 impl Plan {

@@ -200,8 +200,35 @@ pub fn outcome(verb: &str, plan: &Plan, o: &Outcome) -> String {
             ),
         };
     }
+    // Drift that no write can fix (isolated CPUs need a reboot): said on every apply, so
+    // that a boot-time run's log tells the operator what is left to do.
+    let manual: Vec<&Item> = plan
+        .entries
+        .iter()
+        .filter(|e| e.item.status == Status::Drift && e.change().is_none())
+        .map(|e| &e.item)
+        .collect();
+    for i in &manual {
+        let _ = writeln!(
+            out,
+            "not applied {} {}: {} -> {}: {}",
+            i.kind,
+            i.object,
+            i.live,
+            i.desired,
+            i.note.as_deref().unwrap_or("cannot be changed at run time")
+        );
+    }
     let snap = o.snapshot.as_deref().unwrap_or("-");
     match &o.failure {
+        None if o.snapshot.is_none() && !manual.is_empty() => {
+            let _ = writeln!(
+                out,
+                "{verb} {}: nothing written; {} item(s) need action outside hosttune",
+                plan.profile,
+                manual.len()
+            );
+        }
         None if o.snapshot.is_none() => {
             let _ = writeln!(out, "{verb} {}: in sync, nothing written", plan.profile);
         }
@@ -241,6 +268,31 @@ mod tests {
     use super::*;
     use crate::plan::Entry;
 
+    #[test]
+    fn apply_says_what_needs_a_reboot() {
+        let p = Plan {
+            profile: "lb".into(),
+            entries: vec![Entry::new(
+                Item::new(Kind::IsolatedCpus, "cpu", "6-10", "none", Status::Drift)
+                    .note("add isolcpus=6-10 to the kernel command line and reboot"),
+                None,
+                None,
+            )],
+            ..Plan::default()
+        };
+        let o = Outcome {
+            snapshot: None,
+            done: Vec::new(),
+            failure: None,
+        };
+        assert_eq!(
+            outcome("apply", &p, &o),
+            "not applied isolated_cpus cpu: none -> 6-10: add isolcpus=6-10 to the kernel \
+             command line and reboot\napply lb: nothing written; 1 item(s) need action outside \
+             hosttune\n"
+        );
+    }
+
     fn plan() -> Plan {
         let e = |o: &str, d: &str, l: &str, s| {
             Entry::new(Item::new(Kind::Sysctl, o, d, l, s), None, None)
@@ -263,6 +315,7 @@ mod tests {
                     None,
                 ),
             ],
+            ..Plan::default()
         }
     }
 

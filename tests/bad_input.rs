@@ -235,12 +235,7 @@ fn bad_nic_values() {
             "txqueuelen = \"max\"",
             "txqueuelen has no driver maximum",
         ),
-        // Until IRQ placement is part of the build, the key is refused, never ignored.
-        (
-            "irq",
-            "txqueuelen = 1\nirq_cpus = \"isolated\"",
-            "irq_cpus is not supported",
-        ),
+        ("irqlist", "irq_cpus = \"3-1\"", "runs backwards"),
     ] {
         let f = c.file(&format!("{name}.toml"), &format!("[[nic]]\n{body}\n"));
         c.rejects(p(&f), &[&format!("{name}.toml:"), want]);

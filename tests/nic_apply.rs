@@ -80,6 +80,18 @@ impl Files for Logged<'_> {
     fn display(&self, p: &Path) -> PathBuf {
         self.rig.fs.display(p)
     }
+    fn replace(&self, p: &Path, d: &str) -> io::Result<()> {
+        self.log
+            .borrow_mut()
+            .push(format!("replace {}", p.display()));
+        self.rig.fs.replace(p, d)
+    }
+    fn remove(&self, p: &Path) -> io::Result<()> {
+        self.log
+            .borrow_mut()
+            .push(format!("remove {}", p.display()));
+        self.rig.fs.remove(p)
+    }
 }
 
 #[test]

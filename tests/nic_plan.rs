@@ -220,17 +220,13 @@ fn two_rules_setting_one_knob_on_one_interface_is_an_error() {
 }
 
 #[test]
-fn loading_refuses_irq_cpus_until_irq_is_wired_and_rules_that_set_nothing() {
-    let e = parse_str(
+fn loading_accepts_irq_cpus_and_refuses_rules_that_set_nothing() {
+    let p = parse_str(
         "p.toml",
         "[[nic]]\ntxqueuelen = 1\nirq_cpus = \"isolated\"\n",
     )
-    .unwrap_err()
-    .to_string();
-    assert!(
-        e.contains("p.toml:") && e.contains("irq_cpus is not supported"),
-        "{e}"
-    );
+    .unwrap();
+    assert!(p.nic.unwrap()[0].irq_cpus.is_some());
     let e = parse_str("p.toml", "[[nic]]\nmatch = \"eth0\"\n")
         .unwrap_err()
         .to_string();

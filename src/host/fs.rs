@@ -30,6 +30,13 @@ pub trait Files {
     fn canonicalize(&self, path: &Path) -> io::Result<PathBuf>;
     /// The real location of a host path, for messages.
     fn display(&self, path: &Path) -> PathBuf;
+    /// Replaces a configuration file (`/etc/...`) atomically: a temporary file in the same
+    /// directory with the old file's mode (0644 for a new one), fsync, rename, fsync of the
+    /// directory, so that a crash leaves the old or the new file, never a torn one. Not for
+    /// `/proc` or `/sys`, which take one write(2) in place.
+    fn replace(&self, path: &Path, data: &str) -> io::Result<()>;
+    /// Removes a file; a file already gone is not an error.
+    fn remove(&self, path: &Path) -> io::Result<()>;
 }
 
 /// The real file accessor: host path `/proc/x` lives at `ROOT/proc/x`.
@@ -117,6 +124,33 @@ impl Files for RootFs {
     fn display(&self, path: &Path) -> PathBuf {
         self.full(path)
     }
+
+    fn replace(&self, path: &Path, data: &str) -> io::Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let full = self.full(path);
+        let dir = full.parent().unwrap_or(Path::new("/"));
+        let mode = match std::fs::metadata(&full) {
+            Ok(m) => m.permissions().mode() & 0o7777,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => 0o644,
+            Err(e) => return Err(e),
+        };
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".hosttune-")
+            .tempfile_in(dir)?;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(mode))?;
+        tmp.write_all(data.as_bytes())?;
+        tmp.as_file().sync_all()?;
+        tmp.persist(&full).map_err(|e| e.error)?;
+        File::open(dir)?.sync_all()
+    }
+
+    fn remove(&self, path: &Path) -> io::Result<()> {
+        match std::fs::remove_file(self.full(path)) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            other => other,
+        }
+    }
 }
 
 /// Host-absolute paths of the files hosttune reads and writes. The only place the strings
@@ -167,6 +201,15 @@ pub mod paths {
             p.push(file);
         }
         p
+    }
+
+    /// irqbalance's environment file: `/etc/default/irqbalance` (Debian, Ubuntu), then
+    /// `/etc/sysconfig/irqbalance` (RHEL, Fedora, SUSE), in the order they are looked for.
+    pub fn irqbalance_env() -> [PathBuf; 2] {
+        [
+            PathBuf::from("/etc/default/irqbalance"),
+            PathBuf::from("/etc/sysconfig/irqbalance"),
+        ]
     }
 
     /// `/sys/devices/system/cpu/FILE` (`isolated`, `online`, `present`).

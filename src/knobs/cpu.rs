@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::cpulist::CpuList;
-use crate::host::Host;
-use crate::plan::Entry;
+use crate::host::{Host, paths};
+use crate::plan::{Entry, Item, Kind, Status};
 
 /// The `[cpu]` section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,8 +24,110 @@ impl CpuSection {
     }
 }
 
-/// Plans this knob. Placeholder until its issue lands; the section is rejected while loading
-/// until then (see `WIRED` in `knobs/mod.rs`).
-pub fn plan(_: &CpuSection, _: &Host) -> Vec<Entry> {
-    Vec::new()
+/// Compares the expected isolated CPUs with `/sys/devices/system/cpu/isolated`. Equivalent to
+/// `cat /sys/devices/system/cpu/isolated`. Drift has nothing to write: the item carries no
+/// setting, and its note gives the kernel command line to boot with.
+pub fn plan(c: &CpuSection, host: &Host) -> Vec<Entry> {
+    let Some(want) = &c.isolated else {
+        return Vec::new();
+    };
+    let path = paths::cpu("isolated");
+    let item = |live: &str, status| Item::new(Kind::IsolatedCpus, "cpu", show(want), live, status);
+    let live: CpuList = match host.fs.read(&path).map(|t| t.parse()) {
+        Ok(Ok(l)) => l,
+        Ok(Err(e)) => {
+            return vec![Entry::new(
+                item("-", Status::Error).note(e.to_string()),
+                None,
+                None,
+            )];
+        }
+        Err(e) => {
+            let why = format!("{}: {e}", host.fs.display(&path).display());
+            return vec![Entry::new(item("-", Status::Error).note(why), None, None)];
+        }
+    };
+    let it = if &live == want {
+        item(&show(&live), Status::Ok)
+    } else {
+        item(&show(&live), Status::Drift).note(reboot_note(want))
+    };
+    vec![Entry::new(it, None, None)]
+}
+
+/// What to do about drift: hosttune never edits the bootloader.
+pub fn reboot_note(want: &CpuList) -> String {
+    if want.is_empty() {
+        "remove isolcpus= from the kernel command line and reboot; hosttune does not edit the \
+         bootloader"
+            .into()
+    } else {
+        format!(
+            "add isolcpus={want} to the kernel command line and reboot; hosttune does not edit \
+             the bootloader"
+        )
+    }
+}
+
+/// A bare newline in sysfs means no isolated CPUs.
+fn show(l: &CpuList) -> String {
+    if l.is_empty() {
+        "none".into()
+    } else {
+        l.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::{Offline, RootFs};
+    use crate::testing::fake_services::FakeServices;
+
+    fn plan_on(isolated: &str, want: &str) -> Item {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("sys/devices/system/cpu");
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join("isolated"), isolated).unwrap();
+        let fs = RootFs::new(dir.path());
+        let services = FakeServices::new();
+        let host = Host {
+            fs: &fs,
+            nic: &Offline,
+            addrs: &Offline,
+            services: &services,
+        };
+        let c = CpuSection {
+            isolated: Some(want.parse().unwrap()),
+        };
+        let mut e = plan(&c, &host);
+        assert_eq!(e.len(), 1);
+        assert!(
+            e[0].desired.is_none() && e[0].live.is_none(),
+            "nothing to write"
+        );
+        e.remove(0).item
+    }
+
+    #[test]
+    fn drift_says_which_command_line_and_reboot() {
+        let i = plan_on("2-3\n", "6-10");
+        assert_eq!(
+            (i.status, i.live.as_str(), i.desired.as_str()),
+            (Status::Drift, "2-3", "6-10")
+        );
+        let note = i.note.unwrap();
+        assert!(
+            note.contains("isolcpus=6-10") && note.contains("reboot"),
+            "{note}"
+        );
+        let i = plan_on("\n", "6-10");
+        assert_eq!((i.status, i.live.as_str()), (Status::Drift, "none"));
+    }
+
+    #[test]
+    fn equal_sets_are_ok_whatever_the_spelling() {
+        assert_eq!(plan_on("6-10\n", "6,7,8-10").status, Status::Ok);
+        assert_eq!(plan_on("\n", "").status, Status::Ok);
+    }
 }

@@ -1,16 +1,187 @@
-//! IRQ affinity of a NIC's queue interrupts (`/proc/irq/N/smp_affinity_list`).
+//! IRQ affinity of a NIC's queue interrupts (`/proc/irq/N/smp_affinity_list`): one CPU per
+//! queue IRQ, round-robin over the rule's `irq_cpus`. Control vectors and other devices'
+//! IRQs are never planned, so never written.
 
 use std::io;
+use std::path::PathBuf;
 
+use crate::cpulist::CpuList;
 use crate::host::{Host, paths};
+use crate::irq::{queue_irqs, read_affinity, round_robin};
 use crate::knobs::KnobError;
-use crate::knobs::nic::NicRule;
-use crate::plan::{Entry, Setting};
+use crate::knobs::nic::{IrqCpus, NicRule};
+use crate::plan::{Entry, Item, Kind, Setting, Status};
 use crate::types::IfName;
 
-/// Plans this knob for one interface. Placeholder until its issue lands.
-pub fn plan(_: &NicRule, _: &IfName, _: &Host) -> Vec<Entry> {
-    Vec::new()
+/// An interface whose queue IRQs apply finds again after changing its channels: the driver
+/// frees and requests them anew, so the numbers planned before may be gone or joined by new
+/// ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rediscover {
+    pub iface: IfName,
+    pub cpus: IrqCpus,
+}
+
+/// Plans this knob for one interface (nothing when the rule has no `irq_cpus`).
+pub fn plan(rule: &NicRule, iface: &IfName, host: &Host) -> Vec<Entry> {
+    match &rule.irq_cpus {
+        Some(cpus) => plan_iface(cpus, iface, host),
+        None => Vec::new(),
+    }
+}
+
+/// One entry per queue IRQ of `iface`: desired one CPU, live `smp_affinity_list`. A CPU set
+/// that is empty or not online, or queue IRQs that cannot be found, is one `error` entry.
+pub fn plan_iface(cpus: &IrqCpus, iface: &IfName, host: &Host) -> Vec<Entry> {
+    let wanted = String::from(cpus.clone());
+    let error = |status: Status, why: String| {
+        vec![Entry::new(
+            Item::new(
+                Kind::IrqAffinity,
+                iface.to_string(),
+                wanted.clone(),
+                "-",
+                status,
+            )
+            .note(why),
+            None,
+            None,
+        )]
+    };
+    let set = match resolve_cpus(cpus, iface, host) {
+        Ok(set) => set,
+        Err(why) => return error(Status::Error, why),
+    };
+    let queues = match queue_irqs(host.fs, iface) {
+        Ok(q) => q,
+        // A virtual interface (veth, bond, vlan) has no interrupts of its own.
+        Err(e @ crate::irq::DiscoverError::NoDevice { .. }) => {
+            return error(Status::Unsupported, e.to_string());
+        }
+        Err(e) => return error(Status::Error, e.to_string()),
+    };
+    let placed = match round_robin(&queues, &set) {
+        Ok(p) => p,
+        Err(e) => return error(Status::Error, format!("interface {iface}: {e}")),
+    };
+    placed
+        .iter()
+        .map(|p| {
+            let object = format!("{iface} queue {} irq {}", p.queue, p.irq);
+            let desired = CpuList::from_cpus([p.cpu]);
+            let aff = match read_affinity(host.fs, p.irq) {
+                Ok(a) => a,
+                Err(e) => {
+                    let item = Item::new(
+                        Kind::IrqAffinity,
+                        object,
+                        desired.to_string(),
+                        "-",
+                        Status::Error,
+                    );
+                    return Entry::new(item.note(e.to_string()), None, None);
+                }
+            };
+            let status = if aff.requested == desired {
+                Status::Ok
+            } else {
+                Status::Drift
+            };
+            let mut item = Item::new(
+                Kind::IrqAffinity,
+                object,
+                desired.to_string(),
+                aff.requested.to_string(),
+                status,
+            );
+            // Where the interrupt is delivered now; on x86 one CPU of the request.
+            if let Some(eff) = &aff.effective {
+                item = item.note(format!("effective {eff}"));
+            }
+            let setting = |cpus| Setting::IrqAffinity { irq: p.irq, cpus };
+            Entry::new(
+                item,
+                Some(setting(desired)),
+                Some(setting(aff.requested.clone())),
+            )
+        })
+        .collect()
+}
+
+/// Whether a plan item is one of `iface`'s queue IRQs (objects read `IFACE queue Q irq N`;
+/// interface names have no spaces).
+pub fn is_queue_irq_of(item: &Item, iface: &IfName) -> bool {
+    item.kind == Kind::IrqAffinity
+        && item
+            .object
+            .strip_prefix(iface.as_str())
+            .is_some_and(|rest| rest.starts_with(" queue "))
+}
+
+/// The CPUs `irq_cpus` names for `iface`: `/sys/devices/system/cpu/isolated`, the device's
+/// NUMA-local CPUs, or the list. Every one must be online; the set must not be empty.
+pub fn resolve_cpus(cpus: &IrqCpus, iface: &IfName, host: &Host) -> Result<CpuList, String> {
+    let online = read_list(host, paths::cpu("online"))?;
+    let set = match cpus {
+        IrqCpus::Isolated => {
+            let isolated = read_list(host, paths::cpu("isolated"))?;
+            if isolated.is_empty() {
+                return Err(format!(
+                    "interface {iface}: irq_cpus = \"isolated\" but this host has no isolated \
+                     CPUs (boot with isolcpus=, or give \"local\" or a CPU list)"
+                ));
+            }
+            isolated
+        }
+        // CPUs of the device's node that are offline simply are not used.
+        IrqCpus::Local => CpuList::from_cpus(
+            local_cpus(host, iface, &online)?
+                .cpus()
+                .iter()
+                .copied()
+                .filter(|c| online.contains(*c)),
+        ),
+        IrqCpus::List(l) => l.clone(),
+    };
+    if let Some(off) = set.cpus().iter().find(|c| !online.contains(**c)) {
+        return Err(format!(
+            "interface {iface}: irq_cpus {set}: CPU {off} is not online (online: {online})"
+        ));
+    }
+    if set.is_empty() {
+        return Err(format!("interface {iface}: irq_cpus names no online CPU"));
+    }
+    Ok(set)
+}
+
+/// The device's `local_cpulist`, or every online CPU when it has no NUMA node (-1). virtio-net
+/// devices hang off their PCI function, which carries those files.
+fn local_cpus(host: &Host, iface: &IfName, online: &CpuList) -> Result<CpuList, String> {
+    let dev = host
+        .fs
+        .canonicalize(&paths::net(iface, "device"))
+        .map_err(|e| format!("interface {iface}: no device link ({e}); not a physical NIC?"))?;
+    let dev = dev
+        .ancestors()
+        .find(|d| host.fs.exists(&d.join("numa_node")))
+        .ok_or_else(|| format!("interface {iface}: no numa_node for {}", dev.display()))?;
+    let node = host
+        .fs
+        .read(&dev.join("numa_node"))
+        .map_err(|e| format!("interface {iface}: numa_node: {e}"))?;
+    if node.trim() == "-1" {
+        return Ok(online.clone());
+    }
+    read_list(host, dev.join("local_cpulist"))
+}
+
+fn read_list(host: &Host, path: PathBuf) -> Result<CpuList, String> {
+    let text = host
+        .fs
+        .read(&path)
+        .map_err(|e| format!("{}: {e}", host.fs.display(&path).display()))?;
+    text.parse()
+        .map_err(|e| format!("{}: {e}", host.fs.display(&path).display()))
 }
 
 /// Pins an IRQ. Equivalent to `echo 6 > /proc/irq/105/smp_affinity_list`.
@@ -18,12 +189,19 @@ pub fn write(host: &Host, s: &Setting) -> Result<(), KnobError> {
     let Setting::IrqAffinity { irq, cpus } = s else {
         unreachable!("irq::write of {s:?}")
     };
+    let irq = *irq;
     host.fs
-        .write(&paths::irq(*irq, "smp_affinity_list"), &format!("{cpus}\n"))
-        .map_err(|source| KnobError::Irq {
-            irq: *irq,
-            op: "write smp_affinity_list",
-            source,
+        .write(&paths::irq(irq, "smp_affinity_list"), &format!("{cpus}\n"))
+        .map_err(|source| match source.raw_os_error() {
+            // irq_set_affinity refuses managed IRQs (spread by the kernel over all CPUs).
+            Some(libc::EIO) => KnobError::IrqManaged { irq },
+            // The driver freed it since it was read (queues re-created, interface down).
+            Some(libc::ENOENT) => KnobError::IrqGone { irq },
+            _ => KnobError::Irq {
+                irq,
+                op: "write smp_affinity_list",
+                source,
+            },
         })
 }
 
@@ -48,4 +226,58 @@ pub fn read(host: &Host, at: &Setting) -> Result<Setting, KnobError> {
             source: io::Error::new(io::ErrorKind::InvalidData, e.to_string()),
         })?;
     Ok(Setting::IrqAffinity { irq: *irq, cpus })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::{Offline, RootFs};
+    use crate::testing::fake_services::FakeServices;
+    use crate::testing::fault_fs::FaultFs;
+    use nix::errno::Errno;
+
+    #[test]
+    fn write_errors_say_whether_the_host_cannot_or_the_change_failed() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = RootFs::new(dir.path());
+        let services = FakeServices::new();
+        let setting = |irq| Setting::IrqAffinity {
+            irq,
+            cpus: "2".parse().unwrap(),
+        };
+        for (errno, unsupported, says) in [
+            (Errno::EIO, true, "irq 7: kernel-managed"),
+            (Errno::ENOENT, true, "irq 7: no longer exists"),
+            (
+                Errno::EINVAL,
+                false,
+                "irq 7: write smp_affinity_list: Invalid argument",
+            ),
+            (
+                Errno::ENOSPC,
+                false,
+                "irq 7: write smp_affinity_list: No space",
+            ),
+        ] {
+            let fs = FaultFs::new(&root).fail_writes(paths::irq(7, "smp_affinity_list"), errno);
+            let host = Host {
+                fs: &fs,
+                nic: &Offline,
+                addrs: &Offline,
+                services: &services,
+            };
+            let e = write(&host, &setting(7)).unwrap_err();
+            assert_eq!(e.is_unsupported(), unsupported, "{errno}");
+            assert!(e.to_string().starts_with(says), "{e}");
+        }
+    }
+
+    #[test]
+    fn queue_irq_items_belong_to_their_interface_only() {
+        let item = |o: &str| Item::new(Kind::IrqAffinity, o, "2", "0", Status::Drift);
+        let eth0: IfName = "eth0".parse().unwrap();
+        assert!(is_queue_irq_of(&item("eth0 queue 3 irq 105"), &eth0));
+        assert!(!is_queue_irq_of(&item("eth01 queue 3 irq 105"), &eth0));
+        assert!(!is_queue_irq_of(&item("eth0"), &eth0));
+    }
 }

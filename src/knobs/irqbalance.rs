@@ -1,10 +1,13 @@
-//! The `[irqbalance]` knob: keep irqbalance from moving the IRQs hosttune pins.
+//! The `[irqbalance]` knob: keep irqbalance from moving the IRQs hosttune pins, by stopping
+//! and disabling it (`disabled`) or by banning the IRQ CPUs in its environment file
+//! (`banned`). Prior state (running, enabled, the file's bytes) goes into the snapshot.
 
 use serde::{Deserialize, Serialize};
 
-use crate::host::Host;
-use crate::knobs::KnobError;
-use crate::plan::{Entry, Setting};
+use crate::cpulist::CpuList;
+use crate::host::{Host, ServiceError, paths};
+use crate::knobs::{KnobError, irq, nic};
+use crate::plan::{Entry, Item, Kind, Setting, Status, describe};
 use crate::profile::Profile;
 
 /// What to do with irqbalance.
@@ -36,19 +39,294 @@ impl IrqbalanceSection {
     }
 }
 
-/// Plans this knob. Placeholder until its issue lands; the section is rejected while loading
-/// until then (see `WIRED` in `knobs/mod.rs`). It sees the whole profile because `banned`
-/// bans the CPUs that `[[nic]] irq_cpus` uses.
-pub fn plan(_: &IrqbalanceSection, _: &Profile, _: &Host) -> Vec<Entry> {
-    Vec::new()
+/// The unit `disabled` stops and `banned` restarts.
+pub const UNIT: &str = "irqbalance.service";
+
+/// The variable irqbalance (1.8 and later) reads its banned CPUs from.
+const VAR: &str = "IRQBALANCE_BANNED_CPULIST";
+
+/// Plans this knob. It sees the whole profile because `banned` bans the CPUs that the
+/// `[[nic]] irq_cpus` rules resolve to.
+pub fn plan(section: &IrqbalanceSection, profile: &Profile, host: &Host) -> Vec<Entry> {
+    match section.mode {
+        None | Some(IrqbalanceMode::Unmanaged) => Vec::new(),
+        Some(IrqbalanceMode::Disabled) => vec![plan_disabled(host)],
+        Some(IrqbalanceMode::Banned) => vec![plan_banned(profile, host)],
+    }
 }
 
-/// Writes one setting of this knob.
-pub fn write(_: &Host, _: &Setting) -> Result<(), KnobError> {
-    Err(KnobError::NotWired("irqbalance"))
+fn plan_disabled(host: &Host) -> Entry {
+    let item =
+        |live: &str, status| Item::new(Kind::Irqbalance, UNIT, "inactive disabled", live, status);
+    match host.services.state(UNIT) {
+        Err(e @ ServiceError::Unsupported(_)) => Entry::new(
+            item("-", Status::Unsupported).note(e.to_string()),
+            None,
+            None,
+        ),
+        Err(e) => Entry::new(item("-", Status::Error).note(e.to_string()), None, None),
+        Ok(None) => Entry::new(item("absent", Status::Ok).note("not installed"), None, None),
+        Ok(Some(st)) => {
+            let desired = Setting::Service {
+                unit: UNIT.into(),
+                active: false,
+                enabled: false,
+            };
+            let live = Setting::Service {
+                unit: UNIT.into(),
+                active: st.active,
+                enabled: st.enabled,
+            };
+            let status = if live == desired {
+                Status::Ok
+            } else {
+                Status::Drift
+            };
+            Entry::new(item(&describe(&live).2, status), Some(desired), Some(live))
+        }
+    }
+}
+
+fn plan_banned(profile: &Profile, host: &Host) -> Entry {
+    let object = format!("{VAR} ({})", UNIT);
+    let error = |why: String| {
+        Entry::new(
+            Item::new(Kind::Irqbalance, object.clone(), "-", "-", Status::Error).note(why),
+            None,
+            None,
+        )
+    };
+    let cpus = match banned_cpus(profile, host) {
+        Ok(c) => c,
+        Err(why) => return error(why),
+    };
+    let Some(path) = env_file(host) else {
+        return error(
+            "neither /etc/default nor /etc/sysconfig exists to hold irqbalance's \
+                      settings"
+                .into(),
+        );
+    };
+    let object = format!("{VAR} in {}", path.display());
+    let old = match host.fs.read(&path) {
+        Ok(t) => Some(t),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return error(format!("{}: {e}", host.fs.display(&path).display())),
+    };
+    let current = old.as_deref().and_then(banned_value);
+    let live = current.clone().unwrap_or_else(|| "unset".into());
+    let ok = current.as_deref().and_then(|v| v.parse::<CpuList>().ok()) == Some(cpus.clone());
+    let item = Item::new(
+        Kind::Irqbalance,
+        object,
+        cpus.to_string(),
+        live,
+        if ok { Status::Ok } else { Status::Drift },
+    );
+    let item = if ok {
+        item
+    } else {
+        item.note("restarts irqbalance if it runs")
+    };
+    let desired = Setting::File {
+        path: path.clone(),
+        contents: Some(with_banned(old.as_deref().unwrap_or(""), &cpus)),
+    };
+    let live = Setting::File {
+        path,
+        contents: old,
+    };
+    Entry::new(item, Some(desired), Some(live))
+}
+
+/// The CPUs every `[[nic]] irq_cpus` resolves to, on every interface its rule covers.
+fn banned_cpus(profile: &Profile, host: &Host) -> Result<CpuList, String> {
+    let mut all = Vec::new();
+    for rule in profile.nic.iter().flatten() {
+        let Some(cpus) = &rule.irq_cpus else { continue };
+        for iface in nic::resolve(rule, host) {
+            all.extend_from_slice(irq::resolve_cpus(cpus, &iface, host)?.cpus());
+        }
+    }
+    if all.is_empty() {
+        return Err(
+            "mode = \"banned\" bans the CPUs of [[nic]] irq_cpus, and no rule gives \
+                    irq_cpus for an interface on this host"
+                .into(),
+        );
+    }
+    Ok(CpuList::from_cpus(all))
+}
+
+/// The existing file, Debian's place first; where neither exists, a new one where its
+/// directory exists.
+fn env_file(host: &Host) -> Option<std::path::PathBuf> {
+    let candidates = paths::irqbalance_env();
+    candidates
+        .iter()
+        .find(|p| host.fs.exists(p))
+        .or_else(|| {
+            candidates
+                .iter()
+                .find(|p| p.parent().is_some_and(|d| host.fs.exists(d)))
+        })
+        .cloned()
+}
+
+/// The value of the last uncommented `IRQBALANCE_BANNED_CPULIST=` line (the shell's rule),
+/// quotes removed.
+fn banned_value(text: &str) -> Option<String> {
+    text.lines()
+        .filter_map(|l| assignment(l))
+        .next_back()
+        .map(|v| v.trim().trim_matches(['"', '\'']).to_string())
+}
+
+fn assignment(line: &str) -> Option<&str> {
+    let l = line.trim_start();
+    let l = l.strip_prefix("export ").unwrap_or(l).trim_start();
+    l.strip_prefix(VAR)?.strip_prefix('=')
+}
+
+/// `text` with every uncommented assignment of the variable set to `cpus`, or one appended;
+/// every other line (comments, other variables) kept as it is.
+pub fn with_banned(text: &str, cpus: &CpuList) -> String {
+    let line = format!("{VAR}={cpus}");
+    let mut found = false;
+    let mut out: String = text
+        .split_inclusive('\n')
+        .map(|l| {
+            if assignment(l).is_some() {
+                found = true;
+                let nl = if l.ends_with('\n') { "\n" } else { "" };
+                format!("{line}{nl}")
+            } else {
+                l.to_string()
+            }
+        })
+        .collect();
+    if !found {
+        if !out.is_empty() && !out.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out
+}
+
+/// Writes one setting. A service: equivalent to `systemctl stop|start` and
+/// `systemctl disable|enable irqbalance.service`. A file: written atomically (removed when the
+/// setting says it did not exist), then `systemctl restart irqbalance.service` if it runs, so
+/// that it reads the new ban.
+pub fn write(host: &Host, s: &Setting) -> Result<(), KnobError> {
+    match s {
+        Setting::Service {
+            unit,
+            active,
+            enabled,
+        } => {
+            let now = host.services.state(unit)?;
+            // Stop before disabling, and enable before starting, so that a failure halfway
+            // leaves the unit no more running than asked.
+            if now.is_some_and(|n| n.active != *active) && !*active {
+                host.services.set_active(unit, false)?;
+            }
+            if now.is_some_and(|n| n.enabled != *enabled) {
+                host.services.set_enabled(unit, *enabled)?;
+            }
+            if now.is_some_and(|n| n.active != *active) && *active {
+                host.services.set_active(unit, true)?;
+            }
+            Ok(())
+        }
+        Setting::File { path, contents } => {
+            let file_err = |op, source| KnobError::File {
+                path: host.fs.display(path).display().to_string(),
+                op,
+                source,
+            };
+            match contents {
+                Some(c) => host.fs.replace(path, c).map_err(|e| file_err("write", e))?,
+                None => host.fs.remove(path).map_err(|e| file_err("remove", e))?,
+            }
+            match host.services.state(UNIT) {
+                Ok(Some(st)) if st.active => Ok(host.services.restart(UNIT)?),
+                // Not running, not installed, or no service manager: it reads the file when
+                // it next starts.
+                Ok(_) | Err(ServiceError::Unsupported(_)) => Ok(()),
+                Err(e) => Err(e.into()),
+            }
+        }
+        other => unreachable!("irqbalance::write of {other:?}"),
+    }
 }
 
 /// Reads the live value at a setting's address.
-pub fn read(_: &Host, _: &Setting) -> Result<Setting, KnobError> {
-    Err(KnobError::NotWired("irqbalance"))
+pub fn read(host: &Host, at: &Setting) -> Result<Setting, KnobError> {
+    match at {
+        Setting::Service { unit, .. } => {
+            let st = host.services.state(unit)?;
+            Ok(Setting::Service {
+                unit: unit.clone(),
+                active: st.is_some_and(|s| s.active),
+                enabled: st.is_some_and(|s| s.enabled),
+            })
+        }
+        Setting::File { path, .. } => {
+            let contents = match host.fs.read(path) {
+                Ok(t) => Some(t),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+                Err(source) => {
+                    return Err(KnobError::File {
+                        path: host.fs.display(path).display().to_string(),
+                        op: "read",
+                        source,
+                    });
+                }
+            };
+            Ok(Setting::File {
+                path: path.clone(),
+                contents,
+            })
+        }
+        other => unreachable!("irqbalance::read of {other:?}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_ban_replaces_assignments_and_keeps_every_other_line() {
+        let cpus: CpuList = "2-3,10-11".parse().unwrap();
+        let debian = "#IRQBALANCE_ONESHOT=\n#IRQBALANCE_BANNED_CPULIST=\nOPTIONS=\"--pid=x\"\n";
+        assert_eq!(
+            with_banned(debian, &cpus),
+            format!("{debian}IRQBALANCE_BANNED_CPULIST=2-3,10-11\n")
+        );
+        let rhel = "IRQBALANCE_BANNED_CPULIST=\"0\"\nIRQBALANCE_ARGS=\n";
+        assert_eq!(
+            with_banned(rhel, &cpus),
+            "IRQBALANCE_BANNED_CPULIST=2-3,10-11\nIRQBALANCE_ARGS=\n"
+        );
+        assert_eq!(
+            with_banned("A=1", &cpus),
+            "A=1\nIRQBALANCE_BANNED_CPULIST=2-3,10-11\n"
+        );
+        assert_eq!(
+            with_banned("", &cpus),
+            "IRQBALANCE_BANNED_CPULIST=2-3,10-11\n"
+        );
+    }
+
+    #[test]
+    fn the_live_ban_is_the_last_uncommented_one() {
+        assert_eq!(banned_value("#IRQBALANCE_BANNED_CPULIST=1\n"), None);
+        assert_eq!(
+            banned_value("IRQBALANCE_BANNED_CPULIST=1\nexport IRQBALANCE_BANNED_CPULIST='2-3'\n"),
+            Some("2-3".into())
+        );
+    }
 }

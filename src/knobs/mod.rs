@@ -17,7 +17,7 @@ use std::io;
 
 use crate::host::{AddrError, Host, NicError, ServiceError};
 use crate::plan::{Kind, Plan, Setting, apply_kept};
-use crate::profile::{Locator, Profile, ProfileError};
+use crate::profile::Profile;
 use crate::snapshot::Kept;
 use crate::sysctl::SysctlKey;
 use crate::types::IfName;
@@ -49,10 +49,14 @@ pub enum KnobError {
         op: &'static str,
         source: io::Error,
     },
+    /// `EIO` from `smp_affinity_list`: the kernel manages this IRQ's affinity itself.
+    #[error("irq {irq}: kernel-managed, its affinity cannot be set (write smp_affinity_list: EIO)")]
+    IrqManaged { irq: u32 },
+    /// `ENOENT`: the IRQ was freed since it was read (queues re-created, interface down).
+    #[error("irq {irq}: no longer exists")]
+    IrqGone { irq: u32 },
     #[error("{iface}: {what}")]
     Other { iface: IfName, what: String },
-    #[error("{0}: not supported by this build")]
-    NotWired(&'static str),
 }
 
 impl KnobError {
@@ -64,41 +68,10 @@ impl KnobError {
             KnobError::Nic(NicError::Unsupported { .. })
                 | KnobError::Addr(AddrError::Unsupported(_))
                 | KnobError::Service(ServiceError::Unsupported(_))
+                | KnobError::IrqManaged { .. }
+                | KnobError::IrqGone { .. }
         )
     }
-}
-
-/// Sections whose knob is not part of this build are rejected, never silently ignored.
-pub fn reject_unwired(
-    loc: &Locator,
-    dsr: bool,
-    nic: bool,
-    cpu: bool,
-    irqbalance: bool,
-    errs: &mut Vec<ProfileError>,
-) {
-    for (present, name) in [
-        (dsr, "dsr"),
-        (nic, "nic"),
-        (cpu, "cpu"),
-        (irqbalance, "irqbalance"),
-    ] {
-        if present && !is_wired(name) {
-            errs.push(ProfileError::invalid(
-                loc.file(),
-                format!("section [{name}] is not supported by this version of hosttune"),
-            ));
-        }
-    }
-}
-
-/// Sections (and the `irq` part of `[[nic]]`) beyond `[sysctl]` that this build plans and
-/// applies.
-const WIRED: &[&str] = &["dsr", "nic"];
-
-/// Whether this build plans and applies the named section or key.
-pub fn is_wired(name: &str) -> bool {
-    WIRED.contains(&name)
 }
 
 /// Resolves and observes everything the profile covers and compares it (apply order:
@@ -109,8 +82,19 @@ pub fn plan(profile: &Profile, host: &Host, kept: &Kept) -> Plan {
     if let Some(d) = &profile.dsr {
         entries.extend(dsr::plan(d, &profile.sysctl, host));
     }
+    let mut rediscover = Vec::new();
     if let Some(rules) = &profile.nic {
         entries.extend(nic::plan(rules, host));
+        for rule in rules {
+            if let Some(cpus) = &rule.irq_cpus {
+                rediscover.extend(nic::resolve(rule, host).into_iter().map(|iface| {
+                    irq::Rediscover {
+                        iface,
+                        cpus: cpus.clone(),
+                    }
+                }));
+            }
+        }
     }
     if let Some(c) = &profile.cpu {
         entries.extend(cpu::plan(c, host));
@@ -122,6 +106,7 @@ pub fn plan(profile: &Profile, host: &Host, kept: &Kept) -> Plan {
     Plan {
         profile: profile.name.clone(),
         entries,
+        rediscover,
     }
 }
 

@@ -184,14 +184,6 @@ impl NicRule {
                 "txqueuelen has no driver maximum; give a number",
             ));
         }
-        // Never silently ignore a key: IRQ placement is planned by `irq.rs`, which may not be
-        // part of this build.
-        if r.irq_cpus.is_some() && !super::is_wired("irq") {
-            errs.push(ProfileError::invalid(
-                at.clone(),
-                "irq_cpus is not supported by this version of hosttune",
-            ));
-        }
         if r.kinds().is_empty() {
             errs.push(ProfileError::invalid(
                 at,

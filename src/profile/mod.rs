@@ -401,14 +401,6 @@ fn validate(raw: RawProfile, loc: &Locator, errs: &mut Vec<ProfileError>) -> Pro
             .map(|r| NicRule::validate(r, loc, errs))
             .collect()
     });
-    crate::knobs::reject_unwired(
-        loc,
-        dsr.is_some(),
-        nic.is_some(),
-        raw.cpu.is_some(),
-        raw.irqbalance.is_some(),
-        errs,
-    );
     Profile {
         name: String::new(),
         description: raw.description.unwrap_or_default(),

@@ -4,3 +4,4 @@
 pub mod fake_addrs;
 pub mod fake_nic;
 pub mod fake_services;
+pub mod fault_fs;

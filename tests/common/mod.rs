@@ -1,6 +1,8 @@
 //! Shared helpers for integration tests: root checks and throw-away network namespaces.
 #![allow(dead_code)]
 
+pub mod fixture;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};

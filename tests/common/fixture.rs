@@ -1,0 +1,93 @@
+//! Copies of the fixture hosts in `tests/fixtures/hosts/` in temp dirs (symlinks kept, as
+//! sysfs has them), and byte maps of a tree to prove what changed and what did not.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A throw-away copy of fixture host `name` at `DIR/root`, with `DIR/state` and
+/// `DIR/profiles` next to it.
+pub struct FixtureHost {
+    pub dir: tempfile::TempDir,
+}
+
+impl FixtureHost {
+    pub fn new(name: &str) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let from = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/fixtures/hosts")
+            .join(name);
+        copy_tree(&from, &dir.path().join("root"));
+        Self { dir }
+    }
+    pub fn root(&self) -> PathBuf {
+        self.dir.path().join("root")
+    }
+    pub fn state(&self) -> PathBuf {
+        self.dir.path().join("state")
+    }
+    /// Writes a site profile and returns the path to give on the command line.
+    pub fn profile(&self, name: &str, text: &str) -> String {
+        let p = self.dir.path().join("profiles");
+        std::fs::create_dir_all(&p).unwrap();
+        let file = p.join(format!("{name}.toml"));
+        std::fs::write(&file, text).unwrap();
+        file.display().to_string()
+    }
+    /// Every regular file under the root, by path relative to it.
+    pub fn bytes(&self) -> BTreeMap<PathBuf, Vec<u8>> {
+        let mut m = BTreeMap::new();
+        walk(&self.root(), &self.root(), &mut m);
+        m
+    }
+    /// `/proc/irq/N/smp_affinity_list`, trimmed.
+    pub fn affinity(&self, irq: u32) -> String {
+        std::fs::read_to_string(
+            self.root()
+                .join(format!("proc/irq/{irq}/smp_affinity_list")),
+        )
+        .unwrap()
+        .trim()
+        .to_string()
+    }
+}
+
+/// Paths whose bytes differ between two maps (or exist in one only).
+pub fn changed(a: &BTreeMap<PathBuf, Vec<u8>>, b: &BTreeMap<PathBuf, Vec<u8>>) -> Vec<PathBuf> {
+    let mut out: Vec<PathBuf> = a
+        .iter()
+        .filter(|(k, v)| b.get(*k) != Some(*v))
+        .map(|(k, _)| k.clone())
+        .collect();
+    out.extend(b.keys().filter(|k| !a.contains_key(*k)).cloned());
+    out.sort();
+    out
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for e in std::fs::read_dir(from).unwrap() {
+        let e = e.unwrap();
+        let t = to.join(e.file_name());
+        let ft = e.file_type().unwrap();
+        if ft.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(e.path()).unwrap(), t).unwrap();
+        } else if ft.is_dir() {
+            copy_tree(&e.path(), &t);
+        } else {
+            std::fs::copy(e.path(), t).unwrap();
+        }
+    }
+}
+
+fn walk(root: &Path, dir: &Path, m: &mut BTreeMap<PathBuf, Vec<u8>>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        let ft = e.file_type().unwrap();
+        if ft.is_dir() {
+            walk(root, &e.path(), m);
+        } else if ft.is_file() {
+            let rel = e.path().strip_prefix(root).unwrap().to_path_buf();
+            m.insert(rel, std::fs::read(e.path()).unwrap());
+        }
+    }
+}

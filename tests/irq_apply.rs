@@ -1,0 +1,174 @@
+//! `[[nic]] irq_cpus` through the binary on copies of the fixture hosts (`--root`): apply
+//! spreads each NIC's queue IRQs evenly, touches nothing else, a second apply writes nothing,
+//! and rollback restores every file byte for byte. Plan-time errors change nothing.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::Command;
+
+use assert_cmd::cargo::cargo_bin;
+use common::fixture::{FixtureHost, changed};
+
+fn run(h: &FixtureHost, args: &[&str]) -> (i32, String, String) {
+    let o = Command::new(cargo_bin("hosttune"))
+        .arg("--root")
+        .arg(h.root())
+        .arg("--state-dir")
+        .arg(h.state())
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into(),
+        String::from_utf8_lossy(&o.stderr).into(),
+    )
+}
+
+fn irq_file(irq: u32) -> PathBuf {
+    PathBuf::from(format!("proc/irq/{irq}/smp_affinity_list"))
+}
+
+/// Applies `irq_cpus` to the interfaces matching `glob` and checks the whole cycle: `want`
+/// is (IRQ, CPU) for every queue IRQ.
+fn cycle(host: &str, glob: &str, irq_cpus: &str, want: &[(u32, u32)]) {
+    let h = FixtureHost::new(host);
+    let profile = h.profile(
+        "site",
+        &format!("[[nic]]\nmatch = \"{glob}\"\nirq_cpus = \"{irq_cpus}\"\n"),
+    );
+    let before = h.bytes();
+    let (code, out, err) = run(&h, &["apply", &profile]);
+    assert_eq!(code, 0, "{host}: {out}{err}");
+    for (irq, cpu) in want {
+        assert_eq!(h.affinity(*irq), cpu.to_string(), "{host} irq {irq}");
+    }
+    // Even spread: per CPU, the counts differ by at most one.
+    let mut per_cpu: BTreeMap<u32, usize> = BTreeMap::new();
+    want.iter()
+        .for_each(|(_, c)| *per_cpu.entry(*c).or_default() += 1);
+    let (lo, hi) = (per_cpu.values().min(), per_cpu.values().max());
+    assert!(hi.unwrap() - lo.unwrap() <= 1, "{host}: {per_cpu:?}");
+    // Only queue IRQs' smp_affinity_list changed: control vectors and other devices' IRQs
+    // keep their bytes.
+    let after = h.bytes();
+    let allowed: Vec<PathBuf> = want.iter().map(|(irq, _)| irq_file(*irq)).collect();
+    for p in changed(&before, &after) {
+        assert!(allowed.contains(&p), "{host}: {} changed", p.display());
+    }
+
+    let (code, out, err) = run(&h, &["apply", &profile]);
+    assert_eq!(code, 0, "{host}: {out}{err}");
+    assert!(out.contains("in sync, nothing written"), "{host}: {out}");
+    assert!(
+        changed(&after, &h.bytes()).is_empty(),
+        "{host}: second apply wrote"
+    );
+    let (code, out, err) = run(&h, &["audit", &profile]);
+    assert_eq!(code, 0, "{host}: {out}{err}");
+
+    let (code, out, err) = run(&h, &["rollback"]);
+    assert_eq!(code, 0, "{host}: {out}{err}");
+    assert_eq!(
+        changed(&before, &h.bytes()),
+        Vec::<PathBuf>::new(),
+        "{host}"
+    );
+}
+
+fn spread(irqs: impl IntoIterator<Item = u32>, cpus: &[u32]) -> Vec<(u32, u32)> {
+    irqs.into_iter().zip(cpus.iter().copied().cycle()).collect()
+}
+
+#[test]
+fn mlx5_dual_port_over_isolated_non_contiguous_cpus() {
+    let cpus = [2, 3, 10, 11];
+    let mut want = spread(89..=96, &cpus);
+    want.extend(spread(98..=105, &cpus));
+    cycle("lb-mlx5", "ens1f*", "isolated", &want);
+}
+
+#[test]
+fn i40e_over_isolated_cpus_skips_misc_and_fdir() {
+    let cpus = [8, 9, 10, 11];
+    let mut want = spread(96..=103, &cpus);
+    want.extend(spread(106..=113, &cpus));
+    cycle("lb-i40e", "eth*", "isolated", &want);
+}
+
+#[test]
+fn ixgbe_over_isolated_cpus_skips_the_other_cause_vector() {
+    let cpus = [4, 5, 6, 7];
+    let mut want = spread(60..=63, &cpus);
+    want.extend(spread(65..=68, &cpus));
+    cycle("lb-ixgbe", "eth*", "isolated", &want);
+}
+
+#[test]
+fn virtio_local_is_every_online_cpu_without_a_numa_node() {
+    let cpus = [0, 1, 2, 3];
+    let mut want = spread(25..=32, &cpus);
+    want.extend(spread(39..=42, &cpus));
+    cycle("vm-virtio", "eth*", "local", &want);
+}
+
+#[test]
+fn virtio_with_a_cpu_list() {
+    cycle("vm-virtio", "eth0", "1,3", &spread(25..=32, &[1, 3]));
+}
+
+/// A plan-time error: exit 2, one line naming the interface, nothing written.
+fn refused(host: &str, irq_cpus: &str, says: &str) {
+    let h = FixtureHost::new(host);
+    let profile = h.profile(
+        "site",
+        &format!("[[nic]]\nmatch = \"eth0\"\nirq_cpus = \"{irq_cpus}\"\n"),
+    );
+    let before = h.bytes();
+    let (code, out, err) = run(&h, &["apply", &profile]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("interface eth0") && err.contains(says),
+        "{err}"
+    );
+    assert!(err.contains("nothing was changed"), "{err}");
+    assert!(changed(&before, &h.bytes()).is_empty());
+    let (code, out, _) = run(&h, &["audit", &profile]);
+    assert_eq!(code, 2);
+    assert!(out.contains("error"), "{out}");
+}
+
+#[test]
+fn isolated_without_isolated_cpus_is_a_plan_time_error() {
+    refused("vm-virtio", "isolated", "no isolated CPUs");
+}
+
+#[test]
+fn a_cpu_that_is_not_online_is_a_plan_time_error() {
+    refused("vm-virtio", "2-4", "CPU 4 is not online (online: 0-3)");
+    // The i40e host has CPU 5 offline, a gap inside its range.
+    refused("lb-i40e", "4-6", "CPU 5 is not online");
+}
+
+#[test]
+fn isolated_cpu_drift_is_reported_and_never_written() {
+    let h = FixtureHost::new("lb-mlx5");
+    let profile = h.profile("site", "[cpu]\nisolated = \"6-10\"\n");
+    let before = h.bytes();
+    let (code, out, _) = run(&h, &["audit", &profile]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("isolated_cpus") && out.contains("isolcpus=6-10"),
+        "{out}"
+    );
+    let (code, out, err) = run(&h, &["apply", &profile]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("not applied isolated_cpus cpu: 2-3,10-11 -> 6-10"),
+        "{out}"
+    );
+    assert!(out.contains("reboot"), "{out}");
+    assert!(changed(&before, &h.bytes()).is_empty());
+}

@@ -254,7 +254,10 @@ pub(crate) fn rollback_plan_with(host: &Host, snap: &Snapshot, io: &dyn SettingI
     let live = snap
         .settings
         .iter()
-        .map(|s| io.read(host, s).map_err(|e| e.to_string()))
+        .map(|s| {
+            io.read(host, s)
+                .map_err(|e| (e.is_unsupported(), e.to_string()))
+        })
         .collect();
     Plan {
         profile: format!("rollback {}", snap.id),

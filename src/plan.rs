@@ -305,7 +305,12 @@ pub fn apply_kept(entries: &mut [Entry], kept: &crate::snapshot::Kept) {
 
 /// A rollback plan: every recorded setting is desired again; `live` is what is there now.
 /// Pure: the caller reads the live values.
-pub fn rollback_entries(recorded: &[Setting], live: Vec<Result<Setting, String>>) -> Vec<Entry> {
+/// A read error that is `unsupported` (an IRQ freed since the snapshot, a NIC that no longer
+/// answers) is `skipped`, so that one vanished object does not block restoring the rest.
+pub fn rollback_entries(
+    recorded: &[Setting],
+    live: Vec<Result<Setting, (bool, String)>>,
+) -> Vec<Entry> {
     recorded
         .iter()
         .zip(live)
@@ -325,11 +330,14 @@ pub fn rollback_entries(recorded: &[Setting], live: Vec<Result<Setting, String>>
                         Some(now),
                     )
                 }
-                Err(why) => Entry::new(
-                    Item::new(kind, object, desired, "-", Status::Error).note(why),
-                    None,
-                    None,
-                ),
+                Err((gone, why)) => {
+                    let status = if gone { Status::Skipped } else { Status::Error };
+                    Entry::new(
+                        Item::new(kind, object, desired, "-", status).note(why),
+                        None,
+                        None,
+                    )
+                }
             }
         })
         .collect()

@@ -290,3 +290,29 @@ fn a_second_apply_waits_for_the_lock_then_fails() {
         "{err}"
     );
 }
+
+#[test]
+fn rollback_skips_an_irq_that_no_longer_exists_and_restores_the_rest() {
+    let h = Host::new();
+    let p = h.profile("global", GLOBAL);
+    let before = h.bytes();
+    assert_eq!(h.run(&["apply", &p]).0, 0);
+    // The snapshot also recorded an IRQ that has since been freed (queues re-created).
+    let snaps = h.dir.path().join("state/snapshots");
+    let file = std::fs::read_dir(&snaps)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let mut snap: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&file).unwrap()).unwrap();
+    snap["settings"]
+        .as_array_mut()
+        .unwrap()
+        .push(serde_json::json!({"kind": "irq_affinity", "irq": 9999, "cpus": "1"}));
+    std::fs::write(&file, serde_json::to_vec(&snap).unwrap()).unwrap();
+    let (code, out, err) = h.run(&["rollback"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(h.bytes(), before);
+}

@@ -213,10 +213,14 @@ pub fn read(host: &Host, at: &Setting) -> Result<Setting, KnobError> {
     let text = host
         .fs
         .read(&paths::irq(*irq, "smp_affinity_list"))
-        .map_err(|source| KnobError::Irq {
-            irq: *irq,
-            op: "read smp_affinity_list",
-            source,
+        .map_err(|source| match source.kind() {
+            // Freed since it was recorded (queues re-created, a reboot): nothing to restore.
+            io::ErrorKind::NotFound => KnobError::IrqGone { irq: *irq },
+            _ => KnobError::Irq {
+                irq: *irq,
+                op: "read smp_affinity_list",
+                source,
+            },
         })?;
     let cpus = text
         .parse()

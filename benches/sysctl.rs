@@ -12,7 +12,12 @@ use std::time::{Duration, Instant};
 
 use nix::sys::resource::{UsageWho, getrusage};
 
-const BIN: &str = env!("CARGO_BIN_EXE_hosttune");
+/// The binary under test: this build's, or `HOSTTUNE_BENCH_BIN` (e.g. the static release
+/// build the README installs).
+fn bin() -> String {
+    std::env::var("HOSTTUNE_BENCH_BIN")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_hosttune").to_string())
+}
 
 /// Runs `cmd` `n` times; returns the median wall time.
 fn median_of(n: usize, mut cmd: impl FnMut() -> Command) -> Duration {
@@ -79,7 +84,7 @@ fn audit_scaling() {
         std::fs::write(&prof, fixture(&dir.path().join("root"), keys)).unwrap();
         let state = dir.path().join("state");
         let cmd = || {
-            let mut c = Command::new(BIN);
+            let mut c = Command::new(bin());
             c.arg("--root")
                 .arg(dir.path().join("root"))
                 .arg("--state-dir")
@@ -99,7 +104,7 @@ fn audit_scaling() {
 
 /// The `web` profile's sysctls that exist and are writable in a network namespace.
 fn web_namespaced() -> Vec<(String, String)> {
-    let out = Command::new(BIN).args(["show", "web"]).output().unwrap();
+    let out = Command::new(bin()).args(["show", "web"]).output().unwrap();
     let table: toml::Table = toml::from_str(&String::from_utf8(out.stdout).unwrap()).unwrap();
     let global = |k: &str| {
         !k.starts_with("net.")
@@ -150,7 +155,8 @@ fn apply_vs_sysctl_p() {
     std::fs::write(&prof, p).unwrap();
     let state = dir.path().join("state");
     let ht = format!(
-        "{BIN} --state-dir {} apply {}",
+        "{} --state-dir {} apply {}",
+        bin(),
         state.display(),
         prof.display()
     );
@@ -215,6 +221,7 @@ fn main() {
     }
     // `cargo test` runs benchmarks once without `--bench`; only measure under `cargo bench`.
     if args.iter().any(|a| a == "--bench") {
+        println!("binary: {}", bin());
         audit_scaling();
         apply_vs_sysctl_p();
     }

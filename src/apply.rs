@@ -260,7 +260,7 @@ pub(crate) fn rollback_plan_with(host: &Host, snap: &Snapshot, io: &dyn SettingI
         })
         .collect();
     Plan {
-        profile: format!("rollback {}", snap.id),
+        profile: format!("to snapshot {}", snap.id),
         entries: crate::plan::rollback_entries(&snap.settings, live),
         rediscover: Vec::new(),
     }

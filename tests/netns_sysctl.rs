@@ -101,14 +101,19 @@ fn a_read_only_key_fails_the_apply_and_undoes_the_rest() {
     let ns = Netns::new("ro");
     let tmp = tempfile::tempdir().unwrap();
     let prof = tmp.path().join("ro.toml");
-    // rmem_max is global: inside a non-initial namespace it is read-only.
-    std::fs::write(
-        &prof,
-        "[sysctl]\n\"net.core.somaxconn\" = 500000\n\"net.core.rmem_max\" = 16777216\n",
-    )
-    .unwrap();
+    // rmem_max is global: inside a non-initial namespace it is read-only. Ask for a value
+    // other than the live one (whatever this machine has), so that a write is attempted.
     let before = ns.sysctl("net/core/somaxconn");
     let rmem = ns.sysctl("net/core/rmem_max");
+    let want_rmem = rmem.parse::<u64>().unwrap() + 4096;
+    let want_somaxconn = before.parse::<u64>().unwrap() + 1;
+    std::fs::write(
+        &prof,
+        format!(
+            "[sysctl]\n\"net.core.somaxconn\" = {want_somaxconn}\n\"net.core.rmem_max\" = {want_rmem}\n"
+        ),
+    )
+    .unwrap();
     let (code, out, err) = hosttune(
         &ns,
         &tmp.path().join("state"),

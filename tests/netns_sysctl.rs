@@ -5,7 +5,6 @@ mod common;
 
 use std::path::Path;
 
-use assert_cmd::cargo::cargo_bin;
 use common::{Netns, root_tests_enabled};
 
 /// Client-style keys that every network namespace has and may write, plus a per-interface key
@@ -37,15 +36,7 @@ fn profile_text() -> String {
 }
 
 fn hosttune(ns: &Netns, state: &Path, args: &[&str]) -> (i32, String, String) {
-    let bin = cargo_bin("hosttune");
-    let mut full = vec!["--state-dir", state.to_str().unwrap()];
-    full.extend_from_slice(args);
-    let o = ns.exec(bin.to_str().unwrap(), &full);
-    (
-        o.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&o.stdout).into(),
-        String::from_utf8_lossy(&o.stderr).into(),
-    )
+    ns.hosttune(state, args)
 }
 
 fn values(ns: &Netns) -> Vec<String> {

@@ -6,7 +6,6 @@ mod common;
 
 use std::path::Path;
 
-use assert_cmd::cargo::cargo_bin;
 use common::{Netns, root_tests_enabled};
 
 const PROFILE: &str = r#"description = "veth queues"
@@ -18,15 +17,7 @@ txqueuelen = 30000
 "#;
 
 fn hosttune(ns: &Netns, state: &Path, args: &[&str]) -> (i32, String, String) {
-    let bin = cargo_bin("hosttune");
-    let mut full = vec!["--state-dir", state.to_str().unwrap()];
-    full.extend_from_slice(args);
-    let o = ns.exec(bin.to_str().unwrap(), &full);
-    (
-        o.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&o.stdout).into(),
-        String::from_utf8_lossy(&o.stderr).into(),
-    )
+    ns.hosttune(state, args)
 }
 
 /// Current rx and tx channel counts of v0, from `ethtool -l` (the second block).

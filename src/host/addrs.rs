@@ -32,6 +32,25 @@ pub enum AddrError {
     Netlink(String),
 }
 
+impl AddrError {
+    /// A refused add or delete, naming the address and interface.
+    pub fn os(
+        op: &'static str,
+        iface: &IfName,
+        addr: IpAddr,
+        prefix: u8,
+        errno: nix::errno::Errno,
+    ) -> Self {
+        Self::Os {
+            op,
+            iface: iface.clone(),
+            addr,
+            prefix,
+            errno,
+        }
+    }
+}
+
 /// Interface addresses in the current network namespace.
 pub trait AddrOps {
     /// Every address on every interface. Equivalent to `ip -o addr show`.

@@ -279,7 +279,7 @@ impl AddrOps for Netlink {
         let flags = NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
         match self.exchange(RouteNetlinkMessage::NewAddress(msg), flags) {
             Ok(_) | Err(Failure::Kernel(Errno::EEXIST)) => Ok(()),
-            Err(Failure::Kernel(errno)) => Err(os_error("add", iface, addr, prefix, errno)),
+            Err(Failure::Kernel(errno)) => Err(AddrError::os("add", iface, addr, prefix, errno)),
             Err(f) => Err(f.into_addr_error(&format!("add {addr}/{prefix} on {iface}"))),
         }
     }
@@ -291,18 +291,8 @@ impl AddrOps for Netlink {
         let msg = Self::addr_message(index, addr, prefix, AddressScope::Universe);
         match self.exchange(RouteNetlinkMessage::DelAddress(msg), NLM_F_ACK) {
             Ok(_) | Err(Failure::Kernel(Errno::EADDRNOTAVAIL)) => Ok(()),
-            Err(Failure::Kernel(errno)) => Err(os_error("del", iface, addr, prefix, errno)),
+            Err(Failure::Kernel(errno)) => Err(AddrError::os("del", iface, addr, prefix, errno)),
             Err(f) => Err(f.into_addr_error(&format!("del {addr}/{prefix} on {iface}"))),
         }
-    }
-}
-
-fn os_error(op: &'static str, iface: &IfName, addr: IpAddr, prefix: u8, errno: Errno) -> AddrError {
-    AddrError::Os {
-        op,
-        iface: iface.clone(),
-        addr,
-        prefix,
-        errno,
     }
 }

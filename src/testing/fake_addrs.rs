@@ -116,16 +116,6 @@ impl State {
     }
 }
 
-fn os(op: &'static str, iface: &IfName, addr: IpAddr, prefix: u8, errno: Errno) -> AddrError {
-    AddrError::Os {
-        op,
-        iface: iface.clone(),
-        addr,
-        prefix,
-        errno,
-    }
-}
-
 impl AddrOps for FakeAddrs {
     fn list(&self) -> Result<Vec<IfAddr>, AddrError> {
         let mut state = self.lock();
@@ -149,14 +139,14 @@ impl AddrOps for FakeAddrs {
         let mut state = self.lock();
         let call = AddrCall::Add(iface.clone(), addr, prefix);
         if let Some(errno) = state.record(call, AddrOp::Add) {
-            return Err(os("add", iface, addr, prefix, errno));
+            return Err(AddrError::os("add", iface, addr, prefix, errno));
         }
         let Some(list) = state.ifaces.get_mut(iface) else {
             return Err(AddrError::NoSuchInterface(iface.clone()));
         };
         let max = if addr.is_ipv4() { 32 } else { 128 };
         if prefix > max {
-            return Err(os("add", iface, addr, prefix, Errno::EINVAL));
+            return Err(AddrError::os("add", iface, addr, prefix, Errno::EINVAL));
         }
         // The kernel's EEXIST: IPv4 keys on address and prefix (10.0.0.1/32 and /24 may
         // coexist), IPv6 on the address alone.
@@ -173,7 +163,7 @@ impl AddrOps for FakeAddrs {
         let mut state = self.lock();
         let call = AddrCall::Del(iface.clone(), addr, prefix);
         if let Some(errno) = state.record(call, AddrOp::Del) {
-            return Err(os("del", iface, addr, prefix, errno));
+            return Err(AddrError::os("del", iface, addr, prefix, errno));
         }
         let Some(list) = state.ifaces.get_mut(iface) else {
             return Err(AddrError::NoSuchInterface(iface.clone()));

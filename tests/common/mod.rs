@@ -95,6 +95,20 @@ impl Netns {
         String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
+    /// Runs the hosttune binary inside the namespace with its own state dir; returns the exit
+    /// code, stdout and stderr.
+    pub fn hosttune(&self, state: &std::path::Path, args: &[&str]) -> (i32, String, String) {
+        let bin = env!("CARGO_BIN_EXE_hosttune");
+        let mut full = vec!["--state-dir", state.to_str().unwrap()];
+        full.extend_from_slice(args);
+        let o = self.exec(bin, &full);
+        (
+            o.status.code().unwrap_or(-1),
+            String::from_utf8_lossy(&o.stdout).into(),
+            String::from_utf8_lossy(&o.stderr).into(),
+        )
+    }
+
     /// `ip ARGS` inside the namespace.
     pub fn ip(&self, args: &[&str]) -> String {
         self.must("ip", args)

@@ -218,24 +218,7 @@ mod tests {
         }
     }
 
-    fn table(entries: &[Entry]) -> Vec<(String, String, Status, bool)> {
-        entries
-            .iter()
-            .map(|e| {
-                let i = &e.item;
-                (
-                    i.object.clone(),
-                    i.live.clone(),
-                    i.status,
-                    e.change().is_some(),
-                )
-            })
-            .collect()
-    }
-
-    fn row(o: &str, l: &str, s: Status, w: bool) -> (String, String, Status, bool) {
-        (o.into(), l.into(), s, w)
-    }
+    use super::super::test_rows::{row, rows as table};
 
     #[test]
     fn effective_value_decides_uplink_status() {

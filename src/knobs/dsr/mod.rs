@@ -10,6 +10,9 @@ mod arp;
 mod section;
 mod vips;
 
+#[cfg(test)]
+mod test_rows;
+
 pub use section::{ArpAnnounce, ArpIgnore, DsrSection, Vip};
 
 use crate::host::Host;

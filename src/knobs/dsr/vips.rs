@@ -172,24 +172,7 @@ mod tests {
         }
     }
 
-    fn rows(entries: &[Entry]) -> Vec<(String, String, Status, bool)> {
-        entries
-            .iter()
-            .map(|e| {
-                let i = &e.item;
-                (
-                    i.object.clone(),
-                    i.live.clone(),
-                    i.status,
-                    e.change().is_some(),
-                )
-            })
-            .collect()
-    }
-
-    fn row(o: &str, l: &str, s: Status, w: bool) -> (String, String, Status, bool) {
-        (o.into(), l.into(), s, w)
-    }
+    use super::super::test_rows::{row, rows};
 
     #[test]
     fn vips_go_to_lo_and_leave_the_uplink() {

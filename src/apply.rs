@@ -1,19 +1,24 @@
-//! Apply: snapshot what will change (durably, before the first write), write each change in
-//! plan order, read it back, and on any failure undo every change already made, newest first.
-
-use std::time::Duration;
+//! Apply: snapshot what will change (durably, before the first write), journal the
+//! transaction, write each change in plan order and read it back; on any failure (an error, a
+//! partial effect, a read-back that differs, a signal, a state-store error) undo every change
+//! made, the failing one included, newest first, reading each back.
+//!
+//! The rules are SPEC §3 and the README's "All or nothing": after an apply that exits 1 the
+//! host reads back exactly as before it.
 
 use crate::host::Host;
 use crate::knobs::{self, KnobError};
-use crate::plan::{Item, Plan, Setting, describe};
-use crate::snapshot::{KeptValue, Origin, Snapshot, Store, StoreError, now_rfc3339};
+use crate::plan::{Item, Plan, ReadFailure, Setting, describe};
+use crate::signals;
+use crate::snapshot::{Journal, KeptValue, Origin, Snapshot, Store, StoreError, now_rfc3339};
 
-/// Why an apply did not complete.
+/// Why an apply did not start writing.
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
     /// Problems found while planning; nothing was written.
-    #[error("{}", .0.iter().map(|i| format!("{} {}: {}", i.kind, i.object, i.note.as_deref().unwrap_or("error"))).collect::<Vec<_>>().join("\n"))]
+    #[error("{}", .0.iter().map(crate::report::item_problem).collect::<Vec<_>>().join("\n"))]
     Plan(Vec<Item>),
+    /// The snapshot or the journal could not be written; nothing was written to the host.
     #[error(transparent)]
     Store(#[from] StoreError),
 }
@@ -28,13 +33,68 @@ pub struct Done {
     pub unsupported: Option<String>,
 }
 
-/// A change that failed, and what undoing the others did.
+/// What stopped a transaction after it started writing.
+#[derive(Debug)]
+pub enum Cause {
+    /// A change failed: an error, a partial effect, or a read-back that differs.
+    Step { item: Item, error: KnobError },
+    /// SIGTERM, SIGINT or SIGHUP arrived during an apply.
+    Signal(&'static str),
+    /// The state dir could not record the outcome (disk full, I/O error).
+    Store(StoreError),
+}
+
+/// What undoing one change did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Undone {
+    /// Written back and read back equal to the snapshot.
+    Restored,
+    /// Its object vanished meanwhile: nothing to restore.
+    Gone(String),
+    /// Could not be restored: the host differs from before here.
+    Failed(String),
+}
+
+/// A transaction that stopped, and what undoing its changes did, newest first.
 #[derive(Debug)]
 pub struct Failure {
-    pub item: Item,
-    pub error: KnobError,
-    /// Errors while restoring earlier changes; empty when the undo was complete.
-    pub undo_errors: Vec<KnobError>,
+    pub cause: Cause,
+    /// (kind/object/value restored, result) for every change undone, the failing one too.
+    pub undo: Vec<(Item, Undone)>,
+}
+
+impl Failure {
+    /// Whether something that still exists could not be restored.
+    pub fn incomplete(&self) -> bool {
+        self.undo
+            .iter()
+            .any(|(_, u)| matches!(u, Undone::Failed(_)))
+    }
+
+    /// The change that failed, when a change did.
+    pub fn item(&self) -> Option<&Item> {
+        match &self.cause {
+            Cause::Step { item, .. } => Some(item),
+            _ => None,
+        }
+    }
+
+    /// The error of the change that failed, when a change did.
+    pub fn error(&self) -> Option<&KnobError> {
+        match &self.cause {
+            Cause::Step { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+
+    /// The undo results that are not `Restored`.
+    pub fn undo_errors(&self) -> Vec<&Undone> {
+        self.undo
+            .iter()
+            .map(|(_, u)| u)
+            .filter(|u| **u != Undone::Restored)
+            .collect()
+    }
 }
 
 /// The result of an apply or rollback that got past planning.
@@ -44,13 +104,50 @@ pub struct Outcome {
     pub snapshot: Option<String>,
     pub done: Vec<Done>,
     pub failure: Option<Failure>,
+    /// A signal that arrived during a rollback, which was finished nonetheless.
+    pub signal: Option<&'static str>,
+    /// Things the state store could not record after the host was done (said, not fatal).
+    pub warnings: Vec<String>,
 }
 
-/// Test-only pause after each write, so that a test can `kill -9` an apply midway.
-const PAUSE_ENV: &str = "HOSTTUNE_TEST_PAUSE_MS";
+/// What a transaction records in the history when it completes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Commit {
+    /// An apply: its snapshot becomes the default rollback target, taking the place of the
+    /// interrupted apply it took over, if any.
+    Push { replaces: Option<String> },
+    /// A rollback to `target`: it and every later apply leave the history.
+    Pop { target: String },
+    /// Nothing (tests, manual snapshots).
+    None,
+}
 
-/// Runs a plan. `origin` says whose snapshot this is; an apply's becomes the default for
-/// `hosttune rollback`.
+/// How to run a transaction.
+pub struct Opts<'a> {
+    pub origin: Origin,
+    pub host_name: &'a str,
+    /// Signals blocked for the transaction (apply undoes on one, rollback finishes).
+    pub signals: Option<&'a signals::Guard>,
+    /// The snapshot of an interrupted apply: its values are this apply's "before" values.
+    pub inherit: Option<&'a Snapshot>,
+    pub commit: Commit,
+}
+
+impl<'a> Opts<'a> {
+    /// An apply or rollback with no signals, nothing inherited, no history change.
+    pub fn new(origin: Origin, host_name: &'a str) -> Self {
+        Self {
+            origin,
+            host_name,
+            signals: None,
+            inherit: None,
+            commit: Commit::None,
+        }
+    }
+}
+
+/// Runs a plan. `origin` says whose snapshot this is; a completed apply's becomes the default
+/// for `hosttune rollback`.
 pub fn run(
     host: &Host,
     store: &Store,
@@ -58,17 +155,26 @@ pub fn run(
     origin: Origin,
     host_name: &str,
 ) -> Result<Outcome, ApplyError> {
-    run_with(host, store, plan, origin, host_name, &Knobs)
+    let commit = match origin {
+        Origin::Apply => Commit::Push { replaces: None },
+        _ => Commit::None,
+    };
+    let opts = Opts {
+        commit,
+        ..Opts::new(origin, host_name)
+    };
+    run_opts(host, store, plan, &opts, &Knobs)
 }
 
 /// Reads and writes single settings: [`knobs::read`] and [`knobs::write`], or a test's stand-in
 /// for a knob that needs hardware.
-pub(crate) trait SettingIo {
+pub trait SettingIo {
     fn write(&self, host: &Host, s: &Setting) -> Result<(), KnobError>;
     fn read(&self, host: &Host, at: &Setting) -> Result<Setting, KnobError>;
 }
 
-struct Knobs;
+/// The real knobs.
+pub struct Knobs;
 
 impl SettingIo for Knobs {
     fn write(&self, host: &Host, s: &Setting) -> Result<(), KnobError> {
@@ -93,12 +199,34 @@ impl Step {
     }
 }
 
-pub(crate) fn run_with(
+/// The "before" values of a new snapshot: each change's live value, except where an
+/// interrupted apply recorded the value from before it (which this apply may have found
+/// already changed), plus every other value the interrupted apply recorded.
+fn before_values(steps: &[Step], inherit: Option<&Snapshot>) -> Vec<Setting> {
+    let mut out: Vec<Setting> = steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Change(c) => Some(c.2.clone()),
+            Step::Rediscover(_) => None,
+        })
+        .collect();
+    if let Some(old) = inherit {
+        for o in &old.settings {
+            match out.iter_mut().find(|s| s.address() == o.address()) {
+                Some(s) => *s = o.clone(),
+                None => out.push(o.clone()),
+            }
+        }
+    }
+    out
+}
+
+/// Runs a plan as one transaction with the given options and setting I/O.
+pub fn run_opts(
     host: &Host,
     store: &Store,
     plan: &Plan,
-    origin: Origin,
-    host_name: &str,
+    opts: &Opts,
     io: &dyn SettingIo,
 ) -> Result<Outcome, ApplyError> {
     let errors: Vec<Item> = plan.errors().cloned().collect();
@@ -110,40 +238,58 @@ pub(crate) fn run_with(
         .iter()
         .filter_map(|e| e.change().map(|(to, from)| Step::change(&e.item, to, from)))
         .collect();
+    let mut out = Outcome {
+        snapshot: None,
+        done: Vec::new(),
+        failure: None,
+        signal: None,
+        warnings: Vec::new(),
+    };
     if steps.is_empty() {
-        return Ok(Outcome {
-            snapshot: None,
-            done: Vec::new(),
-            failure: None,
-        });
+        return Ok(out);
     }
     let mut snap = Snapshot {
         id: Store::new_id(),
         profile: plan.profile.clone(),
-        origin,
+        origin: opts.origin,
         created: now_rfc3339(),
-        host: host_name.to_string(),
-        settings: steps
-            .iter()
-            .filter_map(|s| match s {
-                Step::Change(c) => Some(c.2.clone()),
-                Step::Rediscover(_) => None,
-            })
-            .collect(),
+        host: opts.host_name.to_string(),
+        settings: before_values(&steps, opts.inherit),
     };
     store.save(&snap)?;
-    if origin == Origin::Apply {
-        store.set_last_apply(&snap.id)?;
-    }
-    let pause = std::env::var(PAUSE_ENV)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .map(Duration::from_millis);
-    let mut kept = store.kept()?;
-    let mut done = Vec::new();
-    let mut written: Vec<Setting> = Vec::new();
+    store.begin(&Journal {
+        snapshot: snap.id.clone(),
+        origin: opts.origin,
+        profile: plan.profile.clone(),
+        pid: std::process::id(),
+        started: snap.created.clone(),
+    })?;
+    out.snapshot = Some(snap.id.clone());
+    let mut kept = if opts.origin == Origin::Apply {
+        store.kept().unwrap_or_default()
+    } else {
+        Default::default()
+    };
+    // (item, value before) of every change attempted, newest last: what undo restores.
+    let mut written: Vec<(Item, Setting)> = Vec::new();
+    let caught = || opts.signals.and_then(|g| g.caught()).map(signals::name);
     let mut i = 0;
     while i < steps.len() {
+        if let Some(sig) = caught() {
+            if opts.origin == Origin::Apply {
+                return Ok(fail(
+                    store,
+                    opts,
+                    out,
+                    Cause::Signal(sig),
+                    host,
+                    io,
+                    &written,
+                ));
+            }
+            // A rollback restores: stopping it halfway would leave the host half-tuned.
+            out.signal.get_or_insert(sig);
+        }
         let (item, to, from) = match &steps[i] {
             Step::Change(c) => (**c).clone(),
             Step::Rediscover(r) => {
@@ -153,8 +299,8 @@ pub(crate) fn run_with(
                     }
                     Err(e) => {
                         let (item, error) = *e;
-                        let undo_errors = undo(host, io, &written);
-                        return Ok(failed(snap.id, done, item, error, undo_errors));
+                        let cause = Cause::Step { item, error };
+                        return Ok(fail(store, opts, out, cause, host, io, &written));
                     }
                 }
                 i += 1;
@@ -162,10 +308,13 @@ pub(crate) fn run_with(
             }
         };
         i += 1;
-        match io.write(host, &to) {
+        // Recorded before the write: a write can take effect in part and still fail.
+        written.push((item.clone(), from));
+        match write_step(io, host, &item, &to, opts.signals) {
             Ok(()) => {}
             Err(e) if e.is_unsupported() => {
-                done.push(Done {
+                written.pop();
+                out.done.push(Done {
                     item,
                     kept: None,
                     unsupported: Some(e.to_string()),
@@ -173,76 +322,195 @@ pub(crate) fn run_with(
                 continue;
             }
             Err(error) => {
-                let undo_errors = undo(host, io, &written);
-                return Ok(failed(snap.id, done, item, error, undo_errors));
+                let cause = Cause::Step { item, error };
+                return Ok(fail(store, opts, out, cause, host, io, &written));
             }
-        }
-        written.push(from);
-        if let Some(p) = pause {
-            std::thread::sleep(p);
         }
         let back = match io.read(host, &to) {
             Ok(back) => back,
             Err(error) => {
-                let undo_errors = undo(host, io, &written);
-                return Ok(failed(snap.id, done, item, error, undo_errors));
+                let cause = Cause::Step { item, error };
+                return Ok(fail(store, opts, out, cause, host, io, &written));
             }
         };
-        if let Setting::Channels { iface, .. } = &to {
-            rediscover::schedule(plan, &mut steps, i, iface);
-        }
         let mut d = Done {
             item,
             kept: None,
             unsupported: None,
         };
         if !back.same_value(&to) {
-            // The kernel or driver normalised the value (a rounded ring size, a clamped
-            // sysctl): what it keeps is what later audits compare against.
+            if !to.may_round() {
+                let error = KnobError::Mismatch {
+                    object: describe(&to).1,
+                    wrote: describe(&to).2,
+                    read: describe(&back).2,
+                };
+                let cause = Cause::Step {
+                    item: d.item,
+                    error,
+                };
+                return Ok(fail(store, opts, out, cause, host, io, &written));
+            }
+            // The driver rounded the value (a ring size): what it keeps is what later audits
+            // compare against.
             d.kept = Some(describe(&back).2);
             kept.insert(
                 to.address(),
                 KeptValue {
-                    asked: to,
+                    asked: to.clone(),
                     kept: back,
                 },
             );
         }
-        done.push(d);
+        if let Setting::Channels { iface, .. } = &to {
+            rediscover::schedule(plan, &mut steps, i, iface);
+        }
+        out.done.push(d);
     }
-    store.save_kept(&kept)?;
-    Ok(Outcome {
-        snapshot: Some(snap.id),
-        done,
-        failure: None,
-    })
+    // The host is done; record the outcome. A store failure now undoes the writes: the
+    // snapshot on disk already holds every value they replaced.
+    let recorded = (|| {
+        #[cfg(feature = "test-hooks")]
+        crate::testing::hooks::store_fault(store)?;
+        if opts.origin == Origin::Apply {
+            store.save_kept(&kept)?;
+        }
+        commit(store, &opts.commit, &snap.id)
+    })();
+    if let Err(e) = recorded {
+        return Ok(fail(store, opts, out, Cause::Store(e), host, io, &written));
+    }
+    if let Err(e) = store.end() {
+        out.warnings
+            .push(format!("cannot clear the transaction journal: {e}"));
+    }
+    Ok(out)
 }
 
-fn failed(
-    snapshot: String,
-    done: Vec<Done>,
-    item: Item,
-    error: KnobError,
-    undo_errors: Vec<KnobError>,
+fn commit(store: &Store, c: &Commit, id: &str) -> Result<(), StoreError> {
+    match c {
+        Commit::Push { replaces } => store.push_history(id, replaces.as_deref()),
+        Commit::Pop { target } => {
+            let mut h = store.history()?;
+            if let Some(at) = h.iter().position(|x| x == target) {
+                h.truncate(at);
+                store.set_history(&h)?;
+            }
+            Ok(())
+        }
+        Commit::None => Ok(()),
+    }
+}
+
+/// Writes one forward step; with the `test-hooks` feature, through the fault injector.
+fn write_step(
+    io: &dyn SettingIo,
+    host: &Host,
+    item: &Item,
+    to: &Setting,
+    signals: Option<&signals::Guard>,
+) -> Result<(), KnobError> {
+    #[cfg(feature = "test-hooks")]
+    {
+        crate::testing::hooks::write(io, host, item, to, signals)
+    }
+    #[cfg(not(feature = "test-hooks"))]
+    {
+        let _ = (item, signals);
+        io.write(host, to)
+    }
+}
+
+/// Undoes every change attempted, newest first, then ends the transaction. A complete undo
+/// leaves no trace in the history (the snapshot stays on disk for the record); an incomplete
+/// one makes this apply's snapshot the default rollback target, so `hosttune rollback`
+/// retries what is left.
+fn fail(
+    store: &Store,
+    opts: &Opts,
+    mut out: Outcome,
+    cause: Cause,
+    host: &Host,
+    io: &dyn SettingIo,
+    written: &[(Item, Setting)],
 ) -> Outcome {
-    Outcome {
-        snapshot: Some(snapshot),
-        done,
-        failure: Some(Failure {
-            item,
-            error,
-            undo_errors,
-        }),
+    let undo = undo(host, io, written);
+    let failure = Failure { cause, undo };
+    if failure.incomplete() && opts.origin == Origin::Apply {
+        if let (Some(id), Commit::Push { replaces }) = (&out.snapshot, &opts.commit) {
+            if let Err(e) = store.push_history(id, replaces.as_deref()) {
+                out.warnings.push(format!(
+                    "cannot record snapshot {id} as the rollback default: {e}"
+                ));
+            }
+        }
     }
+    if let Err(e) = store.end() {
+        out.warnings
+            .push(format!("cannot clear the transaction journal: {e}"));
+    }
+    out.failure = Some(failure);
+    out
 }
 
-/// Restores earlier values, newest first, and returns what could not be restored.
-fn undo(host: &Host, io: &dyn SettingIo, written: &[Setting]) -> Vec<KnobError> {
+/// Restores earlier values, newest first, each read back.
+fn undo(host: &Host, io: &dyn SettingIo, written: &[(Item, Setting)]) -> Vec<(Item, Undone)> {
     written
         .iter()
         .rev()
-        .filter_map(|from| io.write(host, from).err())
+        .map(|(item, from)| {
+            let shown = Item::new(
+                item.kind,
+                item.object.clone(),
+                describe(from).2,
+                item.desired.clone(),
+                item.status,
+            );
+            // A refused write usually changed nothing: what already reads back as before is
+            // not written again.
+            let now = io.read(host, from);
+            if let Ok(back) = &now {
+                if back.same_value(from) {
+                    return (shown, Undone::Restored);
+                }
+            }
+            let result = match now.and_then(|_| io.write(host, from)) {
+                Err(e) if e.is_gone() => Undone::Gone(e.to_string()),
+                Err(e) => Undone::Failed(e.to_string()),
+                Ok(()) => match io.read(host, from) {
+                    Err(e) if e.is_gone() => Undone::Gone(e.to_string()),
+                    Err(e) => Undone::Failed(format!("read back: {e}")),
+                    Ok(back) if back.same_value(from) => Undone::Restored,
+                    Ok(back) => Undone::Failed(format!("reads back {}", describe(&back).2)),
+                },
+            };
+            (shown, result)
+        })
         .collect()
+}
+
+/// An apply or rollback that was interrupted (killed, power lost) before it ended, found by
+/// the next one.
+#[derive(Debug)]
+pub struct Interrupted {
+    pub journal: Journal,
+    /// Its snapshot, when still readable.
+    pub snapshot: Result<Snapshot, StoreError>,
+}
+
+/// Looks for an interrupted transaction and settles it: an interrupted apply's snapshot
+/// becomes the default rollback target (the host may hold part of its changes), and the
+/// journal is cleared. Call with the lock held.
+pub fn recover(store: &Store) -> Result<Option<Interrupted>, StoreError> {
+    let Some(journal) = store.journal()? else {
+        return Ok(None);
+    };
+    let snapshot = store.load(&journal.snapshot);
+    if journal.origin == Origin::Apply && snapshot.is_ok() {
+        store.push_history(&journal.snapshot, None)?;
+    }
+    store.end()?;
+    Ok(Some(Interrupted { journal, snapshot }))
 }
 
 /// Builds the rollback plan of a snapshot: read what is live at each recorded address.
@@ -255,8 +523,15 @@ pub(crate) fn rollback_plan_with(host: &Host, snap: &Snapshot, io: &dyn SettingI
         .settings
         .iter()
         .map(|s| {
-            io.read(host, s)
-                .map_err(|e| (e.is_unsupported(), e.to_string()))
+            io.read(host, s).map_err(|e| {
+                if e.is_gone() {
+                    ReadFailure::Gone(e.to_string())
+                } else if e.is_unsupported() {
+                    ReadFailure::Unsupported(e.to_string())
+                } else {
+                    ReadFailure::Other(e.to_string())
+                }
+            })
         })
         .collect();
     Plan {

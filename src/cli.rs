@@ -9,7 +9,8 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
 
-use crate::apply::{self, ApplyError};
+use crate::apply::{self, ApplyError, Commit, Interrupted};
+use crate::atomic;
 use crate::host::ethtool::Ethtool;
 use crate::host::netlink::Netlink;
 use crate::host::systemd::Systemctl;
@@ -18,6 +19,7 @@ use crate::knobs;
 use crate::plan::{Plan, Status};
 use crate::profile::{self, Catalog};
 use crate::report::{self, Format};
+use crate::signals;
 use crate::snapshot::{self, Origin, Snapshot, Store};
 
 /// Host tuning for Linux load-balancing fleets: apply role profiles, audit drift, roll back.
@@ -77,7 +79,8 @@ pub enum Command {
         #[command(subcommand)]
         action: Option<SnapshotsAction>,
     },
-    /// Restore a snapshot (default: the one the last apply took).
+    /// Restore a snapshot (default: the state before the newest completed apply; run again
+    /// to walk further back).
     Rollback { id: Option<String> },
 }
 
@@ -94,10 +97,16 @@ const LOCK_WAIT: Duration = Duration::from_secs(5);
 /// A run's result: the exit code, with anything already printed.
 pub type Code = u8;
 
-/// Writes to stdout; a closed pipe (`| head`) ends output quietly instead of panicking.
-fn out(s: &str) {
+/// Writes to stdout. A closed pipe (`| head`) ends output quietly; any other failure (a full
+/// disk behind a redirection) is an error, so that truncated output never exits 0.
+fn out(s: &str) -> Result<()> {
     let mut o = std::io::stdout().lock();
-    let _ = o.write_all(s.as_bytes()).and_then(|_| o.flush());
+    match o.write_all(s.as_bytes()).and_then(|_| o.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(e).context("cannot write to standard output")
+        }
+        _ => Ok(()),
+    }
 }
 
 struct Ctx {
@@ -133,9 +142,40 @@ impl Ctx {
 
     fn plan(&self, name: &str) -> Result<Plan> {
         let p = self.load(name)?;
-        let kept = self.store.kept()?;
+        // Kept values only turn a rounded ring size from drift into `clamped`: an unreadable
+        // file costs a warning, never the run.
+        let kept = match self.store.kept() {
+            Ok(k) => k,
+            Err(e @ snapshot::StoreError::Unsafe { .. }) => return Err(e.into()),
+            Err(e) => {
+                eprintln!("hosttune: warning: {e}; ignoring the kept values");
+                Default::default()
+            }
+        };
         Ok(knobs::plan(&p, &self.host(), &kept))
     }
+}
+
+/// The seams for `root`: the live kernel's on `/`, `Offline` on a captured tree (or, in
+/// builds for the tests, file-backed stand-ins when `HOSTTUNE_TEST_SEAMS=files`).
+fn seams(fs: &RootFs) -> (Box<dyn NicOps>, Box<dyn AddrOps>, Box<dyn Services>) {
+    if fs.is_live() {
+        return (
+            Box::new(Ethtool),
+            Box::new(Netlink::new()),
+            Box::new(Systemctl::host()),
+        );
+    }
+    #[cfg(feature = "test-hooks")]
+    if std::env::var("HOSTTUNE_TEST_SEAMS").as_deref() == Ok("files") {
+        use crate::testing::file_seams::{FileNic, FileServices};
+        return (
+            Box::new(FileNic { fs: fs.clone() }),
+            Box::new(Offline),
+            Box::new(FileServices { fs: fs.clone() }),
+        );
+    }
+    (Box::new(Offline), Box::new(Offline), Box::new(Offline))
 }
 
 /// Runs a parsed command line.
@@ -146,23 +186,11 @@ pub fn run(args: Args) -> Result<Code> {
         args.profile_dirs
     };
     let fs = RootFs::new(&args.root);
-    let live = fs.is_live();
+    let (nic, addrs, services) = seams(&fs);
     let ctx = Ctx {
-        nic: if live {
-            Box::new(Ethtool)
-        } else {
-            Box::new(Offline)
-        },
-        addrs: if live {
-            Box::new(Netlink::new())
-        } else {
-            Box::new(Offline)
-        },
-        services: if live {
-            Box::new(Systemctl::host())
-        } else {
-            Box::new(Offline)
-        },
+        nic,
+        addrs,
+        services,
         fs,
         catalog: Catalog::new(dirs),
         store: Store::new(&args.state_dir),
@@ -174,18 +202,18 @@ pub fn run(args: Args) -> Result<Code> {
             for (name, origin, desc) in ctx.catalog.list() {
                 s.push_str(&format!("{name:12} {desc} [{origin}]\n"));
             }
-            out(&s);
+            out(&s)?;
             Ok(0)
         }
         Command::Show { profile } => {
-            out(&ctx.load(&profile)?.to_toml());
+            out(&ctx.load(&profile)?.to_toml())?;
             Ok(0)
         }
         Command::Validate { profiles } => {
             let mut failed = Vec::new();
             for p in &profiles {
                 match ctx.catalog.load(p) {
-                    Ok(_) => out(&format!("{p}: valid\n")),
+                    Ok(_) => out(&format!("{p}: valid\n"))?,
                     Err(e) => failed.push(e.to_string()),
                 }
             }
@@ -205,27 +233,13 @@ pub fn run(args: Args) -> Result<Code> {
             dry_run: true,
         } => {
             let plan = ctx.plan(&profile)?;
-            out(&report::text(&plan, true));
+            out(&report::text(&plan, true))?;
             Ok(verdict(&plan))
         }
         Command::Apply {
             profile,
             dry_run: false,
-        } => {
-            let _lock = ctx.store.lock(LOCK_WAIT)?;
-            let plan = ctx.plan(&profile)?;
-            finish(
-                "apply",
-                &plan,
-                apply::run(
-                    &ctx.host(),
-                    &ctx.store,
-                    &plan,
-                    Origin::Apply,
-                    &ctx.host_name(),
-                ),
-            )
-        }
+        } => apply(&ctx, &profile),
         Command::Snapshot { profile } => {
             let plan = ctx.plan(&profile)?;
             let snap = Snapshot {
@@ -241,42 +255,91 @@ pub fn run(args: Args) -> Result<Code> {
                 "snapshot {}: {} settings of profile {profile}\n",
                 snap.id,
                 snap.settings.len()
-            ));
+            ))?;
             Ok(0)
         }
         Command::Snapshots { action } => snapshots(&ctx, action.unwrap_or(SnapshotsAction::List)),
-        Command::Rollback { id } => {
-            let _lock = ctx.store.lock(LOCK_WAIT)?;
-            let id = match id {
-                Some(id) => id,
-                None => ctx.store.last_apply()?,
-            };
-            let snap = ctx.store.load(&id)?;
-            let plan = apply::rollback_plan(&ctx.host(), &snap);
-            finish(
-                "rollback",
-                &plan,
-                apply::run(
-                    &ctx.host(),
-                    &ctx.store,
-                    &plan,
-                    Origin::Rollback,
-                    &ctx.host_name(),
-                ),
-            )
-        }
+        Command::Rollback { id } => rollback(&ctx, id),
     }
+}
+
+/// Blocks the signals for the rest of the command, takes the lock, and settles a transaction
+/// that a killed run left behind, saying so.
+fn begin(ctx: &Ctx, verb: &str) -> Result<(signals::Guard, snapshot::Lock, Option<Interrupted>)> {
+    let guard = signals::Guard::block().context("cannot block SIGTERM/SIGINT/SIGHUP")?;
+    let lock = ctx.store.lock(LOCK_WAIT)?;
+    let found = apply::recover(&ctx.store)?;
+    if let Some(i) = &found {
+        let j = &i.journal;
+        let what = match (&i.snapshot, j.origin) {
+            (Ok(_), Origin::Apply) => format!(
+                "its snapshot {} is now the default rollback target{}",
+                j.snapshot,
+                if verb == "apply" {
+                    ", and this apply records its values as the ones to return to"
+                } else {
+                    ""
+                }
+            ),
+            (Ok(_), _) => format!(
+                "run `hosttune rollback` again to finish restoring (snapshot {})",
+                j.snapshot
+            ),
+            (Err(e), _) => format!("its snapshot cannot be read: {e}"),
+        };
+        eprintln!(
+            "hosttune: warning: the {} of profile {} started {} (pid {}) was interrupted before \
+             it finished; {what}",
+            j.origin.as_str(),
+            j.profile,
+            j.started,
+            j.pid
+        );
+    }
+    Ok((guard, lock, found))
+}
+
+fn apply(ctx: &Ctx, profile: &str) -> Result<Code> {
+    let (guard, _lock, found) = begin(ctx, "apply")?;
+    let inherit = found
+        .filter(|i| i.journal.origin == Origin::Apply)
+        .and_then(|i| i.snapshot.ok());
+    let plan = ctx.plan(profile)?;
+    let host_name = ctx.host_name();
+    let opts = apply::Opts {
+        signals: Some(&guard),
+        inherit: inherit.as_ref(),
+        commit: Commit::Push {
+            replaces: inherit.as_ref().map(|s| s.id.clone()),
+        },
+        ..apply::Opts::new(Origin::Apply, &host_name)
+    };
+    let res = apply::run_opts(&ctx.host(), &ctx.store, &plan, &opts, &apply::Knobs);
+    finish("apply", &plan, res)
+}
+
+fn rollback(ctx: &Ctx, id: Option<String>) -> Result<Code> {
+    let (guard, _lock, _found) = begin(ctx, "rollback")?;
+    let id = match id {
+        Some(id) => id,
+        None => ctx.store.last_apply()?,
+    };
+    let snap = ctx.store.load(&id)?;
+    let plan = apply::rollback_plan(&ctx.host(), &snap);
+    let host_name = ctx.host_name();
+    let opts = apply::Opts {
+        signals: Some(&guard),
+        commit: Commit::Pop { target: id },
+        ..apply::Opts::new(Origin::Rollback, &host_name)
+    };
+    let res = apply::run_opts(&ctx.host(), &ctx.store, &plan, &opts, &apply::Knobs);
+    finish("rollback", &plan, res)
 }
 
 fn verdict(plan: &Plan) -> Code {
     if plan.items().any(|i| i.status == Status::Error) {
         for i in plan.errors() {
-            eprintln!(
-                "hosttune: {} {}: {}",
-                i.kind,
-                i.object,
-                i.note.as_deref().unwrap_or("error")
-            );
+            eprintln!("hosttune: {}", report::item_problem(i));
         }
         2
     } else if plan.items().any(|i| i.status == Status::Drift) {
@@ -298,9 +361,10 @@ fn audit(ctx: &Ctx, profile: &str, format: Format, output: Option<PathBuf>) -> R
         Format::Prometheus => report::prometheus(&plan, now),
     };
     match output {
-        Some(path) => snapshot::write_atomic(&path, body.as_bytes())
+        // 0644 (or the existing file's mode): node_exporter reads textfiles unprivileged.
+        Some(path) => atomic::write(&path, body.as_bytes(), atomic::Mode::KeepOr(0o644))
             .with_context(|| format!("cannot write report to {}", path.display()))?,
-        None => out(&body),
+        None => out(&body)?,
     }
     Ok(verdict(&plan))
 }
@@ -310,12 +374,7 @@ fn finish(verb: &str, plan: &Plan, res: Result<apply::Outcome, ApplyError>) -> R
         Ok(o) => o,
         Err(ApplyError::Plan(items)) => {
             for i in &items {
-                eprintln!(
-                    "hosttune: {} {}: {}",
-                    i.kind,
-                    i.object,
-                    i.note.as_deref().unwrap_or("error")
-                );
+                eprintln!("hosttune: {}", report::item_problem(i));
             }
             bail!(
                 "{verb} {}: {} problem(s) found while planning; nothing was changed",
@@ -323,60 +382,92 @@ fn finish(verb: &str, plan: &Plan, res: Result<apply::Outcome, ApplyError>) -> R
                 items.len()
             );
         }
-        Err(e) => return Err(e.into()),
+        Err(ApplyError::Store(e)) => {
+            return Err(anyhow::Error::new(e).context(format!(
+                "{verb} {}: cannot record the snapshot; nothing was changed",
+                plan.profile
+            )));
+        }
     };
-    out(&report::outcome(verb, plan, &o));
-    match &o.failure {
-        None => Ok(0),
-        Some(f) if f.undo_errors.is_empty() => {
-            eprintln!(
-                "hosttune: {verb} failed at {} {}: {}; every change was rolled back",
-                f.item.kind, f.item.object, f.error
-            );
-            Ok(1)
-        }
-        Some(f) => {
-            eprintln!(
-                "hosttune: {verb} failed at {} {}: {}; rollback incomplete, run `hosttune rollback {}`",
-                f.item.kind,
-                f.item.object,
-                f.error,
-                o.snapshot.as_deref().unwrap_or("")
-            );
-            Ok(2)
-        }
+    for w in &o.warnings {
+        eprintln!("hosttune: warning: {w}");
     }
+    // The report goes out even when stdout fails: the verdict below is on stderr.
+    let printed = out(&report::outcome(verb, plan, &o));
+    let snap = o.snapshot.as_deref().unwrap_or("-");
+    let code = match (&o.failure, o.signal) {
+        (None, None) => 0,
+        (None, Some(sig)) => {
+            eprintln!(
+                "hosttune: {verb} {}: {sig} received; the {verb} was finished first (snapshot \
+                 {snap})",
+                plan.profile
+            );
+            1
+        }
+        (Some(f), _) if !f.incomplete() => {
+            eprintln!(
+                "hosttune: {verb} {} failed: {}; every change was undone and reads back as \
+                 before",
+                plan.profile,
+                report::cause(&f.cause)
+            );
+            1
+        }
+        (Some(f), _) => {
+            let hint = if verb == "apply" {
+                format!("run `hosttune rollback {snap}` once the cause is fixed")
+            } else {
+                "the host is between the two states".to_string()
+            };
+            eprintln!(
+                "hosttune: {verb} {} failed: {}; the undo was INCOMPLETE, see `could not \
+                 restore` above; {hint}",
+                plan.profile,
+                report::cause(&f.cause)
+            );
+            2
+        }
+    };
+    printed?;
+    Ok(code)
 }
 
 fn snapshots(ctx: &Ctx, action: SnapshotsAction) -> Result<Code> {
     match action {
         SnapshotsAction::List => {
-            let last = ctx.store.last_apply().ok();
+            let history = ctx.store.history()?;
             let mut s = String::new();
-            for snap in ctx.store.list()? {
-                let mark = if last.as_deref() == Some(snap.id.as_str()) {
-                    "  (last apply)"
-                } else {
-                    ""
+            for (id, snap) in ctx.store.list()? {
+                let mark = match history.iter().rposition(|h| *h == id) {
+                    Some(p) if p + 1 == history.len() => "  (rollback default)",
+                    Some(_) => "  (rollback history)",
+                    None => "",
                 };
-                s.push_str(&format!(
-                    "{}  {:8}  {:10}  {} settings  {}{mark}\n",
-                    snap.id,
-                    format!("{:?}", snap.origin).to_lowercase(),
-                    snap.profile,
-                    snap.settings.len(),
-                    snap.created
-                ));
+                match snap {
+                    Ok(snap) => s.push_str(&format!(
+                        "{}  {:8}  {:10}  {} settings  {}{mark}\n",
+                        snap.id,
+                        snap.origin.as_str(),
+                        snap.profile,
+                        snap.settings.len(),
+                        snap.created
+                    )),
+                    Err(e) => {
+                        s.push_str(&format!("{id}  unreadable{mark}\n"));
+                        eprintln!("hosttune: warning: {e}");
+                    }
+                }
             }
-            out(&s);
+            out(&s)?;
         }
         SnapshotsAction::Show { id } => {
             let snap = ctx.store.load(&id)?;
-            out(&(serde_json::to_string_pretty(&snap)? + "\n"));
+            out(&(serde_json::to_string_pretty(&snap)? + "\n"))?;
         }
         SnapshotsAction::Delete { id } => {
             ctx.store.delete(&id)?;
-            out(&format!("deleted snapshot {id}\n"));
+            out(&format!("deleted snapshot {id}\n"))?;
         }
     }
     Ok(0)

@@ -12,9 +12,11 @@
 //! Snapshot ─→ Plan ─apply→                                  (apply::rollback_plan: just another plan)
 //! ```
 //!
-//! Host access goes through the narrow seams in [`host`]; [`testing`] has fakes of them.
+//! Host access goes through the narrow seams in [`host`]; `testing` (tests only) has fakes
+//! of them.
 
 pub mod apply;
+pub mod atomic;
 pub mod cli;
 pub mod cpulist;
 pub mod host;
@@ -23,7 +25,9 @@ pub mod knobs;
 pub mod plan;
 pub mod profile;
 pub mod report;
+pub mod signals;
 pub mod snapshot;
 pub mod sysctl;
+#[cfg(feature = "test-hooks")]
 pub mod testing;
 pub mod types;

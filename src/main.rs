@@ -26,8 +26,18 @@ fn main() -> ExitCode {
     match hosttune::cli::run(args) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            let chain: Vec<String> = e.chain().map(|c| c.to_string()).collect();
-            for line in chain.join(": ").lines() {
+            // Each error is printed once: a cause whose text its context already carries
+            // (thiserror messages that embed their source) is not repeated.
+            let mut msg = String::new();
+            for c in e.chain().map(|c| c.to_string()) {
+                if !msg.contains(&c) {
+                    if !msg.is_empty() {
+                        msg.push_str(": ");
+                    }
+                    msg.push_str(&c);
+                }
+            }
+            for line in msg.lines() {
                 eprintln!("hosttune: {line}");
             }
             ExitCode::from(2)

@@ -78,17 +78,21 @@ pub enum Status {
     Clamped,
     /// Could not be read or is impossible; stops an apply before any write.
     Error,
+    /// Rollback or undo: the object (an interface, an IRQ, a key) vanished since the
+    /// snapshot, so there is nothing to restore.
+    Gone,
 }
 
 impl Status {
     /// Every status, in summary order.
-    pub const ALL: [Status; 6] = [
+    pub const ALL: [Status; 7] = [
         Status::Ok,
         Status::Drift,
         Status::Skipped,
         Status::Unsupported,
         Status::Clamped,
         Status::Error,
+        Status::Gone,
     ];
 
     /// The report name.
@@ -100,6 +104,7 @@ impl Status {
             Status::Unsupported => "unsupported",
             Status::Clamped => "clamped",
             Status::Error => "error",
+            Status::Gone => "gone",
         }
     }
 }
@@ -215,9 +220,21 @@ impl Setting {
     pub fn same_value(&self, other: &Setting) -> bool {
         match (self, other) {
             (Setting::Sysctl { key: a, value: x }, Setting::Sysctl { key: b, value: y }) => {
-                a == b && crate::sysctl::normalize(x) == crate::sysctl::normalize(y)
+                a == b && crate::sysctl::same(x, y)
             }
             _ => self == other,
+        }
+    }
+
+    /// Whether the kernel or driver is known to round this kind of value on write, so that a
+    /// read-back that differs is `clamped` (and remembered) rather than a failed write: ring
+    /// sizes (drivers round to their descriptor granularity) and the sysctls in
+    /// [`crate::sysctl::rounds`]. Anything else that reads back differently failed.
+    pub fn may_round(&self) -> bool {
+        match self {
+            Setting::Rings { .. } => true,
+            Setting::Sysctl { key, .. } => crate::sysctl::rounds(key),
+            _ => false,
         }
     }
 }
@@ -304,16 +321,21 @@ pub fn apply_kept(entries: &mut [Entry], kept: &crate::snapshot::Kept) {
 }
 
 /// A rollback plan: every recorded setting is desired again; `live` is what is there now.
-/// Pure: the caller reads the live values.
-/// A read error that is `unsupported` (an IRQ freed since the snapshot, a NIC that no longer
-/// answers) is `skipped`, so that one vanished object does not block restoring the rest.
+/// Pure: the caller reads the live values. Work goes in reverse order of the apply that
+/// recorded them (a VIP is re-added to its NIC before it leaves `lo`), except that IRQ
+/// affinity comes last: restoring channels re-creates a NIC's queue IRQs, which would lose
+/// any affinity restored before.
+/// A read error whose object has vanished (an interface deleted, an IRQ freed) is `gone`, so
+/// that one vanished object does not block restoring the rest.
 pub fn rollback_entries(
     recorded: &[Setting],
-    live: Vec<Result<Setting, (bool, String)>>,
+    live: Vec<Result<Setting, ReadFailure>>,
 ) -> Vec<Entry> {
-    recorded
-        .iter()
-        .zip(live)
+    let mut pairs: Vec<(&Setting, Result<Setting, ReadFailure>)> =
+        recorded.iter().zip(live).rev().collect();
+    pairs.sort_by_key(|(s, _)| matches!(s, Setting::IrqAffinity { .. }));
+    pairs
+        .into_iter()
         .map(|(want, now)| {
             let (kind, object, desired) = describe(want);
             match now {
@@ -330,10 +352,14 @@ pub fn rollback_entries(
                         Some(now),
                     )
                 }
-                Err((gone, why)) => {
-                    let status = if gone { Status::Skipped } else { Status::Error };
+                Err(f) => {
+                    let status = match f {
+                        ReadFailure::Gone(_) => Status::Gone,
+                        ReadFailure::Unsupported(_) => Status::Unsupported,
+                        ReadFailure::Other(_) => Status::Error,
+                    };
                     Entry::new(
-                        Item::new(kind, object, desired, "-", status).note(why),
+                        Item::new(kind, object, desired, "-", status).note(f.to_string()),
                         None,
                         None,
                     )
@@ -341,6 +367,26 @@ pub fn rollback_entries(
             }
         })
         .collect()
+}
+
+/// Why a recorded setting could not be read back for a rollback.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadFailure {
+    /// Its object vanished since the snapshot.
+    Gone(String),
+    /// The host cannot do it (offline tree, kernel-managed IRQ).
+    Unsupported(String),
+    /// Anything else: blocks the rollback before any write.
+    Other(String),
+}
+
+impl fmt::Display for ReadFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ReadFailure::Gone(w) => write!(f, "gone since the snapshot: {w}"),
+            ReadFailure::Unsupported(w) | ReadFailure::Other(w) => f.write_str(w),
+        }
+    }
 }
 
 /// The report kind, object and value text of a setting.

@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use serde::Serialize;
 
-use crate::apply::Outcome;
+use crate::apply::{Cause, Outcome, Undone};
 use crate::plan::{Item, Kind, Plan, Status};
 
 /// Output formats of `audit`.
@@ -175,14 +175,37 @@ pub fn prometheus(plan: &Plan, now_unix: u64) -> String {
     out
 }
 
+/// One line naming an item and what is wrong with it: `sysctl net.core.x: no such key`.
+pub fn item_problem(i: &Item) -> String {
+    format!(
+        "{} {}: {}",
+        i.kind,
+        i.object,
+        i.note.as_deref().unwrap_or("error")
+    )
+}
+
+/// What stopped a transaction, in one phrase. Knob errors already name their object.
+pub fn cause(c: &Cause) -> String {
+    match c {
+        Cause::Step { error, .. } => error.to_string(),
+        Cause::Signal(sig) => format!("interrupted by {sig}"),
+        Cause::Store(e) => format!("the state dir could not record the outcome: {e}"),
+    }
+}
+
 /// The account of an apply or rollback: items the host does not support, each change made,
-/// then a verdict line.
+/// then, on a failure, what failed and what undoing did to each change, and a verdict line.
 pub fn outcome(verb: &str, plan: &Plan, o: &Outcome) -> String {
     let mut out = String::new();
     // What the host cannot do was known at plan time; say so, since it was not applied.
     for i in plan.items().filter(|i| i.status == Status::Unsupported) {
         let why = i.note.as_deref().unwrap_or("not supported");
         let _ = writeln!(out, "unsupported {} {}: {why}", i.kind, i.object);
+    }
+    for i in plan.items().filter(|i| i.status == Status::Gone) {
+        let why = i.note.as_deref().unwrap_or("vanished since the snapshot");
+        let _ = writeln!(out, "gone {} {}: {why}, skipped", i.kind, i.object);
     }
     for d in &o.done {
         let i = &d.item;
@@ -233,32 +256,64 @@ pub fn outcome(verb: &str, plan: &Plan, o: &Outcome) -> String {
             let _ = writeln!(out, "{verb} {}: in sync, nothing written", plan.profile);
         }
         None => {
+            let changed = o.done.iter().filter(|d| d.unsupported.is_none()).count();
             let _ = writeln!(
                 out,
-                "{verb} {}: {} changed, snapshot {snap}",
-                plan.profile,
-                o.done.len()
+                "{verb} {}: {changed} changed, snapshot {snap}",
+                plan.profile
             );
         }
         Some(f) => {
-            let _ = writeln!(out, "failed {} {}: {}", f.item.kind, f.item.object, f.error);
-            if f.undo_errors.is_empty() {
-                let _ = writeln!(
-                    out,
-                    "{verb} {}: failed and rolled back (snapshot {snap})",
-                    plan.profile
-                );
-            } else {
-                for e in &f.undo_errors {
-                    let _ = writeln!(out, "could not restore: {e}");
+            match &f.cause {
+                Cause::Step { item, error } => {
+                    let _ = writeln!(out, "failed {} {}: {error}", item.kind, item.object);
                 }
-                let _ = writeln!(
-                    out,
-                    "{verb} {}: failed and the rollback was incomplete (snapshot {snap})",
-                    plan.profile
-                );
+                c => {
+                    let _ = writeln!(out, "stopped: {}", cause(c));
+                }
             }
+            for (i, u) in &f.undo {
+                let _ = match u {
+                    Undone::Restored => {
+                        writeln!(out, "restored {} {}: {}", i.kind, i.object, i.desired)
+                    }
+                    Undone::Gone(why) => {
+                        writeln!(
+                            out,
+                            "gone {} {}: {why}, nothing to restore",
+                            i.kind, i.object
+                        )
+                    }
+                    Undone::Failed(why) => writeln!(
+                        out,
+                        "could not restore {} {} to {}: {why}",
+                        i.kind, i.object, i.desired
+                    ),
+                };
+            }
+            let _ = if f.incomplete() {
+                writeln!(
+                    out,
+                    "{verb} {}: failed, and the undo was incomplete (snapshot {snap})",
+                    plan.profile
+                )
+            } else {
+                writeln!(
+                    out,
+                    "{verb} {}: failed; {} change(s) undone, the host reads back as before \
+                     (snapshot {snap}, not a rollback target)",
+                    plan.profile,
+                    f.undo.len()
+                )
+            };
         }
+    }
+    if let (None, Some(sig)) = (&o.failure, o.signal) {
+        let _ = writeln!(
+            out,
+            "{verb} {}: {sig} received and deferred until the {verb} was done",
+            plan.profile
+        );
     }
     out
 }
@@ -284,6 +339,8 @@ mod tests {
             snapshot: None,
             done: Vec::new(),
             failure: None,
+            signal: None,
+            warnings: Vec::new(),
         };
         assert_eq!(
             outcome("apply", &p, &o),

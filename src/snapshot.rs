@@ -3,12 +3,13 @@
 //!
 //! A snapshot is written atomically (temporary file, fsync, rename, fsync of the directory)
 //! before the first change, so that a `kill -9` at any point of an apply leaves a complete
-//! record that `hosttune rollback` restores.
+//! record that `hosttune rollback` restores. Then a journal names the transaction in flight
+//! until it ends, so that the next run knows an apply was interrupted. The history lists the
+//! snapshots of completed applies, newest last: `rollback` walks back through it.
 
 use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::io;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -25,11 +26,17 @@ pub const DEFAULT_DIR: &str = "/var/lib/hosttune";
 pub enum StoreError {
     #[error("state dir {path}: {source}")]
     Io { path: PathBuf, source: io::Error },
-    #[error("snapshot {path}: not a valid snapshot: {source}")]
+    #[error("{path}: not a valid {what}: {source}")]
     Corrupt {
         path: PathBuf,
+        what: &'static str,
         source: serde_json::Error,
     },
+    /// The state dir or a file in it could be changed by someone else, or is a symlink:
+    /// snapshots decide what rollback writes as root, so they are refused (as sshd's
+    /// StrictModes refuses such key files).
+    #[error("state dir: refusing {path}: {why}")]
+    Unsafe { path: PathBuf, why: String },
     #[error("snapshot {0:?} not found (see `hosttune snapshots list`)")]
     NotFound(String),
     #[error("snapshot id {0:?} is not valid (letters, digits, '.', '-' and '_' only)")]
@@ -39,7 +46,8 @@ pub enum StoreError {
     )]
     Locked(PathBuf, Duration),
     #[error(
-        "no snapshot to roll back to: no apply has taken one yet (see `hosttune snapshots list`)"
+        "no snapshot to roll back to: no apply has completed since the last rollback (see \
+         `hosttune snapshots list`)"
     )]
     NoLastApply,
 }
@@ -63,6 +71,17 @@ pub enum Origin {
     Rollback,
 }
 
+impl Origin {
+    /// `apply`, `manual`, `rollback`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Origin::Apply => "apply",
+            Origin::Manual => "manual",
+            Origin::Rollback => "rollback",
+        }
+    }
+}
+
 /// Recorded values, restorable by `hosttune rollback ID`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Snapshot {
@@ -75,6 +94,20 @@ pub struct Snapshot {
     pub settings: Vec<Setting>,
 }
 
+/// The transaction in flight: written durably after its snapshot and before its first write,
+/// removed when it ends (completed, or undone). Found by the next apply or rollback, it means
+/// the one before was killed or lost power midway.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Journal {
+    /// The snapshot holding the values before the transaction.
+    pub snapshot: String,
+    pub origin: Origin,
+    pub profile: String,
+    pub pid: u32,
+    /// UTC, RFC 3339.
+    pub started: String,
+}
+
 /// A value the kernel kept in place of the one asked (a rounded ring size, a normalised sysctl).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KeptValue {
@@ -85,6 +118,9 @@ pub struct KeptValue {
 /// Kept values by setting address.
 pub type Kept = BTreeMap<String, KeptValue>;
 
+/// Every snapshot id in the state dir with its contents, or why they cannot be read.
+pub type Listing = Vec<(String, Result<Snapshot, StoreError>)>;
+
 /// The state directory.
 #[derive(Debug, Clone)]
 pub struct Store {
@@ -94,6 +130,48 @@ pub struct Store {
 /// Holds the state directory's lock until dropped.
 #[derive(Debug)]
 pub struct Lock(#[allow(dead_code)] Flock<File>);
+
+const HISTORY: &str = "history";
+/// The single-entry history of earlier versions, still read.
+const LAST_APPLY: &str = "last-apply";
+const JOURNAL: &str = "journal.json";
+const KEPT: &str = "kept.json";
+
+/// Refuses a symlink, anything writable by group or others, and anything owned by another
+/// user than us or root.
+fn check_meta(path: &Path, meta: &fs::Metadata, dir: bool) -> Result<(), StoreError> {
+    use std::os::unix::fs::MetadataExt;
+    let unsafe_ = |why: String| {
+        Err(StoreError::Unsafe {
+            path: path.to_path_buf(),
+            why,
+        })
+    };
+    if meta.file_type().is_symlink() {
+        return unsafe_("it is a symlink; give the real path".into());
+    }
+    if dir && !meta.is_dir() {
+        return unsafe_("not a directory".into());
+    }
+    if !dir && !meta.is_file() {
+        return unsafe_("not a regular file".into());
+    }
+    let mode = meta.mode() & 0o7777;
+    if mode & 0o022 != 0 {
+        return unsafe_(format!(
+            "writable by group or others (mode {mode:04o}); use a directory that only its \
+             owner can write, e.g. chmod go-w"
+        ));
+    }
+    let me = nix::unistd::Uid::effective().as_raw();
+    if meta.uid() != me && meta.uid() != 0 {
+        return unsafe_(format!(
+            "owned by uid {}, not by uid {me} or root",
+            meta.uid()
+        ));
+    }
+    Ok(())
+}
 
 impl Store {
     /// A store at `dir`; nothing is created until something is written.
@@ -110,17 +188,82 @@ impl Store {
         self.dir.join("snapshots")
     }
 
-    /// Creates the directories with mode 0700: snapshots can hold site addresses.
-    fn ensure(&self) -> Result<(), StoreError> {
+    /// Checks the state dir and its snapshots dir; `Ok(false)` when the state dir does not
+    /// exist (nothing recorded yet).
+    fn check_dirs(&self) -> Result<bool, StoreError> {
         for d in [self.dir.clone(), self.snapshots_dir()] {
-            fs::create_dir_all(&d).map_err(io_err(&d))?;
-            fs::set_permissions(&d, fs::Permissions::from_mode(0o700)).map_err(io_err(&d))?;
+            match fs::symlink_metadata(&d) {
+                Ok(m) => check_meta(&d, &m, true)?,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(d != self.dir),
+                Err(e) => return Err(StoreError::Io { path: d, source: e }),
+            }
+        }
+        Ok(true)
+    }
+
+    /// Creates the directories 0700 where absent (snapshots can hold site addresses); an
+    /// existing one is used as it is, never chmod-ed, once it passes [`check_meta`].
+    fn ensure(&self) -> Result<(), StoreError> {
+        use std::os::unix::fs::DirBuilderExt;
+        for d in [self.dir.clone(), self.snapshots_dir()] {
+            match fs::symlink_metadata(&d) {
+                Ok(m) => check_meta(&d, &m, true)?,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    fs::DirBuilder::new()
+                        .recursive(true)
+                        .mode(0o700)
+                        .create(&d)
+                        .map_err(io_err(&d))?;
+                }
+                Err(e) => return Err(StoreError::Io { path: d, source: e }),
+            }
         }
         Ok(())
     }
 
+    /// Reads a state file without following a symlink, checking its owner and mode on the
+    /// open descriptor; `None` when it does not exist.
+    fn read_file(&self, path: &Path) -> Result<Option<Vec<u8>>, StoreError> {
+        use std::io::Read;
+        use std::os::unix::fs::OpenOptionsExt;
+        if !self.check_dirs()? {
+            return Ok(None);
+        }
+        let mut f = match OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(path)
+        {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
+            Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                return Err(StoreError::Unsafe {
+                    path: path.to_path_buf(),
+                    why: "it is a symlink; state files must be regular files".into(),
+                });
+            }
+            Err(e) => {
+                return Err(StoreError::Io {
+                    path: path.to_path_buf(),
+                    source: e,
+                });
+            }
+        };
+        let meta = f.metadata().map_err(io_err(path))?;
+        check_meta(path, &meta, false)?;
+        let mut buf = Vec::new();
+        f.read_to_end(&mut buf).map_err(io_err(path))?;
+        Ok(Some(buf))
+    }
+
+    fn write_file(&self, path: &Path, body: &[u8]) -> Result<(), StoreError> {
+        self.ensure()?;
+        crate::atomic::write(path, body, crate::atomic::Mode::Always(0o600)).map_err(io_err(path))
+    }
+
     /// Takes the apply/rollback lock, waiting up to `wait` for another holder.
     pub fn lock(&self, wait: Duration) -> Result<Lock, StoreError> {
+        use std::os::unix::fs::OpenOptionsExt;
         self.ensure()?;
         let path = self.dir.join("lock");
         let start = Instant::now();
@@ -129,8 +272,22 @@ impl Store {
             .truncate(false)
             .write(true)
             .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
             .open(&path)
-            .map_err(io_err(&path))?;
+            .map_err(|e| {
+                if e.raw_os_error() == Some(libc::ELOOP) {
+                    StoreError::Unsafe {
+                        path: path.clone(),
+                        why: "it is a symlink; state files must be regular files".into(),
+                    }
+                } else {
+                    StoreError::Io {
+                        path: path.clone(),
+                        source: e,
+                    }
+                }
+            })?;
+        check_meta(&path, &file.metadata().map_err(io_err(&path))?, false)?;
         loop {
             match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
                 Ok(l) => return Ok(Lock(l)),
@@ -168,13 +325,13 @@ impl Store {
     /// Writes a snapshot atomically and durably (mode 0600).
     pub fn save(&self, snap: &Snapshot) -> Result<PathBuf, StoreError> {
         check_id(&snap.id)?;
-        self.ensure()?;
         let path = self.snapshots_dir().join(format!("{}.json", snap.id));
         let body = serde_json::to_vec_pretty(snap).map_err(|e| StoreError::Corrupt {
             path: path.clone(),
+            what: "snapshot",
             source: e,
         })?;
-        write_atomic(&path, &body)?;
+        self.write_file(&path, &body)?;
         Ok(path)
     }
 
@@ -182,18 +339,22 @@ impl Store {
     pub fn load(&self, id: &str) -> Result<Snapshot, StoreError> {
         check_id(id)?;
         let path = self.snapshots_dir().join(format!("{id}.json"));
-        let text = match fs::read(&path) {
-            Ok(t) => t,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Err(StoreError::NotFound(id.into()));
-            }
-            Err(e) => return Err(StoreError::Io { path, source: e }),
-        };
-        serde_json::from_slice(&text).map_err(|source| StoreError::Corrupt { path, source })
+        let text = self
+            .read_file(&path)?
+            .ok_or_else(|| StoreError::NotFound(id.into()))?;
+        serde_json::from_slice(&text).map_err(|source| StoreError::Corrupt {
+            path,
+            what: "snapshot",
+            source,
+        })
     }
 
-    /// Every snapshot, oldest first.
-    pub fn list(&self) -> Result<Vec<Snapshot>, StoreError> {
+    /// Every snapshot, oldest first, each read on its own: one unreadable file is reported
+    /// in its place and does not hide the others.
+    pub fn list(&self) -> Result<Listing, StoreError> {
+        if !self.check_dirs()? {
+            return Ok(Vec::new());
+        }
         let dir = self.snapshots_dir();
         let rd = match fs::read_dir(&dir) {
             Ok(rd) => rd,
@@ -211,62 +372,150 @@ impl Store {
                 e.file_name()
                     .to_str()?
                     .strip_suffix(".json")
+                    .filter(|id| check_id(id).is_ok())
                     .map(str::to_string)
             })
             .collect();
         ids.sort();
-        ids.iter().map(|id| self.load(id)).collect()
+        Ok(ids
+            .into_iter()
+            .map(|id| {
+                let s = self.load(&id);
+                (id, s)
+            })
+            .collect())
     }
 
-    /// Removes one snapshot.
+    /// Removes one snapshot (and its place in the rollback history).
     pub fn delete(&self, id: &str) -> Result<(), StoreError> {
         check_id(id)?;
+        self.check_dirs()?;
         let path = self.snapshots_dir().join(format!("{id}.json"));
         match fs::remove_file(&path) {
-            Ok(()) => Ok(()),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(StoreError::NotFound(id.into())),
-            Err(e) => Err(StoreError::Io { path, source: e }),
+            Ok(()) => {}
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(StoreError::NotFound(id.into()));
+            }
+            Err(e) => return Err(StoreError::Io { path, source: e }),
+        }
+        let mut h = self.history()?;
+        if h.iter().any(|x| x == id) {
+            h.retain(|x| x != id);
+            self.set_history(&h)?;
+        }
+        Ok(())
+    }
+
+    /// The snapshots of applies that completed (or were interrupted), oldest first: what
+    /// `rollback` without an ID walks back through, newest first.
+    pub fn history(&self) -> Result<Vec<String>, StoreError> {
+        let path = self.dir.join(HISTORY);
+        let body = match self.read_file(&path)? {
+            Some(b) => b,
+            None => match self.read_file(&self.dir.join(LAST_APPLY))? {
+                Some(b) => b,
+                None => return Ok(Vec::new()),
+            },
+        };
+        Ok(String::from_utf8_lossy(&body)
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && check_id(l).is_ok())
+            .map(str::to_string)
+            .collect())
+    }
+
+    /// Replaces the history.
+    pub fn set_history(&self, ids: &[String]) -> Result<(), StoreError> {
+        let mut body = ids.join("\n");
+        if !body.is_empty() {
+            body.push('\n');
+        }
+        self.write_file(&self.dir.join(HISTORY), body.as_bytes())?;
+        let old = self.dir.join(LAST_APPLY);
+        match fs::remove_file(&old) {
+            Err(e) if e.kind() != io::ErrorKind::NotFound => Err(StoreError::Io {
+                path: old,
+                source: e,
+            }),
+            _ => Ok(()),
         }
     }
 
-    /// Records which snapshot the last apply took (the default for `rollback`).
-    pub fn set_last_apply(&self, id: &str) -> Result<(), StoreError> {
-        self.ensure()?;
-        write_atomic(&self.dir.join("last-apply"), id.as_bytes())
+    /// Adds an apply's snapshot on top of the history (or replaces `instead`, the snapshot
+    /// of an interrupted apply that this one took over).
+    pub fn push_history(&self, id: &str, instead: Option<&str>) -> Result<(), StoreError> {
+        let mut h = self.history()?;
+        h.retain(|x| x != id && Some(x.as_str()) != instead);
+        h.push(id.to_string());
+        self.set_history(&h)
     }
 
-    /// The snapshot the last apply took.
+    /// The default rollback target: the newest apply in the history.
     pub fn last_apply(&self) -> Result<String, StoreError> {
-        let path = self.dir.join("last-apply");
-        match fs::read_to_string(&path) {
-            Ok(id) if !id.trim().is_empty() => Ok(id.trim().to_string()),
-            Ok(_) => Err(StoreError::NoLastApply),
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(StoreError::NoLastApply),
+        self.history()?.pop().ok_or(StoreError::NoLastApply)
+    }
+
+    /// The journal of a transaction that did not end, if any.
+    pub fn journal(&self) -> Result<Option<Journal>, StoreError> {
+        let path = self.dir.join(JOURNAL);
+        match self.read_file(&path)? {
+            None => Ok(None),
+            Some(b) => serde_json::from_slice(&b)
+                .map(Some)
+                .map_err(|source| StoreError::Corrupt {
+                    path,
+                    what: "transaction journal",
+                    source,
+                }),
+        }
+    }
+
+    /// Records a transaction as in flight, durably.
+    pub fn begin(&self, j: &Journal) -> Result<(), StoreError> {
+        let path = self.dir.join(JOURNAL);
+        let body = serde_json::to_vec_pretty(j).map_err(|source| StoreError::Corrupt {
+            path: path.clone(),
+            what: "transaction journal",
+            source,
+        })?;
+        self.write_file(&path, &body)
+    }
+
+    /// Records that no transaction is in flight, durably.
+    pub fn end(&self) -> Result<(), StoreError> {
+        let path = self.dir.join(JOURNAL);
+        match fs::remove_file(&path) {
+            Ok(()) => File::open(&self.dir)
+                .and_then(|d| d.sync_all())
+                .map_err(io_err(&self.dir)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(StoreError::Io { path, source: e }),
         }
     }
 
     /// Values the kernel kept in place of what was asked.
     pub fn kept(&self) -> Result<Kept, StoreError> {
-        let path = self.dir.join("kept.json");
-        match fs::read(&path) {
-            Ok(t) => {
-                serde_json::from_slice(&t).map_err(|source| StoreError::Corrupt { path, source })
-            }
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(Kept::new()),
-            Err(e) => Err(StoreError::Io { path, source: e }),
+        let path = self.dir.join(KEPT);
+        match self.read_file(&path)? {
+            None => Ok(Kept::new()),
+            Some(t) => serde_json::from_slice(&t).map_err(|source| StoreError::Corrupt {
+                path,
+                what: "kept-values file",
+                source,
+            }),
         }
     }
 
     /// Saves kept values.
     pub fn save_kept(&self, kept: &Kept) -> Result<(), StoreError> {
-        self.ensure()?;
-        let path = self.dir.join("kept.json");
+        let path = self.dir.join(KEPT);
         let body = serde_json::to_vec_pretty(kept).map_err(|source| StoreError::Corrupt {
             path: path.clone(),
+            what: "kept-values file",
             source,
         })?;
-        write_atomic(&path, &body)
+        self.write_file(&path, &body)
     }
 }
 
@@ -281,29 +530,6 @@ fn check_id(id: &str) -> Result<(), StoreError> {
     } else {
         Err(StoreError::BadId(id.into()))
     }
-}
-
-/// Temporary file in the same directory, fsync, rename over, fsync the directory: after a
-/// crash the file is either the old one or the new one, never a torn mix.
-pub fn write_atomic(path: &Path, body: &[u8]) -> Result<(), StoreError> {
-    let dir = path.parent().unwrap_or(Path::new("."));
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".tmp-")
-        .tempfile_in(dir)
-        .map_err(io_err(dir))?;
-    tmp.as_file()
-        .set_permissions(fs::Permissions::from_mode(0o600))
-        .map_err(io_err(path))?;
-    tmp.write_all(body).map_err(io_err(path))?;
-    tmp.as_file().sync_all().map_err(io_err(path))?;
-    tmp.persist(path).map_err(|e| StoreError::Io {
-        path: path.to_path_buf(),
-        source: e.error,
-    })?;
-    File::open(dir)
-        .and_then(|d| d.sync_all())
-        .map_err(io_err(dir))?;
-    Ok(())
 }
 
 /// UTC date and time of a Unix timestamp (proleptic Gregorian calendar).
@@ -349,6 +575,7 @@ mod tests {
 
     #[test]
     fn snapshots_round_trip_with_private_modes() {
+        use std::os::unix::fs::PermissionsExt;
         let dir = tempfile::tempdir().unwrap();
         let store = Store::new(dir.path().join("state"));
         let snap = Snapshot {
@@ -373,9 +600,67 @@ mod tests {
         );
         assert_eq!(store.load(&snap.id).unwrap(), snap);
         assert_eq!(store.list().unwrap().len(), 1);
+        store.push_history(&snap.id, None).unwrap();
+        assert_eq!(store.last_apply().unwrap(), snap.id);
         store.delete(&snap.id).unwrap();
         assert!(matches!(store.load(&snap.id), Err(StoreError::NotFound(_))));
         assert!(matches!(store.load("../etc"), Err(StoreError::BadId(_))));
+        assert!(matches!(store.last_apply(), Err(StoreError::NoLastApply)));
+    }
+
+    #[test]
+    fn an_existing_dir_keeps_its_mode_and_unsafe_ones_are_refused() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let state = dir.path().join("state");
+        fs::create_dir(&state).unwrap();
+        fs::set_permissions(&state, fs::Permissions::from_mode(0o755)).unwrap();
+        let store = Store::new(&state);
+        store.save_kept(&Kept::new()).unwrap();
+        assert_eq!(
+            fs::metadata(&state).unwrap().permissions().mode() & 0o7777,
+            0o755
+        );
+        let open = dir.path().join("open");
+        fs::create_dir(&open).unwrap();
+        fs::set_permissions(&open, fs::Permissions::from_mode(0o1777)).unwrap();
+        let err = Store::new(&open).lock(Duration::ZERO).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("writable by group or others (mode 1777)"),
+            "{err}"
+        );
+        assert_eq!(
+            fs::metadata(&open).unwrap().permissions().mode() & 0o7777,
+            0o1777
+        );
+        let link = dir.path().join("link");
+        std::os::unix::fs::symlink(&state, &link).unwrap();
+        let err = Store::new(&link).kept().unwrap_err();
+        assert!(err.to_string().contains("symlink"), "{err}");
+        std::os::unix::fs::symlink("/etc/hostname", state.join("journal.json")).unwrap();
+        let err = store.journal().unwrap_err();
+        assert!(err.to_string().contains("symlink"), "{err}");
+    }
+
+    #[test]
+    fn one_unreadable_snapshot_does_not_hide_the_others() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join("s"));
+        let snap = Snapshot {
+            id: "a1".into(),
+            profile: "web".into(),
+            origin: Origin::Apply,
+            created: now_rfc3339(),
+            host: "h".into(),
+            settings: Vec::new(),
+        };
+        store.save(&snap).unwrap();
+        fs::write(store.snapshots_dir().join("a0.json"), "{\"id\": \"a0\", ").unwrap();
+        let l = store.list().unwrap();
+        assert_eq!(l.len(), 2);
+        assert!(matches!(l[0].1, Err(StoreError::Corrupt { .. })));
+        assert_eq!(l[1].1.as_ref().unwrap(), &snap);
     }
 
     #[test]

@@ -126,6 +126,39 @@ impl fmt::Display for SysctlKey {
     }
 }
 
+/// Whether two values are the same as the kernel holds them: whitespace folded, and fields
+/// that are both decimal integers compared as numbers (`010` is read back as `10`).
+pub fn same(a: &str, b: &str) -> bool {
+    let (x, y) = (normalize(a), normalize(b));
+    if x == y {
+        return true;
+    }
+    let (fx, fy): (Vec<&str>, Vec<&str>) = (x.split(' ').collect(), y.split(' ').collect());
+    fx.len() == fy.len()
+        && fx.iter().zip(&fy).all(|(p, q)| {
+            p == q || matches!((p.parse::<i128>(), q.parse::<i128>()), (Ok(m), Ok(n)) if m == n)
+        })
+}
+
+/// The number of fields of a value made only of integers (`tcp_rmem` has 3, `somaxconn` 1);
+/// `None` for anything else (a string such as `core_pattern`, an empty list), whose shape
+/// hosttune cannot judge.
+pub fn numeric_fields(v: &str) -> Option<usize> {
+    let n = normalize(v);
+    if n.is_empty() || !n.split(' ').all(|f| f.parse::<i128>().is_ok()) {
+        return None;
+    }
+    Some(n.split(' ').count())
+}
+
+/// Keys whose value the kernel rounds on write, so that a read-back differing from what was
+/// written is `clamped` rather than a failure. `fs.pipe-max-size` is rounded up to a power of
+/// two number of pages (fs/pipe.c, `round_pipe_size`). Every other key stores what it accepts
+/// or refuses the write with EINVAL, so any other difference is a failed write.
+pub fn rounds(key: &SysctlKey) -> bool {
+    key.segments() == ["fs", "pipe-max-size"]
+}
+
 /// A value with runs of whitespace folded to one space and the ends trimmed: `tcp_rmem` reads
 /// back as `4096\t16384\t4194304\n` and must equal `"4096 16384 4194304"`.
 pub fn normalize(value: &str) -> String {
@@ -196,6 +229,20 @@ mod tests {
         assert_eq!(normalize("4096\t16384\t4194304\n"), "4096 16384 4194304");
         assert_eq!(normalize("  1024   65535 "), "1024 65535");
         assert_eq!(normalize("\n"), "");
+    }
+
+    #[test]
+    fn numbers_compare_as_numbers_and_fields_are_counted() {
+        assert!(same("010", "10\n"));
+        assert!(same("4096\t16384 6291456\n", "4096 16384 6291456"));
+        assert!(!same("1 2", "1"));
+        assert!(!same("cubic", "reno"));
+        assert_eq!(numeric_fields("4096\t16384\t6291456\n"), Some(3));
+        assert_eq!(numeric_fields("4096\n"), Some(1));
+        assert_eq!(numeric_fields("|/usr/bin/x -p%p"), None);
+        assert_eq!(numeric_fields("\n"), None);
+        assert!(rounds(&"fs.pipe-max-size".parse().unwrap()));
+        assert!(!rounds(&"net.core.somaxconn".parse().unwrap()));
     }
 
     proptest! {

@@ -187,9 +187,13 @@ fn a_failed_add_undoes_the_arp_writes_before_it() {
     c.addrs.fail_next(AddrOp::Add, Errno::EPERM);
     let o = c.run(&plan, Origin::Apply);
     let f = o.failure.expect("the add must fail");
-    assert_eq!(f.item.object, "192.168.16.100/32 on lo");
-    assert!(f.error.to_string().contains("EPERM"), "{}", f.error);
-    assert!(f.undo_errors.is_empty(), "{:?}", f.undo_errors);
+    assert_eq!(f.item().unwrap().object, "192.168.16.100/32 on lo");
+    assert!(
+        f.error().unwrap().to_string().contains("EPERM"),
+        "{}",
+        f.error().unwrap()
+    );
+    assert!(f.undo_errors().is_empty(), "{:?}", f.undo_errors());
     assert_eq!(o.done.len(), 4, "the ARP writes came first");
     assert_eq!(arp_files(&c.root()), before, "ARP writes not undone");
     assert_eq!(c.addrs.addrs("lo"), ["127.0.0.1/8", "::1/128"]);

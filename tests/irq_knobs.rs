@@ -87,15 +87,16 @@ fn einval_fails_the_apply_and_restores_every_byte() {
         let store = Store::new(h.state());
         let o = apply(&host, &store, &plan(MLX5, &host));
         let f = o.failure.expect("the apply fails");
-        assert_eq!(f.item.object, "ens1f1np1 queue 2 irq 100");
+        assert_eq!(f.item().unwrap().object, "ens1f1np1 queue 2 irq 100");
         assert!(
-            f.error
+            f.error()
+                .unwrap()
                 .to_string()
                 .starts_with("irq 100: write smp_affinity_list"),
             "{}",
-            f.error
+            f.error().unwrap()
         );
-        assert!(f.undo_errors.is_empty(), "{:?}", f.undo_errors);
+        assert!(f.undo_errors().is_empty(), "{:?}", f.undo_errors());
         assert_eq!(changed(&before, &h.bytes()), Vec::<PathBuf>::new());
     }
 }

@@ -112,10 +112,11 @@ fn a_read_only_key_fails_the_apply_and_undoes_the_rest() {
     );
     assert_eq!(code, 1, "{out}{err}");
     assert!(
-        err.contains("net.core.rmem_max") && err.contains("rolled back"),
+        err.contains("net.core.rmem_max") && err.contains("every change was undone"),
         "{err}"
     );
-    assert!(out.contains("failed and rolled back"), "{out}");
+    assert!(out.contains("restored sysctl net.core.somaxconn"), "{out}");
+    assert!(out.contains("the host reads back as before"), "{out}");
     assert_eq!(ns.sysctl("net/core/somaxconn"), before);
     assert_eq!(ns.sysctl("net/core/rmem_max"), rmem);
 }

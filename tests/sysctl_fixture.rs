@@ -126,10 +126,10 @@ fn apply_then_reapply_then_rollback_restores_the_bytes() {
         before,
         "rollback must restore every file byte for byte"
     );
-    // A second rollback of the same snapshot has nothing left to do.
-    let (code, out, _) = h.run(&["rollback"]);
-    assert_eq!(code, 0);
-    assert!(out.contains("nothing written"), "{out}");
+    // The rollback took that apply off the history: there is nothing further to walk back.
+    let (code, _, err) = h.run(&["rollback"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("no snapshot to roll back to"), "{err}");
 }
 
 #[test]
@@ -242,17 +242,20 @@ fn snapshot_list_show_delete() {
     assert!(err.contains("not found"), "{err}");
 }
 
-/// Starts an apply that pauses after each write, waits for its first write, and returns it.
+/// Starts an apply that pauses after its first write (the test-hooks build's fault hook),
+/// waits for that write, and returns it.
 fn paused_apply(h: &Host, p: &str) -> std::process::Child {
+    let mark = h.dir.path().join("paused");
     let child = h
         .cmd(&["apply", p])
-        .env("HOSTTUNE_TEST_PAUSE_MS", "5000")
+        .env("HOSTTUNE_FAULT", "sysctl:1:pause")
+        .env("HOSTTUNE_FAULT_MARK", &mark)
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
     let start = Instant::now();
-    while h.sysctl("vm.swappiness") != "100\n" {
+    while !mark.exists() {
         assert!(
             start.elapsed() < Duration::from_secs(20),
             "apply never wrote"

@@ -168,7 +168,7 @@ fn irqs_are_found_again_after_the_channel_change_and_the_snapshot_grows_first() 
         nic: &nic,
         root: &root,
     };
-    let o = run_with(&host, &store, &plan, Origin::Apply, "h", &io).unwrap();
+    let o = run_opts(&host, &store, &plan, &Opts::new(Origin::Apply, "h"), &io).unwrap();
     assert!(o.failure.is_none(), "{:?}", o.failure);
     let got: Vec<String> = [60, 61, 62, 63, 70, 71]
         .iter()
@@ -190,7 +190,7 @@ fn irqs_are_found_again_after_the_channel_change_and_the_snapshot_grows_first() 
     // Rollback: channels back to 4 (IRQs 70, 71 freed: nothing to restore there), the
     // queue IRQs that remain back to their bytes.
     let rb = rollback_plan_with(&host, &snap, &io);
-    let o = run_with(&host, &store, &rb, Origin::Rollback, "h", &io).unwrap();
+    let o = run_opts(&host, &store, &rb, &Opts::new(Origin::Rollback, "h"), &io).unwrap();
     assert!(o.failure.is_none(), "{:?}", o.failure);
     assert_eq!(nic.channels_of("eth0").unwrap().combined, 4);
     let got: Vec<String> = [60, 61, 62, 63]
@@ -220,10 +220,10 @@ fn a_failure_after_rediscovery_undoes_the_new_irqs_and_the_channels() {
         nic: &nic,
         root: &root,
     };
-    let o = run_with(&host, &store, &plan, Origin::Apply, "h", &io).unwrap();
+    let o = run_opts(&host, &store, &plan, &Opts::new(Origin::Apply, "h"), &io).unwrap();
     let f = o.failure.expect("fails at irq 71");
-    assert_eq!(f.item.object, "eth0 queue 5 irq 71");
-    assert!(f.undo_errors.is_empty(), "{:?}", f.undo_errors);
+    assert_eq!(f.item().unwrap().object, "eth0 queue 5 irq 71");
+    assert!(f.undo_errors().is_empty(), "{:?}", f.undo_errors());
     assert_eq!(nic.channels_of("eth0").unwrap().combined, 4);
     assert_eq!(affinity(&root, 70), "0-7\n");
     assert_eq!(affinity(&root, 60), "0\n");

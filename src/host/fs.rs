@@ -126,23 +126,11 @@ impl Files for RootFs {
     }
 
     fn replace(&self, path: &Path, data: &str) -> io::Result<()> {
-        use std::os::unix::fs::PermissionsExt;
-        let full = self.full(path);
-        let dir = full.parent().unwrap_or(Path::new("/"));
-        let mode = match std::fs::metadata(&full) {
-            Ok(m) => m.permissions().mode() & 0o7777,
-            Err(e) if e.kind() == io::ErrorKind::NotFound => 0o644,
-            Err(e) => return Err(e),
-        };
-        let mut tmp = tempfile::Builder::new()
-            .prefix(".hosttune-")
-            .tempfile_in(dir)?;
-        tmp.as_file()
-            .set_permissions(std::fs::Permissions::from_mode(mode))?;
-        tmp.write_all(data.as_bytes())?;
-        tmp.as_file().sync_all()?;
-        tmp.persist(&full).map_err(|e| e.error)?;
-        File::open(dir)?.sync_all()
+        crate::atomic::write(
+            &self.full(path),
+            data.as_bytes(),
+            crate::atomic::Mode::KeepOr(0o644),
+        )
     }
 
     fn remove(&self, path: &Path) -> io::Result<()> {

@@ -57,6 +57,18 @@ pub enum KnobError {
     IrqGone { irq: u32 },
     #[error("{iface}: {what}")]
     Other { iface: IfName, what: String },
+    /// A write took effect but read back as something else, on a kind of value the kernel
+    /// does not round: the change failed.
+    #[error("{object}: wrote {wrote}, read back {read}")]
+    Mismatch {
+        object: String,
+        wrote: String,
+        read: String,
+    },
+    /// A fault injected by a test (`HOSTTUNE_FAULT`, builds with the `test-hooks` feature).
+    #[cfg(feature = "test-hooks")]
+    #[error("{0}")]
+    Injected(String),
 }
 
 impl KnobError {
@@ -71,6 +83,25 @@ impl KnobError {
                 | KnobError::IrqManaged { .. }
                 | KnobError::IrqGone { .. }
         )
+    }
+
+    /// Whether the setting's object no longer exists (an interface deleted, an IRQ freed, a
+    /// per-interface key gone with its interface): a rollback reports it `gone` and restores
+    /// the rest.
+    pub fn is_gone(&self) -> bool {
+        use nix::errno::Errno;
+        match self {
+            KnobError::Sysctl { source, .. } | KnobError::File { source, .. } => {
+                source.kind() == io::ErrorKind::NotFound
+                    || source.raw_os_error() == Some(Errno::ENODEV as i32)
+            }
+            KnobError::Irq { source, .. } => source.kind() == io::ErrorKind::NotFound,
+            KnobError::IrqGone { .. } => true,
+            KnobError::Nic(NicError::Os { errno, .. }) => *errno == Errno::ENODEV,
+            KnobError::Addr(AddrError::NoSuchInterface(_)) => true,
+            KnobError::Addr(AddrError::Os { errno, .. }) => *errno == Errno::ENODEV,
+            _ => false,
+        }
     }
 }
 

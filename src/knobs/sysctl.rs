@@ -12,7 +12,7 @@ use toml::Spanned;
 use crate::host::{Files, paths};
 use crate::plan::{Entry, Item, Kind, Setting, Status};
 use crate::profile::{Loc, Locator, ProfileError};
-use crate::sysctl::{SysctlKey, normalize};
+use crate::sysctl::{SysctlKey, normalize, numeric_fields, same};
 
 /// One wanted sysctl value, with where it was asked for.
 #[derive(Debug, Clone, PartialEq)]
@@ -174,7 +174,27 @@ pub fn diff(observed: Vec<(SysctlEntry, io::Result<String>)>, kind: Kind) -> Vec
             };
             match live {
                 Ok(raw) => {
-                    let status = if normalize(&raw) == normalize(&e.value) {
+                    if let (Some(want_n), Some(live_n)) =
+                        (numeric_fields(&e.value), numeric_fields(&raw))
+                    {
+                        if want_n != live_n {
+                            let why = format!(
+                                "this key holds {live_n} field(s) on this host, the profile \
+                                 gives {want_n} ({})",
+                                e.at
+                            );
+                            let item = Item::new(
+                                kind,
+                                object,
+                                normalize(&e.value),
+                                normalize(&raw),
+                                Status::Error,
+                            )
+                            .note(why);
+                            return Entry::new(item, None, None);
+                        }
+                    }
+                    let status = if same(&raw, &e.value) {
                         Status::Ok
                     } else {
                         Status::Drift
@@ -277,6 +297,44 @@ mod tests {
             st,
             [Status::Ok, Status::Drift, Status::Skipped, Status::Error]
         );
+    }
+
+    #[test]
+    fn a_value_with_another_field_count_is_a_plan_error() {
+        let obs = vec![
+            (
+                entry("net.ipv4.tcp_syn_retries", "3 4", false),
+                Ok("6\n".into()),
+            ),
+            (
+                entry("net.ipv4.tcp_rmem", "8192 65536", false),
+                Ok("4096\t131072\t6291456\n".into()),
+            ),
+            (
+                entry("kernel.core_pattern", "core", false),
+                Ok("|/usr/share/apport/apport -p%p -s%s\n".into()),
+            ),
+            (
+                entry("net.ipv4.ip_local_reserved_ports", "8080", false),
+                Ok("\n".into()),
+            ),
+        ];
+        let d = diff(obs, Kind::Sysctl);
+        let st: Vec<Status> = d.iter().map(|e| e.item.status).collect();
+        assert_eq!(
+            st,
+            [Status::Error, Status::Error, Status::Drift, Status::Drift]
+        );
+        assert!(
+            d[0].item
+                .note
+                .as_deref()
+                .unwrap()
+                .contains("holds 1 field(s) on this host, the profile gives 2"),
+            "{:?}",
+            d[0].item
+        );
+        assert!(d[0].change().is_none());
     }
 
     #[test]

@@ -1,0 +1,91 @@
+//! Fault injection for the binary under test (`test-hooks` feature only). `HOSTTUNE_FAULT`
+//! names one forward write and what happens to it:
+//!
+//! - `KIND:N:error`: the N-th write of an item of KIND (`sysctl`, `arp`, `vip`, `channels`,
+//!   `ring`, `txqueuelen`, `irq_affinity`, `irqbalance`) fails without writing;
+//! - `KIND:N:partial`: it is written, then reported as failed (an effect the kernel kept while
+//!   returning an error);
+//! - `KIND:N:pause`: it is written, then the process creates the file `HOSTTUNE_FAULT_MARK`
+//!   and waits (up to 30 s) for a signal, so that a test can `kill -9` or SIGTERM it there;
+//! - `store:commit`: recording the outcome in the state dir fails with ENOSPC after every
+//!   write is done.
+//!
+//! Undo and rollback writes are never faulted: they are what the tests check.
+
+use std::io;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::apply::SettingIo;
+use crate::host::Host;
+use crate::knobs::KnobError;
+use crate::plan::{Item, Setting};
+use crate::signals::Guard;
+use crate::snapshot::{Store, StoreError};
+
+static SEEN: AtomicUsize = AtomicUsize::new(0);
+
+fn fault() -> Option<(String, usize, String)> {
+    let v = std::env::var("HOSTTUNE_FAULT").ok()?;
+    let mut p = v.splitn(3, ':');
+    let kind = p.next()?.to_string();
+    let second = p.next()?;
+    match p.next() {
+        Some(action) => Some((kind, second.parse().ok()?, action.to_string())),
+        None => Some((kind, 0, second.to_string())),
+    }
+}
+
+/// A forward write, faulted when it is the one `HOSTTUNE_FAULT` names.
+pub fn write(
+    io: &dyn SettingIo,
+    host: &Host,
+    item: &Item,
+    to: &Setting,
+    signals: Option<&Guard>,
+) -> Result<(), KnobError> {
+    let Some((kind, n, action)) = fault().filter(|f| f.0 == item.kind.as_str()) else {
+        return io.write(host, to);
+    };
+    if SEEN.fetch_add(1, Ordering::SeqCst) + 1 != n {
+        return io.write(host, to);
+    }
+    let what = format!("{} {}", item.kind, item.object);
+    match action.as_str() {
+        "error" => Err(KnobError::Injected(format!(
+            "{what}: injected fault ({kind}:{n}:error)"
+        ))),
+        "partial" => {
+            io.write(host, to)?;
+            Err(KnobError::Injected(format!(
+                "{what}: injected fault after the write took effect ({kind}:{n}:partial)"
+            )))
+        }
+        "pause" => {
+            io.write(host, to)?;
+            if let Ok(mark) = std::env::var("HOSTTUNE_FAULT_MARK") {
+                let _ = std::fs::write(mark, what);
+            }
+            let start = Instant::now();
+            while start.elapsed() < Duration::from_secs(30) {
+                if signals.is_some_and(|g| g.caught().is_some()) {
+                    break;
+                }
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Ok(())
+        }
+        other => panic!("HOSTTUNE_FAULT action {other:?}: error, partial or pause"),
+    }
+}
+
+/// Fails the recording of a transaction's outcome when `HOSTTUNE_FAULT=store:commit`.
+pub fn store_fault(store: &Store) -> Result<(), StoreError> {
+    match fault() {
+        Some((kind, _, action)) if kind == "store" && action == "commit" => Err(StoreError::Io {
+            path: store.dir().join("kept.json"),
+            source: io::Error::from_raw_os_error(libc::ENOSPC),
+        }),
+        _ => Ok(()),
+    }
+}

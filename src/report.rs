@@ -266,7 +266,13 @@ pub fn outcome(verb: &str, plan: &Plan, o: &Outcome) -> String {
         Some(f) => {
             match &f.cause {
                 Cause::Step { item, error } => {
-                    let _ = writeln!(out, "failed {} {}: {error}", item.kind, item.object);
+                    let e = error.to_string();
+                    // Knob errors name their object; say it once.
+                    let _ = if e.contains(&item.object) {
+                        writeln!(out, "failed {e}")
+                    } else {
+                        writeln!(out, "failed {} {}: {e}", item.kind, item.object)
+                    };
                 }
                 c => {
                     let _ = writeln!(out, "stopped: {}", cause(c));

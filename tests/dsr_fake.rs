@@ -5,9 +5,9 @@
 use std::path::Path;
 
 use hosttune::apply::{self, Outcome};
-use hosttune::host::{Files, Host, Offline, RootFs};
+use hosttune::host::{AddrAttrs, AddrFlags, AddrScope, Files, Host, Offline, RootFs};
 use hosttune::knobs;
-use hosttune::plan::{Plan, Status};
+use hosttune::plan::{Plan, Setting, Status};
 use hosttune::profile;
 use hosttune::snapshot::{Origin, Store};
 use hosttune::testing::fake_addrs::{AddrCall, AddrOp, FakeAddrs};
@@ -153,7 +153,7 @@ fn apply_moves_the_vip_to_lo_and_rollback_puts_it_back() {
     assert_eq!(
         writes,
         [
-            AddrCall::Add(lo, ip("192.168.16.100"), 32),
+            AddrCall::Add(lo, ip("192.168.16.100"), 32, AddrAttrs::default()),
             AddrCall::Del(eth0, ip("192.168.16.100"), 32)
         ]
     );
@@ -234,5 +234,113 @@ fn a_conflicting_sysctl_for_the_same_arp_key_is_an_error() {
     assert!(
         note.contains("[sysctl] sets net.ipv4.conf.all.arp_ignore = 2"),
         "{note}"
+    );
+}
+
+/// What an operator's `ip addr add 192.0.2.10/32 dev eth0 label eth0:vip scope link
+/// noprefixroute valid_lft 86400 preferred_lft 86400` leaves on the address.
+fn operator_attrs() -> AddrAttrs {
+    AddrAttrs {
+        label: Some("eth0:vip".into()),
+        flags: AddrFlags::NOPREFIXROUTE,
+        scope: Some(AddrScope(253)),
+        valid_lft: Some(86_400),
+        preferred_lft: Some(86_400),
+    }
+}
+
+#[test]
+fn a_moved_vip_is_recorded_and_restored_with_its_attributes() {
+    let c = Case::new(
+        FakeAddrs::with_loopback()
+            .iface("eth0", &["192.168.16.11/24", "192.0.2.10/32"])
+            .with_attrs("eth0", "192.0.2.10/32", operator_attrs()),
+    );
+    let site = "description = \"s\"\n[dsr]\nvips = [\"192.0.2.10/32\"]\n";
+    let o = c.run(&c.plan(site), Origin::Apply);
+    assert!(o.failure.is_none(), "{:?}", o.failure);
+    // hosttune's own VIP on lo is a plain `ip addr add`.
+    assert_eq!(
+        c.addrs.attrs_of("lo", "192.0.2.10/32"),
+        Some(AddrAttrs::default())
+    );
+    assert_eq!(c.addrs.attrs_of("eth0", "192.0.2.10/32"), None);
+
+    let snap = c.store.load(&c.store.last_apply().unwrap()).unwrap();
+    let recorded: Vec<&Setting> = snap
+        .settings
+        .iter()
+        .filter(|s| matches!(s, Setting::Vip { .. }))
+        .collect();
+    let eth0: hosttune::types::IfName = "eth0".parse().unwrap();
+    let want = Setting::Vip {
+        iface: eth0.clone(),
+        addr: ip("192.0.2.10"),
+        prefix: 32,
+        present: true,
+        attrs: operator_attrs(),
+    };
+    assert_eq!(recorded[1], &want);
+
+    let back = apply::rollback_plan(&c.host(), &snap);
+    let item = back.items().last().unwrap();
+    assert_eq!(
+        (item.desired.as_str(), item.live.as_str()),
+        (
+            "present (label eth0:vip scope link noprefixroute valid_lft 86400 preferred_lft 86400)",
+            "absent"
+        )
+    );
+    let o = c.run(&back, Origin::Rollback);
+    assert!(o.failure.is_none(), "{:?}", o.failure);
+    assert_eq!(
+        c.addrs.attrs_of("eth0", "192.0.2.10/32"),
+        Some(operator_attrs())
+    );
+    assert_eq!(c.addrs.attrs_of("lo", "192.0.2.10/32"), None);
+    assert!(
+        c.addrs
+            .calls()
+            .contains(&AddrCall::Add(eth0, ip("192.0.2.10"), 32, operator_attrs()))
+    );
+    // Attributes are restored, not audited: the lifetimes count down, the VIP is in place.
+    assert!(
+        apply::rollback_plan(&c.host(), &snap)
+            .changes()
+            .next()
+            .is_none()
+    );
+}
+
+#[test]
+fn a_vip_recorded_before_attributes_existed_loads_as_a_plain_address() {
+    let old = r#"{"kind":"vip","iface":"eth0","addr":"192.0.2.10","prefix":32,"present":true}"#;
+    let s: Setting = serde_json::from_str(old).unwrap();
+    let Setting::Vip { attrs, .. } = &s else {
+        panic!("{s:?}")
+    };
+    assert!(attrs.is_default());
+    // Written back the same, so an older hosttune still reads what this one writes.
+    let again: serde_json::Value = serde_json::to_value(&s).unwrap();
+    assert_eq!(
+        again,
+        serde_json::from_str::<serde_json::Value>(old).unwrap()
+    );
+
+    let c = Case::new(FakeAddrs::with_loopback().iface("eth0", &[]));
+    knobs::write(&c.host(), &s).unwrap();
+    let eth0 = "eth0".parse().unwrap();
+    assert_eq!(
+        c.addrs.calls(),
+        [AddrCall::Add(
+            eth0,
+            ip("192.0.2.10"),
+            32,
+            AddrAttrs::default()
+        )]
+    );
+    assert_eq!(
+        c.addrs.attrs_of("eth0", "192.0.2.10/32"),
+        Some(AddrAttrs::default())
     );
 }

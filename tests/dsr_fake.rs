@@ -99,11 +99,12 @@ const SITE: &str = "description = \"s\"\n[dsr]\nvips = [\"192.168.16.100/32\"]\n
 
 #[test]
 fn plan_statuses_for_vips_in_every_place() {
-    let addrs = FakeAddrs::with_loopback()
+    let addrs = FakeAddrs::new()
+        .iface("lo", &["127.0.0.1/8", "::1/128", "10.0.0.5/24"])
         .iface("eth0", &["192.168.16.11/24", "192.168.16.100/32"])
         .iface("eth1", &["2001:db8::5/64"]);
     let c = Case::new(addrs);
-    let text = "description = \"s\"\n[dsr]\nvips = [\"192.168.16.100/32\", \"2001:db8::5/128\", \"127.0.0.1/32\"]\narp_ignore = 0\narp_announce = 0\n";
+    let text = "description = \"s\"\n[dsr]\nvips = [\"192.168.16.100/32\", \"2001:db8::5/128\", \"10.0.0.5/32\"]\narp_ignore = 0\narp_announce = 0\n";
     let plan = c.plan(text);
     let want = [
         ("arp_ignore all", Status::Ok),
@@ -114,7 +115,7 @@ fn plan_statuses_for_vips_in_every_place() {
         ("arp_announce eth0", Status::Ok),
         ("192.168.16.100/32 on lo", Status::Drift),
         ("2001:db8::5/128 on lo", Status::Drift),
-        ("127.0.0.1/32 on lo", Status::Error),
+        ("10.0.0.5/32 on lo", Status::Error),
         ("192.168.16.100/32 on eth0", Status::Drift),
         ("2001:db8::5/64 on eth1", Status::Error),
     ];
@@ -122,7 +123,7 @@ fn plan_statuses_for_vips_in_every_place() {
     assert_eq!(statuses(&plan), want);
     // A plan with an error stops before any write.
     let err = apply::run(&c.host(), &c.store, &plan, Origin::Apply, "t").unwrap_err();
-    assert!(err.to_string().contains("127.0.0.1/8"), "{err}");
+    assert!(err.to_string().contains("10.0.0.5/24"), "{err}");
     assert!(c.addrs.calls().iter().all(|call| *call == AddrCall::List));
 }
 

@@ -284,7 +284,10 @@ fn a_moved_vip_is_recorded_and_restored_with_its_attributes() {
     assert_eq!(recorded[1], &want);
 
     let back = apply::rollback_plan(&c.host(), &snap);
-    let item = back.items().last().unwrap();
+    let item = back
+        .items()
+        .find(|i| i.object == "192.0.2.10/32 on eth0")
+        .unwrap();
     assert_eq!(
         (item.desired.as_str(), item.live.as_str()),
         (

@@ -8,6 +8,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::cpulist::CpuList;
+use crate::host::AddrAttrs;
 use crate::sysctl::SysctlKey;
 use crate::types::IfName;
 
@@ -160,12 +161,17 @@ impl Item {
 pub enum Setting {
     /// `/proc/sys/KEY`, the raw text as read (so a restore is byte for byte).
     Sysctl { key: SysctlKey, value: String },
-    /// An address on an interface, present or not.
+    /// An address on an interface, present or not. `attrs` are what a present one is added
+    /// with (label, flags, scope, lifetimes): restored, never compared. Left out when they
+    /// are the defaults, and absent from snapshots written before they were recorded, which
+    /// then mean the defaults.
     Vip {
         iface: IfName,
         addr: std::net::IpAddr,
         prefix: u8,
         present: bool,
+        #[serde(default, skip_serializing_if = "AddrAttrs::is_default")]
+        attrs: AddrAttrs,
     },
     /// Ring sizes (`ethtool -G`); other counts are carried over from a fresh read.
     Rings { iface: IfName, rx: u32, tx: u32 },
@@ -216,12 +222,29 @@ impl Setting {
     }
 
     /// Whether two settings at the same address hold the same value, as the kernel compares
-    /// them (sysctl values with whitespace folded).
+    /// them (sysctl values with whitespace folded; a VIP is there or not, whatever its
+    /// attributes, whose lifetimes count down anyway).
     pub fn same_value(&self, other: &Setting) -> bool {
         match (self, other) {
             (Setting::Sysctl { key: a, value: x }, Setting::Sysctl { key: b, value: y }) => {
                 a == b && crate::sysctl::same(x, y)
             }
+            (
+                Setting::Vip {
+                    iface,
+                    addr,
+                    prefix,
+                    present,
+                    ..
+                },
+                Setting::Vip {
+                    iface: i2,
+                    addr: a2,
+                    prefix: p2,
+                    present: x2,
+                    ..
+                },
+            ) => (iface, addr, prefix, present) == (i2, a2, p2, x2),
             _ => self == other,
         }
     }
@@ -402,10 +425,15 @@ pub fn describe(s: &Setting) -> (Kind, String, String) {
             addr,
             prefix,
             present,
+            attrs,
         } => (
             Kind::Vip,
             format!("{addr}/{prefix} on {iface}"),
-            if *present { "present" } else { "absent" }.into(),
+            match (present, attrs.is_default()) {
+                (false, _) => "absent".into(),
+                (true, true) => "present".into(),
+                (true, false) => format!("present ({attrs})"),
+            },
         ),
         Setting::Rings { iface, rx, tx } => {
             (Kind::Ring, iface.to_string(), format!("rx {rx} tx {tx}"))

@@ -209,6 +209,46 @@ fn bad_dsr_values() {
 }
 
 #[test]
+fn vips_that_can_never_work_on_lo() {
+    let c = Case::new();
+    for (name, vip, why) in [
+        ("any4", "0.0.0.0", "is the unspecified address"),
+        ("any6", "::", "is the unspecified address"),
+        (
+            "mc4",
+            "224.0.0.18/32",
+            "is a multicast address (224.0.0.0/4)",
+        ),
+        ("mc6", "ff02::1", "is a multicast address (ff00::/8)"),
+        (
+            "bcast",
+            "255.255.255.255",
+            "is the limited broadcast address",
+        ),
+        (
+            "mapped",
+            "::ffff:192.0.2.10",
+            "is an IPv4-mapped IPv6 address (::ffff:0:0/96)",
+        ),
+        ("lo4", "127.0.0.2/32", "is a loopback address"),
+        ("lo6", "::1/128", "is the loopback address"),
+    ] {
+        // After a good VIP, so that the message, not the position, has to name the bad one:
+        // as for a wide prefix, the position is the list's.
+        let body = format!("description = \"x\"\n[dsr]\nvips = [\"192.0.2.10\", \"{vip}\"]\n");
+        let f = c.file(&format!("{name}.toml"), &body);
+        let at = format!("{name}.toml:3:8");
+        c.rejects(p(&f), &[&at, &format!("VIP \"{vip}\" {why}")]);
+    }
+    // The mapped address's message says what to write instead.
+    let f = c.file("hint.toml", "[dsr]\nvips = [\"::ffff:192.0.2.10\"]\n");
+    c.rejects(
+        p(&f),
+        &["hint.toml:2:8", "list the IPv4 address 192.0.2.10 instead"],
+    );
+}
+
+#[test]
 fn bad_nic_values() {
     let c = Case::new();
     for (name, body, want) in [

@@ -5,9 +5,9 @@
 use std::path::Path;
 
 use hosttune::apply::{self, Outcome};
-use hosttune::host::{Files, Host, Offline, RootFs};
+use hosttune::host::{AddrAttrs, AddrFlags, AddrScope, Files, Host, Offline, RootFs};
 use hosttune::knobs;
-use hosttune::plan::{Plan, Status};
+use hosttune::plan::{Plan, Setting, Status};
 use hosttune::profile;
 use hosttune::snapshot::{Origin, Store};
 use hosttune::testing::fake_addrs::{AddrCall, AddrOp, FakeAddrs};
@@ -99,11 +99,12 @@ const SITE: &str = "description = \"s\"\n[dsr]\nvips = [\"192.168.16.100/32\"]\n
 
 #[test]
 fn plan_statuses_for_vips_in_every_place() {
-    let addrs = FakeAddrs::with_loopback()
+    let addrs = FakeAddrs::new()
+        .iface("lo", &["127.0.0.1/8", "::1/128", "10.0.0.5/24"])
         .iface("eth0", &["192.168.16.11/24", "192.168.16.100/32"])
         .iface("eth1", &["2001:db8::5/64"]);
     let c = Case::new(addrs);
-    let text = "description = \"s\"\n[dsr]\nvips = [\"192.168.16.100/32\", \"2001:db8::5/128\", \"127.0.0.1/32\"]\narp_ignore = 0\narp_announce = 0\n";
+    let text = "description = \"s\"\n[dsr]\nvips = [\"192.168.16.100/32\", \"2001:db8::5/128\", \"10.0.0.5/32\"]\narp_ignore = 0\narp_announce = 0\n";
     let plan = c.plan(text);
     let want = [
         ("arp_ignore all", Status::Ok),
@@ -114,7 +115,7 @@ fn plan_statuses_for_vips_in_every_place() {
         ("arp_announce eth0", Status::Ok),
         ("192.168.16.100/32 on lo", Status::Drift),
         ("2001:db8::5/128 on lo", Status::Drift),
-        ("127.0.0.1/32 on lo", Status::Error),
+        ("10.0.0.5/32 on lo", Status::Error),
         ("192.168.16.100/32 on eth0", Status::Drift),
         ("2001:db8::5/64 on eth1", Status::Error),
     ];
@@ -122,7 +123,7 @@ fn plan_statuses_for_vips_in_every_place() {
     assert_eq!(statuses(&plan), want);
     // A plan with an error stops before any write.
     let err = apply::run(&c.host(), &c.store, &plan, Origin::Apply, "t").unwrap_err();
-    assert!(err.to_string().contains("127.0.0.1/8"), "{err}");
+    assert!(err.to_string().contains("10.0.0.5/24"), "{err}");
     assert!(c.addrs.calls().iter().all(|call| *call == AddrCall::List));
 }
 
@@ -153,7 +154,7 @@ fn apply_moves_the_vip_to_lo_and_rollback_puts_it_back() {
     assert_eq!(
         writes,
         [
-            AddrCall::Add(lo, ip("192.168.16.100"), 32),
+            AddrCall::Add(lo, ip("192.168.16.100"), 32, AddrAttrs::default()),
             AddrCall::Del(eth0, ip("192.168.16.100"), 32)
         ]
     );
@@ -238,5 +239,116 @@ fn a_conflicting_sysctl_for_the_same_arp_key_is_an_error() {
     assert!(
         note.contains("[sysctl] sets net.ipv4.conf.all.arp_ignore = 2"),
         "{note}"
+    );
+}
+
+/// What an operator's `ip addr add 192.0.2.10/32 dev eth0 label eth0:vip scope link
+/// noprefixroute valid_lft 86400 preferred_lft 86400` leaves on the address.
+fn operator_attrs() -> AddrAttrs {
+    AddrAttrs {
+        label: Some("eth0:vip".into()),
+        flags: AddrFlags::NOPREFIXROUTE,
+        scope: Some(AddrScope(253)),
+        valid_lft: Some(86_400),
+        preferred_lft: Some(86_400),
+    }
+}
+
+#[test]
+fn a_moved_vip_is_recorded_and_restored_with_its_attributes() {
+    let c = Case::new(
+        FakeAddrs::with_loopback()
+            .iface("eth0", &["192.168.16.11/24", "192.0.2.10/32"])
+            .with_attrs("eth0", "192.0.2.10/32", operator_attrs()),
+    );
+    let site = "description = \"s\"\n[dsr]\nvips = [\"192.0.2.10/32\"]\n";
+    let o = c.run(&c.plan(site), Origin::Apply);
+    assert!(o.failure.is_none(), "{:?}", o.failure);
+    // hosttune's own VIP on lo is a plain `ip addr add`.
+    assert_eq!(
+        c.addrs.attrs_of("lo", "192.0.2.10/32"),
+        Some(AddrAttrs::default())
+    );
+    assert_eq!(c.addrs.attrs_of("eth0", "192.0.2.10/32"), None);
+
+    let snap = c.store.load(&c.store.last_apply().unwrap()).unwrap();
+    let recorded: Vec<&Setting> = snap
+        .settings
+        .iter()
+        .filter(|s| matches!(s, Setting::Vip { .. }))
+        .collect();
+    let eth0: hosttune::types::IfName = "eth0".parse().unwrap();
+    let want = Setting::Vip {
+        iface: eth0.clone(),
+        addr: ip("192.0.2.10"),
+        prefix: 32,
+        present: true,
+        attrs: operator_attrs(),
+    };
+    assert_eq!(recorded[1], &want);
+
+    let back = apply::rollback_plan(&c.host(), &snap);
+    let item = back
+        .items()
+        .find(|i| i.object == "192.0.2.10/32 on eth0")
+        .unwrap();
+    assert_eq!(
+        (item.desired.as_str(), item.live.as_str()),
+        (
+            "present (label eth0:vip scope link noprefixroute valid_lft 86400 preferred_lft 86400)",
+            "absent"
+        )
+    );
+    let o = c.run(&back, Origin::Rollback);
+    assert!(o.failure.is_none(), "{:?}", o.failure);
+    assert_eq!(
+        c.addrs.attrs_of("eth0", "192.0.2.10/32"),
+        Some(operator_attrs())
+    );
+    assert_eq!(c.addrs.attrs_of("lo", "192.0.2.10/32"), None);
+    assert!(
+        c.addrs
+            .calls()
+            .contains(&AddrCall::Add(eth0, ip("192.0.2.10"), 32, operator_attrs()))
+    );
+    // Attributes are restored, not audited: the lifetimes count down, the VIP is in place.
+    assert!(
+        apply::rollback_plan(&c.host(), &snap)
+            .changes()
+            .next()
+            .is_none()
+    );
+}
+
+#[test]
+fn a_vip_recorded_before_attributes_existed_loads_as_a_plain_address() {
+    let old = r#"{"kind":"vip","iface":"eth0","addr":"192.0.2.10","prefix":32,"present":true}"#;
+    let s: Setting = serde_json::from_str(old).unwrap();
+    let Setting::Vip { attrs, .. } = &s else {
+        panic!("{s:?}")
+    };
+    assert!(attrs.is_default());
+    // Written back the same, so an older hosttune still reads what this one writes.
+    let again: serde_json::Value = serde_json::to_value(&s).unwrap();
+    assert_eq!(
+        again,
+        serde_json::from_str::<serde_json::Value>(old).unwrap()
+    );
+
+    let c = Case::new(FakeAddrs::with_loopback().iface("eth0", &[]));
+    knobs::write(&c.host(), &s).unwrap();
+    let eth0 = "eth0".parse().unwrap();
+    assert_eq!(
+        c.addrs.calls(),
+        [AddrCall::Add(
+            eth0,
+            ip("192.0.2.10"),
+            32,
+            AddrAttrs::default()
+        )]
+    );
+    assert_eq!(
+        c.addrs.attrs_of("eth0", "192.0.2.10/32"),
+        Some(AddrAttrs::default())
     );
 }

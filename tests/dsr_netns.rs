@@ -183,3 +183,111 @@ fn plan_time_stops_change_nothing() {
     assert!(!addrs(&ns, "lo").iter().any(|a| a == "10.9.0.2/32"));
     assert_eq!(arp_values(&ns), before_arp);
 }
+
+/// `ip -o addr show dev DEV to CIDR`, the one line for that address, or `None`.
+fn addr_line(ns: &Netns, dev: &str, cidr: &str) -> Option<String> {
+    let out = ns.ip(&["-o", "addr", "show", "dev", dev, "to", cidr]);
+    let mut lines = out.lines().map(str::to_string);
+    let line = lines.next();
+    assert!(lines.next().is_none(), "{cidr} twice on {dev}: {out}");
+    line
+}
+
+/// The seconds `ip` shows after `what` (`valid_lft 86397sec`).
+fn lifetime(line: &str, what: &str) -> u32 {
+    let rest = &line[line
+        .find(what)
+        .unwrap_or_else(|| panic!("no {what}: {line}"))
+        + what.len()..];
+    let digits: String = rest
+        .trim_start()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    digits
+        .parse()
+        .unwrap_or_else(|_| panic!("{what} is not finite: {line}"))
+}
+
+#[test]
+fn a_vip_moved_to_lo_comes_back_with_its_attributes() {
+    if !common::root_tests_enabled("dsr_netns attributes") {
+        return;
+    }
+    let ns = server("dsr-attrs");
+    let v4 = "192.0.2.10/32";
+    let v6 = "2001:db8::10/128";
+    // As an operator puts a VIP on a NIC by hand, with attributes plain `ip addr add` would
+    // not give.
+    ns.ip(&[
+        "addr",
+        "add",
+        v4,
+        "dev",
+        "eth0",
+        "label",
+        "eth0:vip",
+        "scope",
+        "link",
+        "noprefixroute",
+        "valid_lft",
+        "86400",
+        "preferred_lft",
+        "86400",
+    ]);
+    ns.ip(&[
+        "addr",
+        "add",
+        v6,
+        "dev",
+        "eth0",
+        "nodad",
+        "noprefixroute",
+        "valid_lft",
+        "7200",
+        "preferred_lft",
+        "3600",
+    ]);
+    let dir = TempDir::new().unwrap();
+    let site = profile(&dir, &format!("[dsr]\nvips = [\"{v4}\", \"{v6}\"]\n"));
+    let state = dir.path().join("state");
+
+    expect(&ns, &state, &["apply", &site], 0);
+    for cidr in [v4, v6] {
+        assert_eq!(addr_line(&ns, "eth0", cidr), None, "{cidr} still on eth0");
+        let on_lo = addr_line(&ns, "lo", cidr).unwrap_or_else(|| panic!("{cidr} not on lo"));
+        // hosttune's own VIPs are what plain `ip addr add VIP dev lo` gives.
+        for plain in ["scope global", "valid_lft forever", "preferred_lft forever"] {
+            assert!(on_lo.contains(plain), "{plain:?} not in {on_lo}");
+        }
+        assert!(!on_lo.contains("noprefixroute"), "{on_lo}");
+    }
+
+    let (done, _) = expect(&ns, &state, &["rollback"], 0);
+    assert!(
+        done.contains("label eth0:vip scope link noprefixroute valid_lft"),
+        "the report does not say what comes back:\n{done}"
+    );
+    for cidr in [v4, v6] {
+        assert_eq!(addr_line(&ns, "lo", cidr), None, "{cidr} left on lo");
+    }
+    let back = addr_line(&ns, "eth0", v4).expect("IPv4 VIP not back on eth0");
+    for want in ["eth0:vip", "scope link", "noprefixroute"] {
+        assert!(back.contains(want), "{want:?} not in {back}");
+    }
+    for what in ["valid_lft", "preferred_lft"] {
+        let left = lifetime(&back, what);
+        assert!(left > 86_000 && left <= 86_400, "{what} {left}: {back}");
+    }
+    let back = addr_line(&ns, "eth0", v6).expect("IPv6 VIP not back on eth0");
+    for want in ["nodad", "noprefixroute"] {
+        assert!(back.contains(want), "{want:?} not in {back}");
+    }
+    let valid = lifetime(&back, "valid_lft");
+    let preferred = lifetime(&back, "preferred_lft");
+    assert!(valid > 7000 && valid <= 7200, "valid_lft {valid}: {back}");
+    assert!(
+        preferred > 3400 && preferred <= 3600,
+        "preferred_lft {preferred}: {back}"
+    );
+}

@@ -10,7 +10,7 @@ pub mod nic;
 pub mod services;
 pub mod systemd;
 
-pub use addrs::{AddrError, AddrOps, IfAddr};
+pub use addrs::{AddrAttrs, AddrError, AddrFlags, AddrOps, AddrScope, IfAddr};
 pub use fs::{Files, RootFs, paths};
 pub use nic::{ChannelParams, NicError, NicOps, RingParams};
 pub use services::{ServiceError, ServiceState, Services};
@@ -58,7 +58,13 @@ impl AddrOps for Offline {
     fn list(&self) -> Result<Vec<IfAddr>, AddrError> {
         Err(AddrError::Unsupported(OFFLINE.into()))
     }
-    fn add(&self, _: &crate::types::IfName, _: std::net::IpAddr, _: u8) -> Result<(), AddrError> {
+    fn add(
+        &self,
+        _: &crate::types::IfName,
+        _: std::net::IpAddr,
+        _: u8,
+        _: &AddrAttrs,
+    ) -> Result<(), AddrError> {
         Err(AddrError::Unsupported(OFFLINE.into()))
     }
     fn del(&self, _: &crate::types::IfName, _: std::net::IpAddr, _: u8) -> Result<(), AddrError> {

@@ -2,7 +2,8 @@
 //! socket per operation, messages built and parsed with netlink-packet-route, no async
 //! runtime. Requests mirror what iproute2 sends, so the kernel does for us exactly what
 //! `ip addr add`/`ip addr del` would do; never the SIOCSIFADDR ioctl, which would replace
-//! `lo`'s 127.0.0.1 instead of adding beside it.
+//! `lo`'s 127.0.0.1 instead of adding beside it. Addresses are read and added with their
+//! attributes (IFA_LABEL, IFA_FLAGS, `ifa_scope`, IFA_CACHEINFO), see [`AddrAttrs`].
 
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -12,13 +13,15 @@ use netlink_packet_core::{
     NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_EXCL, NLM_F_REQUEST, NetlinkBuffer,
     NetlinkHeader, NetlinkMessage, NetlinkPayload,
 };
-use netlink_packet_route::address::{AddressAttribute, AddressMessage, AddressScope};
+use netlink_packet_route::address::{
+    AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope, CacheInfo,
+};
 use netlink_packet_route::link::{LinkAttribute, LinkMessage};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 use nix::errno::Errno;
 
-use crate::host::addrs::{AddrError, AddrOps, IfAddr};
+use crate::host::addrs::{AddrAttrs, AddrError, AddrOps, IfAddr};
 use crate::types::IfName;
 
 /// How long to wait for the kernel's answer. It answers at once; a silent socket means
@@ -116,11 +119,18 @@ impl Netlink {
             }
             // IFA_LOCAL is the interface's own address; IFA_ADDRESS is the peer on a
             // point-to-point link. IPv6 sends IFA_LOCAL only when there is a peer.
-            let (mut local, mut address) = (None, None);
+            let (mut local, mut address, mut label, mut cacheinfo) = (None, None, None, None);
+            // IFA_FLAGS carries all 32 bits; the header only the low 8, for kernels before 3.14.
+            let mut flags = u32::from(a.header.flags.bits());
             for attr in a.attributes {
                 match attr {
                     AddressAttribute::Local(ip) => local = Some(ip),
                     AddressAttribute::Address(ip) => address = Some(ip),
+                    AddressAttribute::Label(l) => label = Some(l),
+                    AddressAttribute::Flags(f) => flags = f.bits(),
+                    AddressAttribute::CacheInfo(c) => {
+                        cacheinfo = Some((c.ifa_preferred, c.ifa_valid))
+                    }
                     _ => {}
                 }
             }
@@ -131,10 +141,14 @@ impl Netlink {
             let iface = name
                 .parse()
                 .map_err(|e| Failure::Transport(format!("interface {name:?}: {e}")))?;
+            let scope = u8::from(a.header.scope);
+            let attrs =
+                AddrAttrs::from_kernel(&iface, addr, label.as_deref(), flags, scope, cacheinfo);
             out.push(IfAddr {
                 iface,
                 addr,
                 prefix: a.header.prefix_len,
+                attrs,
             });
         }
         Ok(out)
@@ -154,6 +168,29 @@ impl Netlink {
         msg.attributes.push(AddressAttribute::Local(addr));
         msg.attributes.push(AddressAttribute::Address(addr));
         msg
+    }
+
+    /// What iproute2 adds to the request for `label`, the flags and the lifetimes: the low 8
+    /// flag bits in the header and all of them in IFA_FLAGS, IFA_CACHEINFO only for a finite
+    /// lifetime, IFA_LABEL only for IPv4 (IPv6 addresses have none).
+    fn add_attrs(msg: &mut AddressMessage, addr: IpAddr, attrs: &AddrAttrs) {
+        let flags = attrs.flags.bits();
+        if flags != 0 {
+            msg.header.flags = AddressHeaderFlags::from_bits_retain(flags as u8);
+            msg.attributes
+                .push(AddressAttribute::Flags(AddressFlags::from_bits_retain(
+                    flags,
+                )));
+        }
+        if let (Some(label), true) = (&attrs.label, addr.is_ipv4()) {
+            msg.attributes.push(AddressAttribute::Label(label.clone()));
+        }
+        if let Some((preferred, valid)) = attrs.cacheinfo() {
+            let mut ci = CacheInfo::default();
+            ci.ifa_preferred = preferred;
+            ci.ifa_valid = valid;
+            msg.attributes.push(AddressAttribute::CacheInfo(ci));
+        }
     }
 
     /// Sends one request and collects the replies: until NLMSG_DONE for a dump, until the
@@ -265,17 +302,23 @@ impl AddrOps for Netlink {
         }
     }
 
-    /// Equivalent to `ip addr add 192.168.16.100/32 dev lo`. Scope follows iproute2's
-    /// default: host for 127.0.0.0/8, global otherwise (the kernel picks IPv6 scopes
-    /// itself). EEXIST, the address already being there, counts as done; note that for IPv6
-    /// the kernel reports EEXIST for the same address with any prefix length.
-    fn add(&self, iface: &IfName, addr: IpAddr, prefix: u8) -> Result<(), AddrError> {
+    /// Equivalent to `ip addr add 192.168.16.100/32 dev lo`, or with attributes to
+    /// `ip addr add 192.0.2.10/32 dev eth0 label eth0:vip noprefixroute valid_lft 86400
+    /// preferred_lft 86400`. Without a recorded scope it follows iproute2's default: host for
+    /// 127.0.0.0/8, global otherwise (the kernel picks IPv6 scopes itself). EEXIST, the
+    /// address already being there, counts as done; note that for IPv6 the kernel reports
+    /// EEXIST for the same address with any prefix length.
+    fn add(
+        &self,
+        iface: &IfName,
+        addr: IpAddr,
+        prefix: u8,
+        attrs: &AddrAttrs,
+    ) -> Result<(), AddrError> {
         let index = self.index_of(iface)?;
-        let scope = match addr {
-            IpAddr::V4(v4) if v4.is_loopback() => AddressScope::Host,
-            _ => AddressScope::Universe,
-        };
-        let msg = Self::addr_message(index, addr, prefix, scope);
+        let scope = AddressScope::from(attrs.scope_for(addr).0);
+        let mut msg = Self::addr_message(index, addr, prefix, scope);
+        Self::add_attrs(&mut msg, addr, attrs);
         let flags = NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
         match self.exchange(RouteNetlinkMessage::NewAddress(msg), flags) {
             Ok(_) | Err(Failure::Kernel(Errno::EEXIST)) => Ok(()),

@@ -1,7 +1,9 @@
 //! An in-memory [`AddrOps`] with the kernel's answers: adding an address that is already
 //! there and deleting one that is not both succeed (EEXIST and EADDRNOTAVAIL), an unknown
-//! interface is `NoSuchInterface`. Every call is logged, and the next call of one kind can be
-//! made to fail once, so that apply and rollback can be tested without a namespace.
+//! interface is `NoSuchInterface`. Addresses keep the attributes they were added with, as the
+//! kernel keeps them ([`AddrAttrs::normalized`]). Every call is logged, and the next call of
+//! one kind can be made to fail once, so that apply and rollback can be tested without a
+//! namespace.
 
 use std::collections::BTreeMap;
 use std::net::IpAddr;
@@ -9,7 +11,7 @@ use std::sync::Mutex;
 
 use nix::errno::Errno;
 
-use crate::host::addrs::{AddrError, AddrOps, IfAddr};
+use crate::host::addrs::{AddrAttrs, AddrError, AddrOps, IfAddr};
 use crate::types::IfName;
 
 /// The kind of an address call, to aim an injected failure.
@@ -24,14 +26,22 @@ pub enum AddrOp {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum AddrCall {
     List,
-    Add(IfName, IpAddr, u8),
+    Add(IfName, IpAddr, u8, AddrAttrs),
     Del(IfName, IpAddr, u8),
+}
+
+/// One address held by the fake.
+#[derive(Debug, Clone)]
+struct Held {
+    addr: IpAddr,
+    prefix: u8,
+    attrs: AddrAttrs,
 }
 
 #[derive(Debug, Default)]
 struct State {
     /// Addresses per interface, in the order they were added.
-    ifaces: BTreeMap<IfName, Vec<(IpAddr, u8)>>,
+    ifaces: BTreeMap<IfName, Vec<Held>>,
     calls: Vec<AddrCall>,
     fail_next: Option<(AddrOp, Errno)>,
 }
@@ -69,9 +79,46 @@ impl FakeAddrs {
     /// Adds interface `iface` with addresses given as `ADDR/PREFIX`. Panics on bad input:
     /// this is test set-up.
     pub fn iface(self, iface: &str, addrs: &[&str]) -> Self {
-        let list = addrs.iter().map(|a| cidr(a)).collect();
+        let list = addrs
+            .iter()
+            .map(|a| {
+                let (addr, prefix) = cidr(a);
+                Held {
+                    addr,
+                    prefix,
+                    attrs: AddrAttrs::default(),
+                }
+            })
+            .collect();
         self.lock().ifaces.insert(name(iface), list);
         self
+    }
+
+    /// Gives address `ADDR/PREFIX` on `iface` the attributes it would have had from
+    /// `ip addr add ... ATTRS`, as the kernel keeps them. Panics when there is no such
+    /// address: this is test set-up.
+    pub fn with_attrs(self, iface: &str, addr: &str, attrs: AddrAttrs) -> Self {
+        let (a, p) = cidr(addr);
+        let ifname = name(iface);
+        let attrs = attrs.normalized(&ifname, a);
+        let mut state = self.lock();
+        let held = state
+            .ifaces
+            .get_mut(&ifname)
+            .and_then(|l| l.iter_mut().find(|h| h.addr == a && h.prefix == p))
+            .unwrap_or_else(|| panic!("fake address {addr} is not on {iface}"));
+        held.attrs = attrs;
+        drop(state);
+        self
+    }
+
+    /// The attributes of `ADDR/PREFIX` on `iface`, if it is there.
+    pub fn attrs_of(&self, iface: &str, addr: &str) -> Option<AddrAttrs> {
+        let (a, p) = cidr(addr);
+        let state = self.lock();
+        let list = state.ifaces.get(&name(iface))?;
+        let held = list.iter().find(|h| h.addr == a && h.prefix == p)?;
+        Some(held.attrs.clone())
     }
 
     /// The next call of kind `op` fails once with `errno`, as the kernel would refuse it.
@@ -93,7 +140,9 @@ impl FakeAddrs {
             .get(&name(iface))
             .map(Vec::as_slice)
             .unwrap_or_default();
-        list.iter().map(|(a, p)| format!("{a}/{p}")).collect()
+        list.iter()
+            .map(|h| format!("{}/{}", h.addr, h.prefix))
+            .collect()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {
@@ -124,20 +173,27 @@ impl AddrOps for FakeAddrs {
         }
         let mut out = Vec::new();
         for (iface, addrs) in &state.ifaces {
-            for &(addr, prefix) in addrs {
+            for h in addrs {
                 out.push(IfAddr {
                     iface: iface.clone(),
-                    addr,
-                    prefix,
+                    addr: h.addr,
+                    prefix: h.prefix,
+                    attrs: h.attrs.clone(),
                 });
             }
         }
         Ok(out)
     }
 
-    fn add(&self, iface: &IfName, addr: IpAddr, prefix: u8) -> Result<(), AddrError> {
+    fn add(
+        &self,
+        iface: &IfName,
+        addr: IpAddr,
+        prefix: u8,
+        attrs: &AddrAttrs,
+    ) -> Result<(), AddrError> {
         let mut state = self.lock();
-        let call = AddrCall::Add(iface.clone(), addr, prefix);
+        let call = AddrCall::Add(iface.clone(), addr, prefix, attrs.clone());
         if let Some(errno) = state.record(call, AddrOp::Add) {
             return Err(AddrError::os("add", iface, addr, prefix, errno));
         }
@@ -149,12 +205,22 @@ impl AddrOps for FakeAddrs {
             return Err(AddrError::os("add", iface, addr, prefix, Errno::EINVAL));
         }
         // The kernel's EEXIST: IPv4 keys on address and prefix (10.0.0.1/32 and /24 may
-        // coexist), IPv6 on the address alone.
+        // coexist), IPv6 on the address alone. The address already there keeps its
+        // attributes.
         let exists = list
             .iter()
-            .any(|&(a, p)| a == addr && (addr.is_ipv6() || p == prefix));
+            .any(|h| h.addr == addr && (addr.is_ipv6() || h.prefix == prefix));
         if !exists {
-            list.push((addr, prefix));
+            // The lifetimes the kernel is sent (see AddrAttrs::cacheinfo) are the ones it keeps.
+            let mut kept = attrs.clone();
+            if let Some((preferred, valid)) = attrs.cacheinfo() {
+                (kept.preferred_lft, kept.valid_lft) = (Some(preferred), Some(valid));
+            }
+            list.push(Held {
+                addr,
+                prefix,
+                attrs: kept.normalized(iface, addr),
+            });
         }
         Ok(())
     }
@@ -170,121 +236,10 @@ impl AddrOps for FakeAddrs {
         };
         // Both families delete only on an exact address and prefix; anything else is the
         // kernel's EADDRNOTAVAIL, which means already gone.
-        list.retain(|&(a, p)| !(a == addr && p == prefix));
+        list.retain(|h| !(h.addr == addr && h.prefix == prefix));
         Ok(())
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn ip(s: &str) -> IpAddr {
-        s.parse().unwrap()
-    }
-
-    #[test]
-    fn add_and_del_are_idempotent_and_keep_the_loopback_addresses() {
-        let fake = FakeAddrs::with_loopback();
-        let lo = name("lo");
-        fake.add(&lo, ip("192.168.16.100"), 32).unwrap();
-        fake.add(&lo, ip("192.168.16.100"), 32).unwrap();
-        fake.add(&lo, ip("2001:db8::100"), 128).unwrap();
-        assert_eq!(
-            fake.addrs("lo"),
-            [
-                "127.0.0.1/8",
-                "::1/128",
-                "192.168.16.100/32",
-                "2001:db8::100/128"
-            ]
-        );
-        fake.del(&lo, ip("192.168.16.100"), 32).unwrap();
-        fake.del(&lo, ip("192.168.16.100"), 32).unwrap();
-        assert_eq!(
-            fake.addrs("lo"),
-            ["127.0.0.1/8", "::1/128", "2001:db8::100/128"]
-        );
-    }
-
-    #[test]
-    fn prefixes_follow_the_kernel_per_family() {
-        let fake = FakeAddrs::with_loopback();
-        let lo = name("lo");
-        fake.add(&lo, ip("192.168.16.100"), 32).unwrap();
-        fake.add(&lo, ip("192.168.16.100"), 24).unwrap();
-        fake.add(&lo, ip("2001:db8::100"), 128).unwrap();
-        fake.add(&lo, ip("2001:db8::100"), 64).unwrap();
-        fake.del(&lo, ip("2001:db8::100"), 64).unwrap();
-        let want = [
-            "127.0.0.1/8",
-            "::1/128",
-            "192.168.16.100/32",
-            "192.168.16.100/24",
-            "2001:db8::100/128",
-        ];
-        assert_eq!(fake.addrs("lo"), want);
-        let err = fake.add(&lo, ip("10.0.0.1"), 33).unwrap_err();
-        assert!(
-            matches!(
-                err,
-                AddrError::Os {
-                    errno: Errno::EINVAL,
-                    ..
-                }
-            ),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn a_missing_interface_is_named() {
-        let fake = FakeAddrs::with_loopback();
-        let err = fake.add(&name("eth9"), ip("10.0.0.1"), 32).unwrap_err();
-        assert_eq!(err, AddrError::NoSuchInterface(name("eth9")));
-        assert_eq!(err.to_string(), "interface eth9 does not exist");
-        assert!(fake.del(&name("eth9"), ip("10.0.0.1"), 32).is_err());
-    }
-
-    #[test]
-    fn an_injected_failure_fires_once_and_is_logged() {
-        let fake = FakeAddrs::with_loopback();
-        let lo = name("lo");
-        fake.fail_next(AddrOp::Add, Errno::EPERM);
-        fake.del(&lo, ip("10.0.0.1"), 32).unwrap();
-        let err = fake.add(&lo, ip("10.0.0.1"), 32).unwrap_err();
-        assert_eq!(
-            err.to_string(),
-            "add 10.0.0.1/32 on lo: EPERM: Operation not permitted"
-        );
-        assert_eq!(fake.addrs("lo"), ["127.0.0.1/8", "::1/128"]);
-        fake.add(&lo, ip("10.0.0.1"), 32).unwrap();
-        fake.list().unwrap();
-        let want = [
-            AddrCall::Del(lo.clone(), ip("10.0.0.1"), 32),
-            AddrCall::Add(lo.clone(), ip("10.0.0.1"), 32),
-            AddrCall::Add(lo.clone(), ip("10.0.0.1"), 32),
-            AddrCall::List,
-        ];
-        assert_eq!(fake.calls(), want);
-    }
-
-    #[test]
-    fn list_names_each_interface() {
-        let fake = FakeAddrs::with_loopback().iface("v0.100", &["10.1.0.1/24"]);
-        let listed = fake.list().unwrap();
-        let v0: Vec<_> = listed
-            .iter()
-            .filter(|a| a.iface.as_str() == "v0.100")
-            .collect();
-        assert_eq!(
-            v0,
-            [&IfAddr {
-                iface: name("v0.100"),
-                addr: ip("10.1.0.1"),
-                prefix: 24
-            }]
-        );
-        assert_eq!(listed.len(), 3);
-    }
-}
+mod tests;

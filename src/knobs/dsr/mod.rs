@@ -91,27 +91,29 @@ fn ipv6_blocked(host: &Host, profile_sysctl: &[SysctlEntry]) -> Option<String> {
     )
 }
 
-/// Adds or removes one address. Equivalent to `ip addr add|del ADDR/PREFIX dev IFACE`.
+/// Adds or removes one address. Equivalent to `ip addr add|del ADDR/PREFIX dev IFACE`, an
+/// add followed by the recorded attributes (`label eth0:vip noprefixroute valid_lft ...`).
 pub fn write(host: &Host, s: &Setting) -> Result<(), KnobError> {
     let Setting::Vip {
         iface,
         addr,
         prefix,
         present,
+        attrs,
     } = s
     else {
         unreachable!("dsr::write of {s:?}")
     };
     if *present {
-        host.addrs.add(iface, *addr, *prefix)?;
+        host.addrs.add(iface, *addr, *prefix, attrs)?;
     } else {
         host.addrs.del(iface, *addr, *prefix)?;
     }
     Ok(())
 }
 
-/// Whether the address is on the interface with exactly this prefix. Equivalent to
-/// `ip -o addr show dev IFACE`.
+/// Whether the address is on the interface with exactly this prefix, and if so with which
+/// attributes. Equivalent to `ip -o addr show dev IFACE`.
 pub fn read(host: &Host, at: &Setting) -> Result<Setting, KnobError> {
     let Setting::Vip {
         iface,
@@ -122,15 +124,16 @@ pub fn read(host: &Host, at: &Setting) -> Result<Setting, KnobError> {
     else {
         unreachable!("dsr::read of {at:?}")
     };
-    let present = host
+    let live = host
         .addrs
         .list()?
-        .iter()
-        .any(|a| a.iface == *iface && a.addr == *addr && a.prefix == *prefix);
+        .into_iter()
+        .find(|a| a.iface == *iface && a.addr == *addr && a.prefix == *prefix);
     Ok(Setting::Vip {
         iface: iface.clone(),
         addr: *addr,
         prefix: *prefix,
-        present,
+        present: live.is_some(),
+        attrs: live.map(|a| a.attrs).unwrap_or_default(),
     })
 }

@@ -11,7 +11,8 @@ use toml::Spanned;
 use crate::profile::{Locator, ProfileError};
 
 /// A virtual IP with a host prefix (/32 or /128). A wider prefix on `lo` would make the whole
-/// range local, so it is rejected while loading.
+/// range local, so it is rejected while loading, and so are addresses that can never serve as
+/// a VIP on `lo` (see [`unusable`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]
 pub struct Vip {
@@ -29,6 +30,9 @@ impl FromStr for Vip {
         let addr: IpAddr = a
             .parse()
             .map_err(|_| format!("VIP {s:?} is not an IPv4 or IPv6 address"))?;
+        if let Some(why) = unusable(addr) {
+            return Err(format!("VIP {s:?} is {why}"));
+        }
         let host = if addr.is_ipv4() { 32 } else { 128 };
         let prefix = match p {
             None => host,
@@ -43,6 +47,46 @@ impl FromStr for Vip {
         }
         Ok(Self { addr, prefix })
     }
+}
+
+/// Why `addr` can never be a VIP, if it cannot. The kernel accepts most of these on `lo`
+/// without complaint, but a VIP is a unicast address that a balancer forwards to this host
+/// from the network, and none of these ever arrives that way.
+fn unusable(addr: IpAddr) -> Option<String> {
+    let unspecified = "the unspecified address: it means \"any address\" and is never a \
+                       packet's destination";
+    let why = match addr {
+        IpAddr::V4(a) if a.is_unspecified() => unspecified,
+        IpAddr::V6(a) if a.is_unspecified() => unspecified,
+        IpAddr::V4(a) if a.is_broadcast() => {
+            "the limited broadcast address: it is for every host on the link, and no \
+             balancer forwards it to one real server"
+        }
+        IpAddr::V4(a) if a.is_multicast() => {
+            "a multicast address (224.0.0.0/4): a VIP must be a unicast address"
+        }
+        IpAddr::V6(a) if a.is_multicast() => {
+            "a multicast address (ff00::/8): a VIP must be a unicast address"
+        }
+        IpAddr::V4(a) if a.is_loopback() => {
+            "a loopback address: all of 127.0.0.0/8 is already local on lo, and it is not \
+             routed between hosts, so no balancer can send traffic for it"
+        }
+        IpAddr::V6(a) if a.is_loopback() => {
+            "the loopback address: ::1 is already on lo, and it is not routed between hosts, \
+             so no balancer can send traffic for it"
+        }
+        IpAddr::V6(a) => {
+            let v4 = a.to_ipv4_mapped()?;
+            return Some(format!(
+                "an IPv4-mapped IPv6 address (::ffff:0:0/96): it stands for an IPv4 peer in \
+                 the socket API and never appears in a packet; list the IPv4 address {v4} \
+                 instead"
+            ));
+        }
+        IpAddr::V4(_) => return None,
+    };
+    Some(why.to_string())
 }
 
 impl TryFrom<String> for Vip {
@@ -189,6 +233,53 @@ mod tests {
         assert!("2001:db8::/64".parse::<Vip>().is_err());
         assert!("192.168.16.300/32".parse::<Vip>().is_err());
         assert!("192.168.16.1/x".parse::<Vip>().is_err());
+    }
+
+    #[test]
+    fn addresses_that_never_work_on_lo_are_rejected() {
+        for (vip, why) in [
+            ("0.0.0.0", "the unspecified address"),
+            ("::/128", "the unspecified address"),
+            ("255.255.255.255/32", "limited broadcast"),
+            ("224.0.0.18", "multicast address (224.0.0.0/4)"),
+            ("239.255.255.250/32", "multicast"),
+            ("ff02::1", "multicast address (ff00::/8)"),
+            ("127.0.0.1/32", "a loopback address: all of 127.0.0.0/8"),
+            ("127.255.0.9", "loopback"),
+            ("::1", "loopback address: ::1"),
+            (
+                "::ffff:192.0.2.10/128",
+                "IPv4-mapped IPv6 address (::ffff:0:0/96): it stands for an IPv4 peer in the \
+                 socket API and never appears in a packet; list the IPv4 address 192.0.2.10 \
+                 instead",
+            ),
+        ] {
+            let err = vip.parse::<Vip>().unwrap_err();
+            assert!(
+                err.starts_with(&format!("VIP {vip:?} is ")) && err.contains(why),
+                "{vip}: {err}"
+            );
+        }
+        // Even with a prefix that is wrong too, the address is what is reported.
+        assert!(
+            "224.0.0.0/4"
+                .parse::<Vip>()
+                .unwrap_err()
+                .contains("multicast")
+        );
+        // Just outside the rejected ranges: not refused here.
+        for ok in [
+            "126.255.255.255",
+            "128.0.0.1",
+            "223.255.255.254",
+            "255.255.255.254",
+            "::2",
+            "fe80::1",
+            "::ffff:0:c000:20a",
+            "2001:db8::ffff:c000:20a",
+        ] {
+            assert!(ok.parse::<Vip>().is_ok(), "{ok}");
+        }
     }
 
     #[test]

@@ -5,7 +5,7 @@
 //! on the uplinks, both hold. The seed's `ifconfig eth0:0 VIP/32` puts it on the NIC, where
 //! the host answers ARP for it and takes traffic away from the balancer.
 
-use crate::host::{AddrError, IfAddr};
+use crate::host::{AddrAttrs, AddrError, IfAddr};
 use crate::knobs::dsr::Vip;
 use crate::plan::{Entry, Item, Setting, Status, describe};
 use crate::types::IfName;
@@ -15,12 +15,14 @@ pub fn lo() -> IfName {
     "lo".parse().expect("lo is a valid interface name")
 }
 
+/// A VIP's setting with the attributes of a plain `ip addr add`: what hosttune puts on `lo`.
 fn vip_setting(iface: &IfName, v: &Vip, prefix: u8, present: bool) -> Setting {
     Setting::Vip {
         iface: iface.clone(),
         addr: v.addr,
         prefix,
         present,
+        attrs: AddrAttrs::default(),
     }
 }
 
@@ -99,7 +101,15 @@ pub fn diff(
                     a.iface
                 ));
                 e.desired = Some(there.clone());
-                e.live = Some(vip_setting(&a.iface, v, a.prefix, true));
+                // The live side is what the snapshot records and rollback puts back: the
+                // address with the label, flags, scope and lifetimes it has now.
+                e.live = Some(Setting::Vip {
+                    iface: a.iface.clone(),
+                    addr: a.addr,
+                    prefix: a.prefix,
+                    present: true,
+                    attrs: a.attrs.clone(),
+                });
                 e
             } else {
                 let mut e = entry(&there, "present", Status::Error);
@@ -169,6 +179,7 @@ mod tests {
             iface: iface.parse().unwrap(),
             addr: a.parse().unwrap(),
             prefix: p.parse().unwrap(),
+            attrs: AddrAttrs::default(),
         }
     }
 
@@ -198,6 +209,42 @@ mod tests {
         );
         assert!(d[3].item.note.as_deref().unwrap().contains("answer ARP"));
         assert_eq!(d[3].item.desired, "absent");
+    }
+
+    #[test]
+    fn a_moved_vip_is_recorded_with_its_attributes_and_lo_gets_the_defaults() {
+        let vips: Vec<Vip> = vec!["192.0.2.10/32".parse().unwrap()];
+        let attrs = AddrAttrs {
+            label: Some("eth0:vip".into()),
+            flags: crate::host::AddrFlags::NOPREFIXROUTE,
+            valid_lft: Some(86_000),
+            preferred_lft: Some(86_000),
+            ..AddrAttrs::default()
+        };
+        let mut on_eth0 = addr("eth0", "192.0.2.10/32");
+        on_eth0.attrs = attrs.clone();
+        let d = diff(&vips, &Ok(vec![on_eth0]), None);
+        let attrs_of = |s: &Option<Setting>| match s {
+            Some(Setting::Vip { attrs, .. }) => attrs.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(attrs_of(&d[0].desired), AddrAttrs::default());
+        assert_eq!(attrs_of(&d[1].live), attrs);
+        assert_eq!(attrs_of(&d[1].desired), AddrAttrs::default());
+        // The report still says present/absent; the attributes show where they are restored.
+        assert_eq!(
+            (d[1].item.live.as_str(), d[1].item.desired.as_str()),
+            ("present", "absent")
+        );
+        assert_eq!(
+            describe(d[1].live.as_ref().unwrap()).2,
+            "present (label eth0:vip noprefixroute valid_lft 86000 preferred_lft 86000)"
+        );
+        // Drift is about presence: attributes are restored, not audited.
+        let live = d[1].live.as_ref().unwrap();
+        let eth0 = "eth0".parse().unwrap();
+        assert!(live.same_value(&vip_setting(&eth0, &vips[0], 32, true)));
+        assert!(!live.same_value(&vip_setting(&eth0, &vips[0], 32, false)));
     }
 
     #[test]

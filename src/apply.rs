@@ -367,6 +367,21 @@ pub fn run_opts(
         }
         out.done.push(d);
     }
+    // A signal during the last write: an apply still undoes.
+    if let Some(sig) = caught() {
+        if opts.origin == Origin::Apply {
+            return Ok(fail(
+                store,
+                opts,
+                out,
+                Cause::Signal(sig),
+                host,
+                io,
+                &written,
+            ));
+        }
+        out.signal.get_or_insert(sig);
+    }
     // The host is done; record the outcome. A store failure now undoes the writes: the
     // snapshot on disk already holds every value they replaced.
     let recorded = (|| {

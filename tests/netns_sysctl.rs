@@ -121,24 +121,8 @@ fn a_read_only_key_fails_the_apply_and_undoes_the_rest() {
     assert_eq!(ns.sysctl("net/core/rmem_max"), rmem);
 }
 
-/// `sysctl -a` restricted to per-namespace keys, as key -> value.
 fn sysctl_all(ns: &Netns) -> std::collections::BTreeMap<String, String> {
-    let out = ns.exec("sysctl", &["-a"]);
-    String::from_utf8_lossy(&out.stdout)
-        .lines()
-        .filter(|l| l.starts_with("net."))
-        .filter_map(|l| l.split_once(" = "))
-        // Counters and secrets differ between any two namespaces.
-        .filter(|(k, _)| {
-            !k.ends_with("_count") && !k.contains("stable_secret") && !k.contains("fastopen_key")
-        })
-        .map(|(k, v)| {
-            (
-                k.to_string(),
-                v.split_whitespace().collect::<Vec<_>>().join(" "),
-            )
-        })
-        .collect()
+    ns.sysctl_all()
 }
 
 #[test]

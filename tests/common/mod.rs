@@ -130,6 +130,29 @@ impl Netns {
             .join(" ")
     }
 
+    /// `sysctl -a` restricted to per-namespace keys (`net.*`), as key -> value with
+    /// whitespace folded; counters and secrets, which differ between any two reads or
+    /// namespaces, are left out.
+    pub fn sysctl_all(&self) -> std::collections::BTreeMap<String, String> {
+        let out = self.exec("sysctl", &["-a"]);
+        String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .filter(|l| l.starts_with("net."))
+            .filter_map(|l| l.split_once(" = "))
+            .filter(|(k, _)| {
+                !k.ends_with("_count")
+                    && !k.contains("stable_secret")
+                    && !k.contains("fastopen_key")
+            })
+            .map(|(k, v)| {
+                (
+                    k.to_string(),
+                    v.split_whitespace().collect::<Vec<_>>().join(" "),
+                )
+            })
+            .collect()
+    }
+
     /// Runs `f` on a thread that has joined this namespace (setns), for in-process tests of
     /// netlink and ioctls. The test process's own namespace is untouched.
     pub fn enter<T: Send>(&self, f: impl FnOnce() -> T + Send) -> T {

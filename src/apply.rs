@@ -23,93 +23,6 @@ pub enum ApplyError {
     Store(#[from] StoreError),
 }
 
-/// What happened to one change.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Done {
-    pub item: Item,
-    /// What the kernel kept, when it differs from what was asked.
-    pub kept: Option<String>,
-    /// The change could not be made because the host does not support it.
-    pub unsupported: Option<String>,
-}
-
-/// What stopped a transaction after it started writing.
-#[derive(Debug)]
-pub enum Cause {
-    /// A change failed: an error, a partial effect, or a read-back that differs.
-    Step { item: Item, error: KnobError },
-    /// SIGTERM, SIGINT or SIGHUP arrived during an apply.
-    Signal(&'static str),
-    /// The state dir could not record the outcome (disk full, I/O error).
-    Store(StoreError),
-}
-
-/// What undoing one change did.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Undone {
-    /// Written back and read back equal to the snapshot.
-    Restored,
-    /// Its object vanished meanwhile: nothing to restore.
-    Gone(String),
-    /// Could not be restored: the host differs from before here.
-    Failed(String),
-}
-
-/// A transaction that stopped, and what undoing its changes did, newest first.
-#[derive(Debug)]
-pub struct Failure {
-    pub cause: Cause,
-    /// (kind/object/value restored, result) for every change undone, the failing one too.
-    pub undo: Vec<(Item, Undone)>,
-}
-
-impl Failure {
-    /// Whether something that still exists could not be restored.
-    pub fn incomplete(&self) -> bool {
-        self.undo
-            .iter()
-            .any(|(_, u)| matches!(u, Undone::Failed(_)))
-    }
-
-    /// The change that failed, when a change did.
-    pub fn item(&self) -> Option<&Item> {
-        match &self.cause {
-            Cause::Step { item, .. } => Some(item),
-            _ => None,
-        }
-    }
-
-    /// The error of the change that failed, when a change did.
-    pub fn error(&self) -> Option<&KnobError> {
-        match &self.cause {
-            Cause::Step { error, .. } => Some(error),
-            _ => None,
-        }
-    }
-
-    /// The undo results that are not `Restored`.
-    pub fn undo_errors(&self) -> Vec<&Undone> {
-        self.undo
-            .iter()
-            .map(|(_, u)| u)
-            .filter(|u| **u != Undone::Restored)
-            .collect()
-    }
-}
-
-/// The result of an apply or rollback that got past planning.
-#[derive(Debug)]
-pub struct Outcome {
-    /// The snapshot taken before the first write (none when nothing needed writing).
-    pub snapshot: Option<String>,
-    pub done: Vec<Done>,
-    pub failure: Option<Failure>,
-    /// A signal that arrived during a rollback, which was finished nonetheless.
-    pub signal: Option<&'static str>,
-    /// Things the state store could not record after the host was done (said, not fatal).
-    pub warnings: Vec<String>,
-}
-
 /// What a transaction records in the history when it completes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Commit {
@@ -272,23 +185,11 @@ pub fn run_opts(
     };
     // (item, value before) of every change attempted, newest last: what undo restores.
     let mut written: Vec<(Item, Setting)> = Vec::new();
-    let caught = || opts.signals.and_then(|g| g.caught()).map(signals::name);
     let mut i = 0;
     while i < steps.len() {
-        if let Some(sig) = caught() {
-            if opts.origin == Origin::Apply {
-                return Ok(fail(
-                    store,
-                    opts,
-                    out,
-                    Cause::Signal(sig),
-                    host,
-                    io,
-                    &written,
-                ));
-            }
-            // A rollback restores: stopping it halfway would leave the host half-tuned.
-            out.signal.get_or_insert(sig);
+        if let Some(sig) = stop_for_signal(opts, &mut out) {
+            let cause = Cause::Signal(sig);
+            return Ok(fail(store, opts, out, cause, host, io, &written));
         }
         let (item, to, from) = match &steps[i] {
             Step::Change(c) => (**c).clone(),
@@ -368,19 +269,9 @@ pub fn run_opts(
         out.done.push(d);
     }
     // A signal during the last write: an apply still undoes.
-    if let Some(sig) = caught() {
-        if opts.origin == Origin::Apply {
-            return Ok(fail(
-                store,
-                opts,
-                out,
-                Cause::Signal(sig),
-                host,
-                io,
-                &written,
-            ));
-        }
-        out.signal.get_or_insert(sig);
+    if let Some(sig) = stop_for_signal(opts, &mut out) {
+        let cause = Cause::Signal(sig);
+        return Ok(fail(store, opts, out, cause, host, io, &written));
     }
     // The host is done; record the outcome. A store failure now undoes the writes: the
     // snapshot on disk already holds every value they replaced.
@@ -400,6 +291,17 @@ pub fn run_opts(
             .push(format!("cannot clear the transaction journal: {e}"));
     }
     Ok(out)
+}
+
+/// A signal received so far: an apply stops for it (it is returned); a rollback notes it and
+/// goes on, since stopping a restore halfway would leave the host half-tuned.
+fn stop_for_signal(opts: &Opts, out: &mut Outcome) -> Option<&'static str> {
+    let sig = opts.signals.and_then(|g| g.caught()).map(signals::name)?;
+    if opts.origin == Origin::Apply {
+        return Some(sig);
+    }
+    out.signal.get_or_insert(sig);
+    None
 }
 
 fn commit(store: &Store, c: &Commit, id: &str) -> Result<(), StoreError> {
@@ -436,98 +338,6 @@ fn write_step(
     }
 }
 
-/// Undoes every change attempted, newest first, then ends the transaction. A complete undo
-/// leaves no trace in the history (the snapshot stays on disk for the record); an incomplete
-/// one makes this apply's snapshot the default rollback target, so `hosttune rollback`
-/// retries what is left.
-fn fail(
-    store: &Store,
-    opts: &Opts,
-    mut out: Outcome,
-    cause: Cause,
-    host: &Host,
-    io: &dyn SettingIo,
-    written: &[(Item, Setting)],
-) -> Outcome {
-    let undo = undo(host, io, written);
-    let failure = Failure { cause, undo };
-    if failure.incomplete() && opts.origin == Origin::Apply {
-        if let (Some(id), Commit::Push { replaces }) = (&out.snapshot, &opts.commit) {
-            if let Err(e) = store.push_history(id, replaces.as_deref()) {
-                out.warnings.push(format!(
-                    "cannot record snapshot {id} as the rollback default: {e}"
-                ));
-            }
-        }
-    }
-    if let Err(e) = store.end() {
-        out.warnings
-            .push(format!("cannot clear the transaction journal: {e}"));
-    }
-    out.failure = Some(failure);
-    out
-}
-
-/// Restores earlier values, newest first, each read back.
-fn undo(host: &Host, io: &dyn SettingIo, written: &[(Item, Setting)]) -> Vec<(Item, Undone)> {
-    written
-        .iter()
-        .rev()
-        .map(|(item, from)| {
-            let shown = Item::new(
-                item.kind,
-                item.object.clone(),
-                describe(from).2,
-                item.desired.clone(),
-                item.status,
-            );
-            // A refused write usually changed nothing: what already reads back as before is
-            // not written again.
-            let now = io.read(host, from);
-            if let Ok(back) = &now {
-                if back.same_value(from) {
-                    return (shown, Undone::Restored);
-                }
-            }
-            let result = match now.and_then(|_| io.write(host, from)) {
-                Err(e) if e.is_gone() => Undone::Gone(e.to_string()),
-                Err(e) => Undone::Failed(e.to_string()),
-                Ok(()) => match io.read(host, from) {
-                    Err(e) if e.is_gone() => Undone::Gone(e.to_string()),
-                    Err(e) => Undone::Failed(format!("read back: {e}")),
-                    Ok(back) if back.same_value(from) => Undone::Restored,
-                    Ok(back) => Undone::Failed(format!("reads back {}", describe(&back).2)),
-                },
-            };
-            (shown, result)
-        })
-        .collect()
-}
-
-/// An apply or rollback that was interrupted (killed, power lost) before it ended, found by
-/// the next one.
-#[derive(Debug)]
-pub struct Interrupted {
-    pub journal: Journal,
-    /// Its snapshot, when still readable.
-    pub snapshot: Result<Snapshot, StoreError>,
-}
-
-/// Looks for an interrupted transaction and settles it: an interrupted apply's snapshot
-/// becomes the default rollback target (the host may hold part of its changes), and the
-/// journal is cleared. Call with the lock held.
-pub fn recover(store: &Store) -> Result<Option<Interrupted>, StoreError> {
-    let Some(journal) = store.journal()? else {
-        return Ok(None);
-    };
-    let snapshot = store.load(&journal.snapshot);
-    if journal.origin == Origin::Apply && snapshot.is_ok() {
-        store.push_history(&journal.snapshot, None)?;
-    }
-    store.end()?;
-    Ok(Some(Interrupted { journal, snapshot }))
-}
-
 /// Builds the rollback plan of a snapshot: read what is live at each recorded address.
 pub fn rollback_plan(host: &Host, snap: &Snapshot) -> Plan {
     rollback_plan_with(host, snap, &Knobs)
@@ -556,6 +366,13 @@ pub(crate) fn rollback_plan_with(host: &Host, snap: &Snapshot, io: &dyn SettingI
     }
 }
 
+mod journal;
+mod outcome;
 mod rediscover;
+mod undo;
+
+pub use journal::{Interrupted, recover};
+pub use outcome::{Cause, Done, Failure, Outcome, Undone};
+use undo::fail;
 #[cfg(test)]
 mod tests;

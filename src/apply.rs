@@ -242,7 +242,7 @@ pub fn run_opts(
         if !back.same_value(&to) {
             if !to.may_round() {
                 let error = KnobError::Mismatch {
-                    object: describe(&to).1,
+                    object: format!("{} {}", d.item.kind, d.item.object),
                     wrote: describe(&to).2,
                     read: describe(&back).2,
                 };

@@ -315,7 +315,7 @@ fn apply(ctx: &Ctx, profile: &str) -> Result<Code> {
         ..apply::Opts::new(Origin::Apply, &host_name)
     };
     let res = apply::run_opts(&ctx.host(), &ctx.store, &plan, &opts, &apply::Knobs);
-    finish("apply", &plan, res)
+    finish("apply", &plan, late_signal(res, &guard))
 }
 
 fn rollback(ctx: &Ctx, id: Option<String>) -> Result<Code> {
@@ -333,7 +333,21 @@ fn rollback(ctx: &Ctx, id: Option<String>) -> Result<Code> {
         ..apply::Opts::new(Origin::Rollback, &host_name)
     };
     let res = apply::run_opts(&ctx.host(), &ctx.store, &plan, &opts, &apply::Knobs);
-    finish("rollback", &plan, res)
+    finish("rollback", &plan, late_signal(res, &guard))
+}
+
+/// A signal that arrived after the transaction's last check (while it recorded its outcome)
+/// is reported like one a rollback finished through: the run was completed first.
+fn late_signal(
+    res: Result<apply::Outcome, ApplyError>,
+    guard: &signals::Guard,
+) -> Result<apply::Outcome, ApplyError> {
+    res.map(|mut o| {
+        if o.failure.is_none() && o.signal.is_none() {
+            o.signal = guard.caught().map(signals::name);
+        }
+        o
+    })
 }
 
 fn verdict(plan: &Plan) -> Code {

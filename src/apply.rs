@@ -98,18 +98,35 @@ impl SettingIo for Knobs {
     }
 }
 
-/// One step of an apply: a change (item, to, from), or finding an interface's queue IRQs
-/// again (an index into [`Plan::rediscover`]) after its channels changed.
-#[derive(Debug)]
-pub(crate) enum Step {
-    Change(Box<(Item, Setting, Setting)>),
-    Rediscover(usize),
+/// One change of an apply: the item, the value to write, the value it replaces, and the
+/// interface a NIC knob planned it for.
+#[derive(Debug, Clone)]
+pub(crate) struct Change {
+    pub item: Item,
+    pub to: Setting,
+    pub from: Setting,
+    pub iface: Option<crate::types::IfName>,
 }
 
-impl Step {
-    fn change(item: &Item, to: &Setting, from: &Setting) -> Step {
-        Step::Change(Box::new((item.clone(), to.clone(), from.clone())))
+impl Change {
+    /// The change an entry needs, as a step.
+    fn step(e: &crate::plan::Entry) -> Option<Step> {
+        let (to, from) = e.change()?;
+        Some(Step::Change(Box::new(Change {
+            item: e.item.clone(),
+            to: to.clone(),
+            from: from.clone(),
+            iface: e.iface.clone(),
+        })))
     }
+}
+
+/// One step of an apply: a change, or planning a NIC knob again (an index into
+/// [`Plan::replan`]) after a change that made its plan stale.
+#[derive(Debug)]
+pub(crate) enum Step {
+    Change(Box<Change>),
+    Replan(usize),
 }
 
 /// The "before" values of a new snapshot: each change's live value, except where an
@@ -119,8 +136,8 @@ fn before_values(steps: &[Step], inherit: Option<&Snapshot>) -> Vec<Setting> {
     let mut out: Vec<Setting> = steps
         .iter()
         .filter_map(|s| match s {
-            Step::Change(c) => Some(c.2.clone()),
-            Step::Rediscover(_) => None,
+            Step::Change(c) => Some(c.from.clone()),
+            Step::Replan(_) => None,
         })
         .collect();
     if let Some(old) = inherit {
@@ -146,11 +163,7 @@ pub fn run_opts(
     if !errors.is_empty() {
         return Err(ApplyError::Plan(errors));
     }
-    let mut steps: Vec<Step> = plan
-        .entries
-        .iter()
-        .filter_map(|e| e.change().map(|(to, from)| Step::change(&e.item, to, from)))
-        .collect();
+    let mut steps: Vec<Step> = plan.entries.iter().filter_map(Change::step).collect();
     let mut out = Outcome {
         snapshot: None,
         done: Vec::new(),
@@ -191,10 +204,13 @@ pub fn run_opts(
             let cause = Cause::Signal(sig);
             return Ok(fail(store, opts, out, cause, host, io, &written));
         }
-        let (item, to, from) = match &steps[i] {
-            Step::Change(c) => (**c).clone(),
-            Step::Rediscover(r) => {
-                match rediscover::run(host, store, &mut snap, &plan.rediscover[*r]) {
+        let (item, to, from, iface) = match &steps[i] {
+            Step::Change(c) => {
+                let c = (**c).clone();
+                (c.item, c.to, c.from, c.iface)
+            }
+            Step::Replan(r) => {
+                match rediscover::run(host, store, &mut snap, plan, *r) {
                     Ok(fresh) => {
                         steps.splice(i + 1..i + 1, fresh);
                     }
@@ -263,8 +279,8 @@ pub fn run_opts(
                 },
             );
         }
-        if let Setting::Channels { iface, .. } = &to {
-            rediscover::schedule(plan, &mut steps, i, iface);
+        if let Some(iface) = &iface {
+            rediscover::schedule(plan, &mut steps, i, d.item.kind, iface);
         }
         out.done.push(d);
     }
@@ -362,7 +378,7 @@ pub(crate) fn rollback_plan_with(host: &Host, snap: &Snapshot, io: &dyn SettingI
     Plan {
         profile: format!("to snapshot {}", snap.id),
         entries: crate::plan::rollback_entries(&snap.settings, live),
-        rediscover: Vec::new(),
+        replan: Vec::new(),
     }
 }
 

@@ -152,7 +152,7 @@ impl Ctx {
                 Default::default()
             }
         };
-        Ok(knobs::plan(&p, &self.host(), &kept))
+        Ok(crate::plan::build(&p, &self.host(), &kept))
     }
 }
 

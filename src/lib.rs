@@ -25,6 +25,7 @@ pub mod knobs;
 pub mod plan;
 pub mod profile;
 pub mod report;
+pub mod schema;
 pub mod signals;
 pub mod snapshot;
 pub mod sysctl;

@@ -75,7 +75,7 @@ impl Case {
     fn plan(&self, text: &str) -> Plan {
         let mut p = profile::parse_str("site.toml", text).unwrap();
         p.name = "site".into();
-        knobs::plan(&p, &self.host(), &self.store.kept().unwrap())
+        hosttune::plan::build(&p, &self.host(), &self.store.kept().unwrap())
     }
 
     fn run(&self, plan: &Plan, origin: Origin) -> Outcome {

@@ -35,7 +35,7 @@ fn plan(text: &str, host: &Host) -> Plan {
 }
 
 fn knobs_plan(p: &hosttune::profile::Profile, host: &Host) -> Plan {
-    hosttune::knobs::plan(p, host, &Kept::new())
+    hosttune::plan::build(p, host, &Kept::new())
 }
 
 fn apply(host: &Host, store: &Store, plan: &Plan) -> Outcome {

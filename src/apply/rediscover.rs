@@ -1,84 +1,94 @@
-//! Finding a NIC's queue IRQs again in the middle of an apply: changing channels makes the
-//! driver free and request its queue IRQs anew, so the IRQ changes planned before it are
-//! stale. They are dropped, and the interface is planned again once its channels, rings and
-//! txqueuelen are done; the new IRQs' prior affinity goes into the snapshot on disk before
-//! the first of them is written.
+//! Planning a NIC knob again in the middle of an apply. Each knob declares which changes make
+//! its plan for an interface stale (`NicKnob::stale_after`: changing channels makes the
+//! driver free and request its queues and their IRQs anew, so the IRQ and RPS changes planned
+//! before are stale). The engine follows the declarations: after such a change it drops the
+//! knob's planned steps for that interface and plans it again once every earlier knob of the
+//! interface is written; the new prior values go into the snapshot on disk before the first
+//! of them is written.
 
-use super::{Step, Store};
+use super::{Change, Step, Store};
 use crate::host::Host;
-use crate::knobs::{self, KnobError};
-use crate::plan::{Item, Kind, Plan, Setting, Status};
+use crate::knobs::registry::NIC_KNOBS;
+use crate::knobs::{KnobError, Kind};
+use crate::plan::{Item, Plan, Status};
 use crate::snapshot::Snapshot;
 use crate::types::IfName;
 
-/// After `iface`'s channels changed (step `next - 1`), its planned IRQ changes are stale: drop
-/// them and find its queue IRQs again once its rings and txqueuelen are done too, since those
-/// can restart the queues as well.
-pub(super) fn schedule(plan: &Plan, steps: &mut Vec<Step>, next: usize, iface: &IfName) {
-    let Some(r) = plan.rediscover.iter().position(|r| &r.iface == iface) else {
-        return;
-    };
-    let mut j = next;
-    while j < steps.len() {
-        let stale = match &steps[j] {
-            Step::Change(c) => knobs::irq::is_queue_irq_of(&c.0, iface),
-            Step::Rediscover(x) => *x == r,
-        };
-        if stale {
-            steps.remove(j);
-        } else {
-            j += 1;
-        }
-    }
-    let at = steps[next..]
-        .iter()
-        .rposition(|s| {
-            matches!(s, Step::Change(c) if matches!(&c.1, Setting::Rings { iface: x, .. } | Setting::Txqueuelen { iface: x, .. } if x == iface))
-        })
-        .map_or(next, |k| next + k + 1);
-    steps.insert(at, Step::Rediscover(r));
+/// The position of a kind among the NIC knobs (apply order); `None` for other kinds.
+fn order(kind: Kind) -> Option<usize> {
+    NIC_KNOBS.iter().position(|k| k.kind() == kind)
 }
 
-/// Plans `r`'s IRQs again and, before any of them is written, records in the snapshot on disk
-/// the prior affinity of each IRQ it does not hold yet (an IRQ it holds keeps its pre-apply
-/// value), so that rollback and a `kill -9` still find every prior value.
+/// After a change of `kind` on `iface` (step `next - 1`), every knob whose plan that makes
+/// stale is dropped from the steps ahead and planned again after the last step ahead on
+/// `iface` of a knob that comes before it.
+pub(super) fn schedule(plan: &Plan, steps: &mut Vec<Step>, next: usize, kind: Kind, iface: &IfName) {
+    for (r, replan) in plan.replan.iter().enumerate() {
+        if !replan.stale_after(kind, iface) {
+            continue;
+        }
+        let stale = |s: &Step| match s {
+            Step::Change(c) => c.iface.as_ref() == Some(iface) && c.item.kind == replan.kind(),
+            Step::Replan(x) => *x == r,
+        };
+        let mut j = next;
+        while j < steps.len() {
+            if stale(&steps[j]) {
+                steps.remove(j);
+            } else {
+                j += 1;
+            }
+        }
+        let before = |k: Kind| order(k).is_some_and(|o| o < replan.knob);
+        let at = steps[next..]
+            .iter()
+            .rposition(|s| {
+                matches!(s, Step::Change(c) if c.iface.as_ref() == Some(iface) && before(c.item.kind))
+            })
+            .map_or(next, |k| next + k + 1);
+        steps.insert(at, Step::Replan(r));
+    }
+}
+
+/// Plans the knob of `plan.replan[r]` again and, before any of its changes is written,
+/// records in the snapshot on disk the prior value of each setting it does not hold yet (one
+/// it holds keeps its pre-apply value), so that rollback and a `kill -9` still find every
+/// prior value.
 pub(super) fn run(
     host: &Host,
     store: &Store,
     snap: &mut Snapshot,
-    r: &knobs::irq::Rediscover,
+    plan: &Plan,
+    r: usize,
 ) -> Result<Vec<Step>, Box<(Item, KnobError)>> {
-    let entries = knobs::irq::plan_iface(&r.cpus, &r.iface, host);
+    let replan = &plan.replan[r];
+    let entries = replan.plan(*host);
     let other = |what: String| KnobError::Other {
-        iface: r.iface.clone(),
+        iface: replan.iface.clone(),
         what,
     };
     if let Some(e) = entries.iter().find(|e| e.item.status == Status::Error) {
         let why = e.item.note.clone().unwrap_or_default();
         return Err(Box::new((
             e.item.clone(),
-            other(format!("after the channel change: {why}")),
+            other(format!("after the {} change: {why}", Kind::Channels)),
         )));
     }
-    let fresh: Vec<Step> = entries
-        .iter()
-        .filter_map(|e| e.change().map(|(to, from)| Step::change(&e.item, to, from)))
-        .collect();
+    let fresh: Vec<Step> = entries.iter().filter_map(Change::step).collect();
     let before = snap.settings.len();
     for s in &fresh {
         if let Step::Change(c) = s {
-            let from = &c.2;
-            if !snap.settings.iter().any(|k| k.address() == from.address()) {
-                snap.settings.push(from.clone());
+            if !snap.settings.iter().any(|k| k.address() == c.from.address()) {
+                snap.settings.push(c.from.clone());
             }
         }
     }
     if snap.settings.len() > before {
         if let Err(e) = store.save(snap) {
             let item = Item::new(
-                Kind::IrqAffinity,
-                r.iface.to_string(),
-                String::from(r.cpus.clone()),
+                replan.kind(),
+                replan.iface.to_string(),
+                "-",
                 "-",
                 Status::Error,
             );

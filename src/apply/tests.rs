@@ -109,7 +109,7 @@ fn plan(host: &Host, nic: &FakeNic) -> Plan {
         "[[nic]]\nmatch = \"eth0\"\nirq_cpus = \"isolated\"\n",
     )
     .unwrap();
-    let mut plan = knobs::plan(&p, host, &Kept::new());
+    let mut plan = crate::plan::build(&p, host, &Kept::new());
     let iface: IfName = "eth0".parse().unwrap();
     let live = nic.channels(&iface).unwrap();
     let from = channels(&iface, live);

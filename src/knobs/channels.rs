@@ -1,31 +1,48 @@
 //! Channel counts (`ethtool -l/-L`).
 
-use crate::host::{ChannelParams, Host};
+use crate::host::{ChannelParams, Host, NicError};
+use crate::knobs::cx::PlanCx;
+use crate::knobs::nic::NicKnob;
 use crate::knobs::KnobError;
 use crate::knobs::nic::{ChannelSpec, NicRule};
 use crate::knobs::queues::{compare, pick, read_failed, refused};
-use crate::plan::{Entry, Kind, Setting};
+use crate::knobs::{Entry, Kind, Setting};
 use crate::types::IfName;
 
-/// Plans the rule's channel counts for one interface: one `channels` item. Combined versus
-/// separate rx/tx follows what the driver reports (a maximum above 0); asking for a kind the
-/// driver lacks is an error here rather than an EINVAL mid-apply. Counts the rule leaves out
-/// (the ixgbe/i40e "other" link vector, the kind not asked for) keep their live values,
-/// because the ioctl sets every count at once. Equivalent to comparing `ethtool -l IFACE`.
-pub fn plan(rule: &NicRule, iface: &IfName, host: &Host) -> Vec<Entry> {
-    let Some(spec) = &rule.channels else {
-        return Vec::new();
-    };
-    let asked = spec_text(spec);
-    let live = match host.nic.channels(iface) {
-        Ok(c) => c,
-        Err(e) => return vec![read_failed(Kind::Channels, iface, &asked, e)],
-    };
-    match wanted(spec, iface, &live) {
-        Ok(want) => vec![compare(setting(iface, &want), setting(iface, &live))],
-        Err(why) => {
-            let why = format!("{why} (ethtool -l {iface})");
-            vec![refused(Kind::Channels, iface, &asked, why)]
+/// The `channels` knob: one `channels` item per interface. Combined versus separate rx/tx
+/// follows what the driver reports (a maximum above 0); asking for a kind the driver lacks is
+/// an error here rather than an EINVAL mid-apply. Counts the rule leaves out (the ixgbe/i40e
+/// "other" link vector, the kind not asked for) keep their live values, because the ioctl
+/// sets every count at once. Equivalent to comparing `ethtool -l IFACE`.
+pub struct Channels;
+
+impl NicKnob for Channels {
+    type Observed = Result<ChannelParams, NicError>;
+    const KIND: Kind = Kind::Channels;
+
+    fn set_by(rule: &NicRule) -> bool {
+        rule.channels.is_some()
+    }
+
+    fn observe(_: &NicRule, iface: &IfName, cx: &PlanCx) -> Self::Observed {
+        cx.host.nic.channels(iface)
+    }
+
+    fn diff(rule: &NicRule, iface: &IfName, live: Self::Observed) -> Vec<Entry> {
+        let Some(spec) = &rule.channels else {
+            return Vec::new();
+        };
+        let asked = spec_text(spec);
+        let live = match live {
+            Ok(c) => c,
+            Err(e) => return vec![read_failed(Kind::Channels, iface, &asked, e)],
+        };
+        match wanted(spec, iface, &live) {
+            Ok(want) => vec![compare(setting(iface, &want), setting(iface, &live))],
+            Err(why) => {
+                let why = format!("{why} (ethtool -l {iface})");
+                vec![refused(Kind::Channels, iface, &asked, why)]
+            }
         }
     }
 }
@@ -130,4 +147,28 @@ pub fn read(host: &Host, at: &Setting) -> Result<Setting, KnobError> {
         unreachable!("channels::read of {at:?}")
     };
     Ok(setting(iface, &host.nic.channels(iface)?))
+}
+
+/// Channel counts in snapshots.
+pub struct ChannelOps;
+
+impl crate::knobs::SettingOps for ChannelOps {
+    fn address(s: &Setting) -> String {
+        let Setting::Channels { iface, .. } = s else { unreachable!() };
+        format!("channels {iface}")
+    }
+    fn describe(s: &Setting) -> (Kind, String, String) {
+        let Setting::Channels { iface, rx, tx, other, combined } = s else { unreachable!() };
+        (
+            Kind::Channels,
+            iface.to_string(),
+            format!("rx {rx} tx {tx} other {other} combined {combined}"),
+        )
+    }
+    fn read(host: &Host, at: &Setting) -> Result<Setting, KnobError> {
+        read(host, at)
+    }
+    fn write(host: &Host, s: &Setting) -> Result<(), KnobError> {
+        write(host, s)
+    }
 }

@@ -4,8 +4,8 @@
 use serde::{Deserialize, Serialize};
 
 use crate::cpulist::CpuList;
-use crate::host::{Host, paths};
-use crate::plan::{Entry, Item, Kind, Status};
+use crate::knobs::cx::PlanCx;
+use crate::knobs::{Entry, Item, Kind, Status};
 
 /// The `[cpu]` section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -27,25 +27,19 @@ impl CpuSection {
 /// Compares the expected isolated CPUs with `/sys/devices/system/cpu/isolated`. Equivalent to
 /// `cat /sys/devices/system/cpu/isolated`. Drift has nothing to write: the item carries no
 /// setting, and its note gives the kernel command line to boot with.
-pub fn plan(c: &CpuSection, host: &Host) -> Vec<Entry> {
+pub fn plan(c: &CpuSection, cx: &PlanCx) -> Vec<Entry> {
+    diff(c, cx.isolated().cloned())
+}
+
+/// The expected set against the live one (pure).
+pub fn diff(c: &CpuSection, live: Result<CpuList, String>) -> Vec<Entry> {
     let Some(want) = &c.isolated else {
         return Vec::new();
     };
-    let path = paths::cpu("isolated");
     let item = |live: &str, status| Item::new(Kind::IsolatedCpus, "cpu", show(want), live, status);
-    let live: CpuList = match host.fs.read(&path).map(|t| t.parse()) {
-        Ok(Ok(l)) => l,
-        Ok(Err(e)) => {
-            return vec![Entry::new(
-                item("-", Status::Error).note(e.to_string()),
-                None,
-                None,
-            )];
-        }
-        Err(e) => {
-            let why = format!("{}: {e}", host.fs.display(&path).display());
-            return vec![Entry::new(item("-", Status::Error).note(why), None, None)];
-        }
+    let live = match live {
+        Ok(l) => l,
+        Err(why) => return vec![Entry::new(item("-", Status::Error).note(why), None, None)],
     };
     let it = if &live == want {
         item(&show(&live), Status::Ok)
@@ -81,26 +75,12 @@ fn show(l: &CpuList) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::host::{Offline, RootFs};
-    use crate::testing::fake_services::FakeServices;
 
     fn plan_on(isolated: &str, want: &str) -> Item {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path().join("sys/devices/system/cpu");
-        std::fs::create_dir_all(&d).unwrap();
-        std::fs::write(d.join("isolated"), isolated).unwrap();
-        let fs = RootFs::new(dir.path());
-        let services = FakeServices::new();
-        let host = Host {
-            fs: &fs,
-            nic: &Offline,
-            addrs: &Offline,
-            services: &services,
-        };
         let c = CpuSection {
             isolated: Some(want.parse().unwrap()),
         };
-        let mut e = plan(&c, &host);
+        let mut e = diff(&c, isolated.parse().map_err(|e: crate::cpulist::CpuListError| e.to_string()));
         assert_eq!(e.len(), 1);
         assert!(
             e[0].desired.is_none() && e[0].live.is_none(),

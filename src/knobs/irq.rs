@@ -2,37 +2,89 @@
 //! queue IRQ, round-robin over the rule's `irq_cpus`. Control vectors and other devices'
 //! IRQs are never planned, so never written.
 
+use std::collections::BTreeMap;
 use std::io;
 use std::path::PathBuf;
 
 use crate::cpulist::CpuList;
 use crate::host::{Host, paths};
-use crate::irq::{queue_irqs, read_affinity, round_robin};
+use crate::irq::{Affinity, QueueIrq, queue_irqs_in, read_affinity, round_robin};
+use crate::knobs::cx::PlanCx;
+use crate::knobs::nic::NicKnob;
 use crate::knobs::KnobError;
 use crate::knobs::nic::{IrqCpus, NicRule};
-use crate::plan::{Entry, Item, Kind, Setting, Status};
+use crate::knobs::{Entry, Item, Kind, Setting, Status};
 use crate::types::IfName;
 
-/// An interface whose queue IRQs apply finds again after changing its channels: the driver
-/// frees and requests them anew, so the numbers planned before may be gone or joined by new
-/// ones.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Rediscover {
-    pub iface: IfName,
-    pub cpus: IrqCpus,
+/// The `irq_cpus` knob: one `irq_affinity` item per queue IRQ of the interface, desired one
+/// CPU (round-robin over the set), live `smp_affinity_list`. A CPU set that is empty or not
+/// online, or queue IRQs that cannot be found, is one `error` item.
+pub struct IrqAffinity;
+
+/// What `observe` reads for one interface: the CPU set, its queue IRQs, and each one's
+/// affinity.
+#[derive(Debug)]
+pub struct Observed {
+    pub cpus: Result<CpuList, String>,
+    /// `Err((virtual, why))`: a virtual interface has no IRQs of its own (unsupported).
+    pub queues: Result<Vec<QueueIrq>, (bool, String)>,
+    pub affinity: BTreeMap<u32, Result<Affinity, String>>,
 }
 
-/// Plans this knob for one interface (nothing when the rule has no `irq_cpus`).
-pub fn plan(rule: &NicRule, iface: &IfName, host: &Host) -> Vec<Entry> {
-    match &rule.irq_cpus {
-        Some(cpus) => plan_iface(cpus, iface, host),
-        None => Vec::new(),
+impl NicKnob for IrqAffinity {
+    type Observed = Observed;
+    const KIND: Kind = Kind::IrqAffinity;
+
+    fn set_by(rule: &NicRule) -> bool {
+        rule.irq_cpus.is_some()
+    }
+
+    /// Changing channels frees and requests the queue IRQs anew: the numbers planned before
+    /// may be gone or joined by new ones.
+    fn stale_after() -> &'static [Kind] {
+        &[Kind::Channels]
+    }
+
+    fn observe(rule: &NicRule, iface: &IfName, cx: &PlanCx) -> Observed {
+        let cpus = match &rule.irq_cpus {
+            Some(c) => resolve_cpus(c, iface, cx),
+            None => Err("no irq_cpus".into()),
+        };
+        let queues = match cx.interrupts() {
+            Err(e) => Err((false, format!("interface {iface}: {e}"))),
+            Ok(parsed) => queue_irqs_in(cx.host.fs, iface, parsed).map_err(|e| {
+                // A virtual interface (veth, bond, vlan) has no interrupts of its own.
+                let virt = matches!(e, crate::irq::DiscoverError::NoDevice { .. });
+                (virt, e.to_string())
+            }),
+        };
+        let affinity = match &queues {
+            Ok(q) => q
+                .iter()
+                .map(|q| {
+                    let a = read_affinity(cx.host.fs, q.irq).map_err(|e| e.to_string());
+                    (q.irq, a)
+                })
+                .collect(),
+            Err(_) => BTreeMap::new(),
+        };
+        Observed {
+            cpus,
+            queues,
+            affinity,
+        }
+    }
+
+    fn diff(rule: &NicRule, iface: &IfName, o: Observed) -> Vec<Entry> {
+        match &rule.irq_cpus {
+            Some(cpus) => diff(cpus, iface, o),
+            None => Vec::new(),
+        }
     }
 }
 
-/// One entry per queue IRQ of `iface`: desired one CPU, live `smp_affinity_list`. A CPU set
-/// that is empty or not online, or queue IRQs that cannot be found, is one `error` entry.
-pub fn plan_iface(cpus: &IrqCpus, iface: &IfName, host: &Host) -> Vec<Entry> {
+/// Places the queue IRQs on the CPU set and compares each with its live affinity (pure).
+pub fn diff(cpus: &IrqCpus, iface: &IfName, o: Observed) -> Vec<Entry> {
     let wanted = String::from(cpus.clone());
     let error = |status: Status, why: String| {
         vec![Entry::new(
@@ -48,17 +100,14 @@ pub fn plan_iface(cpus: &IrqCpus, iface: &IfName, host: &Host) -> Vec<Entry> {
             None,
         )]
     };
-    let set = match resolve_cpus(cpus, iface, host) {
+    let set = match o.cpus {
         Ok(set) => set,
         Err(why) => return error(Status::Error, why),
     };
-    let queues = match queue_irqs(host.fs, iface) {
+    let queues = match o.queues {
         Ok(q) => q,
-        // A virtual interface (veth, bond, vlan) has no interrupts of its own.
-        Err(e @ crate::irq::DiscoverError::NoDevice { .. }) => {
-            return error(Status::Unsupported, e.to_string());
-        }
-        Err(e) => return error(Status::Error, e.to_string()),
+        Err((true, why)) => return error(Status::Unsupported, why),
+        Err((false, why)) => return error(Status::Error, why),
     };
     let placed = match round_robin(&queues, &set) {
         Ok(p) => p,
@@ -69,9 +118,13 @@ pub fn plan_iface(cpus: &IrqCpus, iface: &IfName, host: &Host) -> Vec<Entry> {
         .map(|p| {
             let object = format!("{iface} queue {} irq {}", p.queue, p.irq);
             let desired = CpuList::from_cpus([p.cpu]);
-            let aff = match read_affinity(host.fs, p.irq) {
-                Ok(a) => a,
-                Err(e) => {
+            let aff = match o.affinity.get(&p.irq) {
+                Some(Ok(a)) => a,
+                other => {
+                    let why = match other {
+                        Some(Err(e)) => e.clone(),
+                        _ => "affinity not read".into(),
+                    };
                     let item = Item::new(
                         Kind::IrqAffinity,
                         object,
@@ -79,20 +132,15 @@ pub fn plan_iface(cpus: &IrqCpus, iface: &IfName, host: &Host) -> Vec<Entry> {
                         "-",
                         Status::Error,
                     );
-                    return Entry::new(item.note(e.to_string()), None, None);
+                    return Entry::new(item.note(why), None, None);
                 }
-            };
-            let status = if aff.requested == desired {
-                Status::Ok
-            } else {
-                Status::Drift
             };
             let mut item = Item::new(
                 Kind::IrqAffinity,
                 object,
                 desired.to_string(),
                 aff.requested.to_string(),
-                status,
+                Status::of(aff.requested == desired),
             );
             // Where the interrupt is delivered now; on x86 one CPU of the request.
             if let Some(eff) = &aff.effective {
@@ -108,23 +156,14 @@ pub fn plan_iface(cpus: &IrqCpus, iface: &IfName, host: &Host) -> Vec<Entry> {
         .collect()
 }
 
-/// Whether a plan item is one of `iface`'s queue IRQs (objects read `IFACE queue Q irq N`;
-/// interface names have no spaces).
-pub fn is_queue_irq_of(item: &Item, iface: &IfName) -> bool {
-    item.kind == Kind::IrqAffinity
-        && item
-            .object
-            .strip_prefix(iface.as_str())
-            .is_some_and(|rest| rest.starts_with(" queue "))
-}
-
 /// The CPUs `irq_cpus` names for `iface`: `/sys/devices/system/cpu/isolated`, the device's
 /// NUMA-local CPUs, or the list. Every one must be online; the set must not be empty.
-pub fn resolve_cpus(cpus: &IrqCpus, iface: &IfName, host: &Host) -> Result<CpuList, String> {
-    let online = read_list(host, paths::cpu("online"))?;
+pub fn resolve_cpus(cpus: &IrqCpus, iface: &IfName, cx: &PlanCx) -> Result<CpuList, String> {
+    let online = cx.online()?;
+    let host = &cx.host;
     let set = match cpus {
         IrqCpus::Isolated => {
-            let isolated = read_list(host, paths::cpu("isolated"))?;
+            let isolated = cx.isolated()?.clone();
             if isolated.is_empty() {
                 return Err(format!(
                     "interface {iface}: irq_cpus = \"isolated\" but this host has no isolated \
@@ -135,7 +174,7 @@ pub fn resolve_cpus(cpus: &IrqCpus, iface: &IfName, host: &Host) -> Result<CpuLi
         }
         // CPUs of the device's node that are offline simply are not used.
         IrqCpus::Local => CpuList::from_cpus(
-            local_cpus(host, iface, &online)?
+            local_cpus(host, iface, online)?
                 .cpus()
                 .iter()
                 .copied()
@@ -232,6 +271,26 @@ pub fn read(host: &Host, at: &Setting) -> Result<Setting, KnobError> {
     Ok(Setting::IrqAffinity { irq: *irq, cpus })
 }
 
+/// IRQ affinities in snapshots.
+pub struct IrqOps;
+
+impl crate::knobs::SettingOps for IrqOps {
+    fn address(s: &Setting) -> String {
+        let Setting::IrqAffinity { irq, .. } = s else { unreachable!() };
+        format!("irq {irq}")
+    }
+    fn describe(s: &Setting) -> (Kind, String, String) {
+        let Setting::IrqAffinity { irq, cpus } = s else { unreachable!() };
+        (Kind::IrqAffinity, format!("irq {irq}"), cpus.to_string())
+    }
+    fn read(host: &Host, at: &Setting) -> Result<Setting, KnobError> {
+        read(host, at)
+    }
+    fn write(host: &Host, s: &Setting) -> Result<(), KnobError> {
+        write(host, s)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -274,14 +333,5 @@ mod tests {
             assert_eq!(e.is_unsupported(), unsupported, "{errno}");
             assert!(e.to_string().starts_with(says), "{e}");
         }
-    }
-
-    #[test]
-    fn queue_irq_items_belong_to_their_interface_only() {
-        let item = |o: &str| Item::new(Kind::IrqAffinity, o, "2", "0", Status::Drift);
-        let eth0: IfName = "eth0".parse().unwrap();
-        assert!(is_queue_irq_of(&item("eth0 queue 3 irq 105"), &eth0));
-        assert!(!is_queue_irq_of(&item("eth01 queue 3 irq 105"), &eth0));
-        assert!(!is_queue_irq_of(&item("eth0"), &eth0));
     }
 }

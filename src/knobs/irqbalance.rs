@@ -5,10 +5,12 @@
 use serde::{Deserialize, Serialize};
 
 use crate::cpulist::CpuList;
-use crate::host::{Host, ServiceError, paths};
+use crate::host::{Host, ServiceError, ServiceState, paths};
 use crate::knobs::{KnobError, irq, nic};
-use crate::plan::{Entry, Item, Kind, Setting, Status, describe};
-use crate::profile::Profile;
+use crate::knobs::{Entry, Item, Kind, Setting, Status, describe};
+use crate::knobs::cx::PlanCx;
+use crate::knobs::nic::NicRule;
+use std::path::PathBuf;
 
 /// What to do with irqbalance.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -45,20 +47,57 @@ pub const UNIT: &str = "irqbalance.service";
 /// The variable irqbalance (1.8 and later) reads its banned CPUs from.
 const VAR: &str = "IRQBALANCE_BANNED_CPULIST";
 
-/// Plans this knob. It sees the whole profile because `banned` bans the CPUs that the
-/// `[[nic]] irq_cpus` rules resolve to.
-pub fn plan(section: &IrqbalanceSection, profile: &Profile, host: &Host) -> Vec<Entry> {
+/// What `plan` reads: the service's state, or for `banned` the CPUs to ban, the environment
+/// file and its text.
+#[derive(Debug)]
+pub enum Observed {
+    Disabled(Result<Option<ServiceState>, ServiceError>),
+    Banned {
+        cpus: Result<CpuList, String>,
+        /// The file, or why there is none; its text (`None`: it does not exist yet).
+        file: Result<(PathBuf, Option<String>), String>,
+    },
+}
+
+/// Plans this knob. `banned` bans the CPUs that the `[[nic]] irq_cpus` rules resolve to.
+pub fn plan(section: &IrqbalanceSection, rules: &[NicRule], cx: &PlanCx) -> Vec<Entry> {
     match section.mode {
         None | Some(IrqbalanceMode::Unmanaged) => Vec::new(),
-        Some(IrqbalanceMode::Disabled) => vec![plan_disabled(host)],
-        Some(IrqbalanceMode::Banned) => vec![plan_banned(profile, host)],
+        Some(IrqbalanceMode::Disabled) => {
+            vec![diff(Observed::Disabled(cx.host.services.state(UNIT)))]
+        }
+        Some(IrqbalanceMode::Banned) => {
+            let host = &cx.host;
+            let file = match env_file(host) {
+                None => Err("neither /etc/default nor /etc/sysconfig exists to hold \
+                             irqbalance's settings"
+                    .to_string()),
+                Some(path) => match host.fs.read(&path) {
+                    Ok(t) => Ok((path, Some(t))),
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok((path, None)),
+                    Err(e) => Err(format!("{}: {e}", host.fs.display(&path).display())),
+                },
+            };
+            vec![diff(Observed::Banned {
+                cpus: banned_cpus(rules, cx),
+                file,
+            })]
+        }
     }
 }
 
-fn plan_disabled(host: &Host) -> Entry {
+/// The wanted state against what was observed (pure).
+pub fn diff(o: Observed) -> Entry {
+    match o {
+        Observed::Disabled(state) => diff_disabled(state),
+        Observed::Banned { cpus, file } => diff_banned(cpus, file),
+    }
+}
+
+fn diff_disabled(state: Result<Option<ServiceState>, ServiceError>) -> Entry {
     let item =
         |live: &str, status| Item::new(Kind::Irqbalance, UNIT, "inactive disabled", live, status);
-    match host.services.state(UNIT) {
+    match state {
         Err(e @ ServiceError::Unsupported(_)) => Entry::new(
             item("-", Status::Unsupported).note(e.to_string()),
             None,
@@ -67,27 +106,26 @@ fn plan_disabled(host: &Host) -> Entry {
         Err(e) => Entry::new(item("-", Status::Error).note(e.to_string()), None, None),
         Ok(None) => Entry::new(item("absent", Status::Ok).note("not installed"), None, None),
         Ok(Some(st)) => {
-            let desired = Setting::Service {
+            let desired = Setting::IrqbalanceService {
                 unit: UNIT.into(),
                 active: false,
                 enabled: false,
             };
-            let live = Setting::Service {
+            let live = Setting::IrqbalanceService {
                 unit: UNIT.into(),
                 active: st.active,
                 enabled: st.enabled,
             };
-            let status = if live == desired {
-                Status::Ok
-            } else {
-                Status::Drift
-            };
+            let status = Status::of(live == desired);
             Entry::new(item(&describe(&live).2, status), Some(desired), Some(live))
         }
     }
 }
 
-fn plan_banned(profile: &Profile, host: &Host) -> Entry {
+fn diff_banned(
+    cpus: Result<CpuList, String>,
+    file: Result<(PathBuf, Option<String>), String>,
+) -> Entry {
     let object = format!("{VAR} ({})", UNIT);
     let error = |why: String| {
         Entry::new(
@@ -96,23 +134,15 @@ fn plan_banned(profile: &Profile, host: &Host) -> Entry {
             None,
         )
     };
-    let cpus = match banned_cpus(profile, host) {
+    let cpus = match cpus {
         Ok(c) => c,
         Err(why) => return error(why),
     };
-    let Some(path) = env_file(host) else {
-        return error(
-            "neither /etc/default nor /etc/sysconfig exists to hold irqbalance's \
-                      settings"
-                .into(),
-        );
+    let (path, old) = match file {
+        Ok(f) => f,
+        Err(why) => return error(why),
     };
     let object = format!("{VAR} in {}", path.display());
-    let old = match host.fs.read(&path) {
-        Ok(t) => Some(t),
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
-        Err(e) => return error(format!("{}: {e}", host.fs.display(&path).display())),
-    };
     let current = old.as_deref().and_then(banned_value);
     let live = current.clone().unwrap_or_else(|| "unset".into());
     let ok = current.as_deref().and_then(|v| v.parse::<CpuList>().ok()) == Some(cpus.clone());
@@ -121,18 +151,18 @@ fn plan_banned(profile: &Profile, host: &Host) -> Entry {
         object,
         cpus.to_string(),
         live,
-        if ok { Status::Ok } else { Status::Drift },
+        Status::of(ok),
     );
     let item = if ok {
         item
     } else {
         item.note("restarts irqbalance if it runs")
     };
-    let desired = Setting::File {
+    let desired = Setting::IrqbalanceFile {
         path: path.clone(),
         contents: Some(with_banned(old.as_deref().unwrap_or(""), &cpus)),
     };
-    let live = Setting::File {
+    let live = Setting::IrqbalanceFile {
         path,
         contents: old,
     };
@@ -140,12 +170,12 @@ fn plan_banned(profile: &Profile, host: &Host) -> Entry {
 }
 
 /// The CPUs every `[[nic]] irq_cpus` resolves to, on every interface its rule covers.
-fn banned_cpus(profile: &Profile, host: &Host) -> Result<CpuList, String> {
+fn banned_cpus(rules: &[NicRule], cx: &PlanCx) -> Result<CpuList, String> {
     let mut all = Vec::new();
-    for rule in profile.nic.iter().flatten() {
+    for rule in rules {
         let Some(cpus) = &rule.irq_cpus else { continue };
-        for iface in nic::resolve(rule, host) {
-            all.extend_from_slice(irq::resolve_cpus(cpus, &iface, host)?.cpus());
+        for iface in nic::resolve(rule, cx) {
+            all.extend_from_slice(irq::resolve_cpus(cpus, &iface, cx)?.cpus());
         }
     }
     if all.is_empty() {
@@ -221,7 +251,7 @@ pub fn with_banned(text: &str, cpus: &CpuList) -> String {
 /// that it reads the new ban.
 pub fn write(host: &Host, s: &Setting) -> Result<(), KnobError> {
     match s {
-        Setting::Service {
+        Setting::IrqbalanceService {
             unit,
             active,
             enabled,
@@ -240,7 +270,7 @@ pub fn write(host: &Host, s: &Setting) -> Result<(), KnobError> {
             }
             Ok(())
         }
-        Setting::File { path, contents } => {
+        Setting::IrqbalanceFile { path, contents } => {
             let file_err = |op, source| KnobError::File {
                 path: host.fs.display(path).display().to_string(),
                 op,
@@ -265,15 +295,15 @@ pub fn write(host: &Host, s: &Setting) -> Result<(), KnobError> {
 /// Reads the live value at a setting's address.
 pub fn read(host: &Host, at: &Setting) -> Result<Setting, KnobError> {
     match at {
-        Setting::Service { unit, .. } => {
+        Setting::IrqbalanceService { unit, .. } => {
             let st = host.services.state(unit)?;
-            Ok(Setting::Service {
+            Ok(Setting::IrqbalanceService {
                 unit: unit.clone(),
                 active: st.is_some_and(|s| s.active),
                 enabled: st.is_some_and(|s| s.enabled),
             })
         }
-        Setting::File { path, .. } => {
+        Setting::IrqbalanceFile { path, .. } => {
             let contents = match host.fs.read(path) {
                 Ok(t) => Some(t),
                 Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
@@ -285,12 +315,61 @@ pub fn read(host: &Host, at: &Setting) -> Result<Setting, KnobError> {
                     });
                 }
             };
-            Ok(Setting::File {
+            Ok(Setting::IrqbalanceFile {
                 path: path.clone(),
                 contents,
             })
         }
         other => unreachable!("irqbalance::read of {other:?}"),
+    }
+}
+
+/// irqbalance's service state in snapshots.
+pub struct ServiceOps;
+
+impl crate::knobs::SettingOps for ServiceOps {
+    fn address(s: &Setting) -> String {
+        let Setting::IrqbalanceService { unit, .. } = s else { unreachable!() };
+        format!("service {unit}")
+    }
+    fn describe(s: &Setting) -> (Kind, String, String) {
+        let Setting::IrqbalanceService { unit, active, enabled } = s else { unreachable!() };
+        (
+            Kind::Irqbalance,
+            unit.clone(),
+            format!(
+                "{} {}",
+                if *active { "active" } else { "inactive" },
+                if *enabled { "enabled" } else { "disabled" }
+            ),
+        )
+    }
+    fn read(host: &Host, at: &Setting) -> Result<Setting, KnobError> {
+        read(host, at)
+    }
+    fn write(host: &Host, s: &Setting) -> Result<(), KnobError> {
+        write(host, s)
+    }
+}
+
+/// irqbalance's environment file in snapshots.
+pub struct FileOps;
+
+impl crate::knobs::SettingOps for FileOps {
+    fn address(s: &Setting) -> String {
+        let Setting::IrqbalanceFile { path, .. } = s else { unreachable!() };
+        format!("file {}", path.display())
+    }
+    fn describe(s: &Setting) -> (Kind, String, String) {
+        let Setting::IrqbalanceFile { path, contents } = s else { unreachable!() };
+        let state = if contents.is_some() { "present" } else { "absent" };
+        (Kind::Irqbalance, path.display().to_string(), state.into())
+    }
+    fn read(host: &Host, at: &Setting) -> Result<Setting, KnobError> {
+        read(host, at)
+    }
+    fn write(host: &Host, s: &Setting) -> Result<(), KnobError> {
+        write(host, s)
     }
 }
 

@@ -3,22 +3,29 @@
 
 pub mod channels;
 pub mod cpu;
+pub mod cx;
 pub mod dsr;
 pub mod ifglob;
 pub mod irq;
 pub mod irqbalance;
+mod item;
+pub mod registry;
 pub mod nic;
 pub mod queues;
 pub mod ring;
+pub mod rps;
+pub mod rx_flow_hash;
+mod setting;
 pub mod sysctl;
 pub mod txqueuelen;
 
 use std::io;
 
 use crate::host::{AddrError, Host, NicError, ServiceError};
-use crate::plan::{Kind, Plan, Setting, apply_kept};
-use crate::profile::Profile;
-use crate::snapshot::Kept;
+
+pub use item::{Entry, Item, Status};
+pub use registry::{Kind, Setting, describe};
+pub use setting::SettingOps;
 use crate::sysctl::SysctlKey;
 use crate::types::IfName;
 
@@ -105,80 +112,14 @@ impl KnobError {
     }
 }
 
-/// Resolves and observes everything the profile covers and compares it (apply order:
-/// sysctls, DSR, then per NIC channels, rings, txqueuelen, IRQ affinity; then the isolated-CPU
-/// check and irqbalance).
-pub fn plan(profile: &Profile, host: &Host, kept: &Kept) -> Plan {
-    let mut entries = sysctl::diff(sysctl::observe(host.fs, &profile.sysctl), Kind::Sysctl);
-    if let Some(d) = &profile.dsr {
-        entries.extend(dsr::plan(d, &profile.sysctl, host));
-    }
-    let mut rediscover = Vec::new();
-    if let Some(rules) = &profile.nic {
-        entries.extend(nic::plan(rules, host));
-        for rule in rules {
-            if let Some(cpus) = &rule.irq_cpus {
-                rediscover.extend(nic::resolve(rule, host).into_iter().map(|iface| {
-                    irq::Rediscover {
-                        iface,
-                        cpus: cpus.clone(),
-                    }
-                }));
-            }
-        }
-    }
-    if let Some(c) = &profile.cpu {
-        entries.extend(cpu::plan(c, host));
-    }
-    if let Some(i) = &profile.irqbalance {
-        entries.extend(irqbalance::plan(i, profile, host));
-    }
-    apply_kept(&mut entries, kept);
-    Plan {
-        profile: profile.name.clone(),
-        entries,
-        rediscover,
-    }
-}
-
-/// Writes one setting. Equivalent to the matching `sysctl -w`, `ip addr`, `ethtool -G/-L`,
-/// `ip link set txqueuelen`, `echo > smp_affinity_list` or `systemctl` command.
+/// Writes one setting. Equivalent to the matching `sysctl -w`, `ip addr`, `ethtool -G/-L/-N`,
+/// `ip link set txqueuelen`, `echo > rps_cpus`, `echo > smp_affinity_list` or `systemctl`
+/// command.
 pub fn write(host: &Host, s: &Setting) -> Result<(), KnobError> {
-    match s {
-        Setting::Sysctl { key, value } => {
-            sysctl::write(host.fs, key, value).map_err(|source| KnobError::Sysctl {
-                key: key.clone(),
-                op: "write",
-                source,
-            })
-        }
-        Setting::Txqueuelen { .. } => txqueuelen::write(host, s),
-        Setting::IrqAffinity { .. } => irq::write(host, s),
-        Setting::Vip { .. } => dsr::write(host, s),
-        Setting::Rings { .. } => ring::write(host, s),
-        Setting::Channels { .. } => channels::write(host, s),
-        Setting::Service { .. } | Setting::File { .. } => irqbalance::write(host, s),
-    }
+    s.write(host)
 }
 
 /// Reads the live value at a setting's address.
 pub fn read(host: &Host, at: &Setting) -> Result<Setting, KnobError> {
-    match at {
-        Setting::Sysctl { key, .. } => sysctl::read(host.fs, key)
-            .map(|value| Setting::Sysctl {
-                key: key.clone(),
-                value,
-            })
-            .map_err(|source| KnobError::Sysctl {
-                key: key.clone(),
-                op: "read",
-                source,
-            }),
-        Setting::Txqueuelen { .. } => txqueuelen::read(host, at),
-        Setting::IrqAffinity { .. } => irq::read(host, at),
-        Setting::Vip { .. } => dsr::read(host, at),
-        Setting::Rings { .. } => ring::read(host, at),
-        Setting::Channels { .. } => channels::read(host, at),
-        Setting::Service { .. } | Setting::File { .. } => irqbalance::read(host, at),
-    }
+    at.read(host)
 }

@@ -11,8 +11,11 @@ use toml::Spanned;
 pub use super::ifglob::IfGlob;
 use crate::cpulist::CpuList;
 use crate::host::{Host, paths};
-use crate::plan::{Entry, Item, Kind, Status};
-use crate::profile::{Locator, ProfileError};
+use crate::knobs::cx::{Cache, PlanCx};
+use crate::knobs::registry::NIC_KNOBS;
+pub use crate::knobs::registry::NicRule;
+use crate::knobs::{Entry, Item, Kind, Status};
+use crate::schema::{Loc, Locator, ProfileError};
 use crate::types::IfName;
 
 /// A queue count or size: a positive number or `"max"`, the driver's pre-set maximum.
@@ -131,23 +134,6 @@ impl From<IrqCpus> for String {
     }
 }
 
-/// One `[[nic]]` rule.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NicRule {
-    /// Omitted: every physical NIC (one with `/sys/class/net/IFACE/device`).
-    #[serde(rename = "match", default, skip_serializing_if = "Option::is_none")]
-    pub pattern: Option<IfGlob>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rings: Option<RingSpec>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub channels: Option<ChannelSpec>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub txqueuelen: Option<Count>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub irq_cpus: Option<IrqCpus>,
-}
-
 impl NicRule {
     /// Checks what the types cannot: combined channels with separate rx/tx, empty `rings` or
     /// `channels`, a `"max"` queue length (there is no maximum to take), `irq_cpus` while IRQ
@@ -178,16 +164,14 @@ impl NicRule {
                 "rings: give rx, tx or both",
             ));
         }
-        if r.txqueuelen == Some(Count::Max) {
-            errs.push(ProfileError::invalid(
-                at.clone(),
-                "txqueuelen has no driver maximum; give a number",
-            ));
+        for k in NIC_KNOBS {
+            k.validate(&r, &at, errs);
         }
         if r.kinds().is_empty() {
             errs.push(ProfileError::invalid(
                 at,
-                "[[nic]] rule sets nothing; give rings, channels, txqueuelen or irq_cpus",
+                "[[nic]] rule sets nothing; give channels, rings, txqueuelen, rps_cpus, \
+                 rx_flow_hash or irq_cpus",
             ));
         }
         r
@@ -195,16 +179,10 @@ impl NicRule {
 
     /// The item kinds this rule sets, in apply order.
     pub fn kinds(&self) -> Vec<Kind> {
-        let set = [
-            self.channels.is_some(),
-            self.rings.is_some(),
-            self.txqueuelen.is_some(),
-            self.irq_cpus.is_some(),
-        ];
-        KNOBS
-            .into_iter()
-            .zip(set)
-            .filter_map(|(k, set)| set.then_some(k))
+        NIC_KNOBS
+            .iter()
+            .filter(|k| k.set_by(self))
+            .map(|k| k.kind())
             .collect()
     }
 
@@ -217,18 +195,104 @@ impl NicRule {
     }
 }
 
-/// Plans every `[[nic]]` rule, interface by interface in name order, and per interface in the
-/// order the kernel needs whichever rule sets each knob: channels, then rings, then
-/// txqueuelen, then IRQ affinity (changing channels re-creates the queues and their IRQs).
+/// One per-interface knob of `[[nic]]`. Each lives in its own file, is listed once in
+/// [`NIC_KNOBS`] (apply order), and splits its work into `observe` (reads the host) and a
+/// pure `diff` (desired × observed → entries), which tests check with tables.
+pub trait NicKnob: Sync {
+    /// What `observe` found.
+    type Observed;
+    /// The report kind of its items.
+    const KIND: Kind;
+    /// Whether `rule` sets this knob.
+    fn set_by(rule: &NicRule) -> bool;
+    /// Checks of its part of a rule that the types cannot make, while loading.
+    fn validate(_rule: &NicRule, _at: &Loc, _errs: &mut Vec<ProfileError>) {}
+    /// Kinds whose change on an interface makes this knob's plan for it stale (changing
+    /// channels re-creates the queues, their IRQs and their RPS masks): apply plans it again
+    /// for that interface once those are written.
+    fn stale_after() -> &'static [Kind] {
+        &[]
+    }
+    /// Reads what the knob needs for one interface.
+    fn observe(rule: &NicRule, iface: &IfName, cx: &PlanCx) -> Self::Observed;
+    /// Desired against observed (pure).
+    fn diff(rule: &NicRule, iface: &IfName, observed: Self::Observed) -> Vec<Entry>;
+}
+
+/// The object-safe face of a [`NicKnob`], for the registry.
+pub trait AnyNicKnob: Sync {
+    fn kind(&self) -> Kind;
+    fn set_by(&self, rule: &NicRule) -> bool;
+    fn validate(&self, rule: &NicRule, at: &Loc, errs: &mut Vec<ProfileError>);
+    fn stale_after(&self) -> &'static [Kind];
+    /// observe, then diff.
+    fn plan(&self, rule: &NicRule, iface: &IfName, cx: &PlanCx) -> Vec<Entry>;
+}
+
+impl<K: NicKnob> AnyNicKnob for K {
+    fn kind(&self) -> Kind {
+        K::KIND
+    }
+    fn set_by(&self, rule: &NicRule) -> bool {
+        K::set_by(rule)
+    }
+    fn validate(&self, rule: &NicRule, at: &Loc, errs: &mut Vec<ProfileError>) {
+        K::validate(rule, at, errs)
+    }
+    fn stale_after(&self) -> &'static [Kind] {
+        K::stale_after()
+    }
+    fn plan(&self, rule: &NicRule, iface: &IfName, cx: &PlanCx) -> Vec<Entry> {
+        K::diff(rule, iface, K::observe(rule, iface, cx))
+    }
+}
+
+/// A NIC knob to plan again on one interface in the middle of an apply, after a change that
+/// makes its plan stale (see [`NicKnob::stale_after`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Replan {
+    pub iface: IfName,
+    /// Index into [`NIC_KNOBS`].
+    pub knob: usize,
+    pub rule: NicRule,
+}
+
+impl Replan {
+    /// The knob's report kind.
+    pub fn kind(&self) -> Kind {
+        NIC_KNOBS[self.knob].kind()
+    }
+
+    /// Whether a change of `kind` on `iface` makes this plan stale.
+    pub fn stale_after(&self, kind: Kind, iface: &IfName) -> bool {
+        &self.iface == iface && NIC_KNOBS[self.knob].stale_after().contains(&kind)
+    }
+
+    /// Plans the knob again on a fresh context (the host changed since the plan).
+    pub fn plan(&self, host: Host) -> Vec<Entry> {
+        let cache = Cache::default();
+        let cx = PlanCx::new(host, &cache);
+        let mut out = NIC_KNOBS[self.knob].plan(&self.rule, &self.iface, &cx);
+        for e in &mut out {
+            e.iface = Some(self.iface.clone());
+        }
+        out
+    }
+}
+
+/// Plans every `[[nic]]` rule, interface by interface in name order, and per interface the
+/// knobs in registry order, each from whichever rule sets it. Also returns what apply must
+/// plan again after a change that makes a knob's plan stale.
 ///
 /// A rule that matches nothing is one `skipped` item, so a typo in `match` shows in the report.
 /// Two rules setting the same knob on one interface is an error: apply would write it twice
 /// (flapping the link) and the snapshot would hold two earlier values for one place.
-pub fn plan(rules: &[NicRule], host: &Host) -> Vec<Entry> {
+pub fn plan(rules: &[NicRule], cx: &PlanCx) -> (Vec<Entry>, Vec<Replan>) {
     let mut out = Vec::new();
+    let mut replan = Vec::new();
     let mut covered: BTreeMap<IfName, Vec<usize>> = BTreeMap::new();
     for (n, rule) in rules.iter().enumerate() {
-        let ifaces = resolve(rule, host);
+        let ifaces = resolve(rule, cx);
         if ifaces.is_empty() {
             out.push(no_match(rule));
         }
@@ -237,16 +301,13 @@ pub fn plan(rules: &[NicRule], host: &Host) -> Vec<Entry> {
         }
     }
     for (iface, ns) in covered {
-        let setters = |k: Kind| -> Vec<usize> {
-            ns.iter()
-                .copied()
-                .filter(|&n| rules[n].kinds().contains(&k))
-                .collect()
+        let setters = |k: &dyn AnyNicKnob| -> Vec<usize> {
+            ns.iter().copied().filter(|&n| k.set_by(&rules[n])).collect()
         };
-        let clashes: Vec<Entry> = KNOBS
+        let clashes: Vec<Entry> = NIC_KNOBS
             .iter()
             .filter_map(|&k| match setters(k)[..] {
-                [first, second, ..] => Some(clash(&iface, k, first, second)),
+                [first, second, ..] => Some(clash(&iface, k.kind(), first, second)),
                 _ => None,
             })
             .collect();
@@ -254,29 +315,26 @@ pub fn plan(rules: &[NicRule], host: &Host) -> Vec<Entry> {
             out.extend(clashes);
             continue;
         }
-        for k in KNOBS {
+        for (i, &k) in NIC_KNOBS.iter().enumerate() {
             let Some(&n) = setters(k).first() else {
                 continue;
             };
-            let (rule, iface) = (&rules[n], &iface);
-            out.extend(match k {
-                Kind::Channels => super::channels::plan(rule, iface, host),
-                Kind::Ring => super::ring::plan(rule, iface, host),
-                Kind::Txqueuelen => super::txqueuelen::plan(rule, iface, host),
-                _ => super::irq::plan(rule, iface, host),
-            });
+            let mut entries = k.plan(&rules[n], &iface, cx);
+            for e in &mut entries {
+                e.iface = Some(iface.clone());
+            }
+            out.extend(entries);
+            if !k.stale_after().is_empty() {
+                replan.push(Replan {
+                    iface: iface.clone(),
+                    knob: i,
+                    rule: rules[n].clone(),
+                });
+            }
         }
     }
-    out
+    (out, replan)
 }
-
-/// The per-NIC knobs in apply order.
-const KNOBS: [Kind; 4] = [
-    Kind::Channels,
-    Kind::Ring,
-    Kind::Txqueuelen,
-    Kind::IrqAffinity,
-];
 
 /// The error item of two rules (0-based) setting one knob on one interface.
 fn clash(iface: &IfName, k: Kind, first: usize, second: usize) -> Entry {
@@ -309,16 +367,15 @@ fn no_match(rule: &NicRule) -> Entry {
 
 /// The interfaces a rule covers, sorted by name: those whose name matches `match`, or, when it
 /// is omitted, every physical NIC (one with a `device` link in sysfs). `lo` never matches.
-pub fn resolve(rule: &NicRule, host: &Host) -> Vec<IfName> {
-    let names = host.fs.read_dir(&paths::net_class()).unwrap_or_default();
-    names
+pub fn resolve(rule: &NicRule, cx: &PlanCx) -> Vec<IfName> {
+    cx.ifaces()
         .iter()
         .filter(|n| n.as_str() != "lo")
-        .filter_map(|n| n.parse::<IfName>().ok())
         .filter(|n| match &rule.pattern {
             Some(g) => g.matches(n.as_str()),
-            None => host.fs.exists(&paths::net(n, "device")),
+            None => cx.host.fs.exists(&paths::net(n, "device")),
         })
+        .cloned()
         .collect()
 }
 

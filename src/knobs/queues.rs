@@ -4,7 +4,7 @@
 
 use crate::host::NicError;
 use crate::knobs::nic::Count;
-use crate::plan::{Entry, Item, Kind, Setting, Status, describe};
+use crate::knobs::{Entry, Item, Kind, Setting, Status, describe};
 use crate::types::IfName;
 
 /// The number a count asks for on this interface: `"max"` is the driver's pre-set maximum

@@ -1,46 +1,63 @@
 //! Ring buffer sizes (`ethtool -g/-G`).
 
-use crate::host::Host;
+use crate::host::{Host, NicError, RingParams};
+use crate::knobs::cx::PlanCx;
+use crate::knobs::nic::NicKnob;
 use crate::knobs::KnobError;
 use crate::knobs::nic::{NicRule, RingSpec};
 use crate::knobs::queues::{compare, pick, read_failed, refused};
-use crate::plan::{Entry, Kind, Setting};
+use crate::knobs::{Entry, Kind, Setting};
 use crate::types::IfName;
 
-/// Plans the rule's ring sizes for one interface: one `ring` item. A side the rule leaves out
-/// keeps its live size. Equivalent to comparing `ethtool -g IFACE` with the wanted sizes.
-pub fn plan(rule: &NicRule, iface: &IfName, host: &Host) -> Vec<Entry> {
-    let Some(spec) = &rule.rings else {
-        return Vec::new();
-    };
-    let asked = spec_text(spec);
-    let live = match host.nic.rings(iface) {
-        Ok(r) => r,
-        Err(e) => return vec![read_failed(Kind::Ring, iface, &asked, e)],
-    };
-    let side = |want, what, max, now| match want {
-        Some(c) => pick(iface, what, c, max),
-        None => Ok(now),
-    };
-    let rx = side(spec.rx, "rx ring", live.rx_max, live.rx);
-    let tx = side(spec.tx, "tx ring", live.tx_max, live.tx);
-    match (rx, tx) {
-        (Ok(rx), Ok(tx)) => vec![compare(
-            Setting::Rings {
-                iface: iface.clone(),
-                rx,
-                tx,
-            },
-            Setting::Rings {
-                iface: iface.clone(),
-                rx: live.rx,
-                tx: live.tx,
-            },
-        )],
-        (rx, tx) => {
-            let why: Vec<String> = [rx.err(), tx.err()].into_iter().flatten().collect();
-            let why = format!("{} (ethtool -g {iface})", why.join("; "));
-            vec![refused(Kind::Ring, iface, &asked, why)]
+/// The `rings` knob: one `ring` item per interface. A side the rule leaves out keeps its live
+/// size. Equivalent to comparing `ethtool -g IFACE` with the wanted sizes.
+pub struct Rings;
+
+impl NicKnob for Rings {
+    type Observed = Result<RingParams, NicError>;
+    const KIND: Kind = Kind::Ring;
+
+    fn set_by(rule: &NicRule) -> bool {
+        rule.rings.is_some()
+    }
+
+    fn observe(_: &NicRule, iface: &IfName, cx: &PlanCx) -> Self::Observed {
+        cx.host.nic.rings(iface)
+    }
+
+    fn diff(rule: &NicRule, iface: &IfName, live: Self::Observed) -> Vec<Entry> {
+        let Some(spec) = &rule.rings else {
+            return Vec::new();
+        };
+        let asked = spec_text(spec);
+        let live = match live {
+            Ok(r) => r,
+            Err(e) => return vec![read_failed(Kind::Ring, iface, &asked, e)],
+        };
+        let side = |want, what, max, now| match want {
+            Some(c) => pick(iface, what, c, max),
+            None => Ok(now),
+        };
+        let rx = side(spec.rx, "rx ring", live.rx_max, live.rx);
+        let tx = side(spec.tx, "tx ring", live.tx_max, live.tx);
+        match (rx, tx) {
+            (Ok(rx), Ok(tx)) => vec![compare(
+                Setting::Rings {
+                    iface: iface.clone(),
+                    rx,
+                    tx,
+                },
+                Setting::Rings {
+                    iface: iface.clone(),
+                    rx: live.rx,
+                    tx: live.tx,
+                },
+            )],
+            (rx, tx) => {
+                let why: Vec<String> = [rx.err(), tx.err()].into_iter().flatten().collect();
+                let why = format!("{} (ethtool -g {iface})", why.join("; "));
+                vec![refused(Kind::Ring, iface, &asked, why)]
+            }
         }
     }
 }
@@ -83,4 +100,29 @@ pub fn read(host: &Host, at: &Setting) -> Result<Setting, KnobError> {
         rx: r.rx,
         tx: r.tx,
     })
+}
+
+/// Ring sizes in snapshots.
+pub struct RingOps;
+
+impl crate::knobs::SettingOps for RingOps {
+    fn address(s: &Setting) -> String {
+        let Setting::Rings { iface, .. } = s else { unreachable!() };
+        format!("ring {iface}")
+    }
+    fn describe(s: &Setting) -> (Kind, String, String) {
+        let Setting::Rings { iface, rx, tx } = s else { unreachable!() };
+        (Kind::Ring, iface.to_string(), format!("rx {rx} tx {tx}"))
+    }
+    /// Drivers round ring sizes to their descriptor granularity (ixgbe to a multiple of 8,
+    /// i40e of 32, mlx5 to a power of two).
+    fn may_round(_: &Setting) -> bool {
+        true
+    }
+    fn read(host: &Host, at: &Setting) -> Result<Setting, KnobError> {
+        read(host, at)
+    }
+    fn write(host: &Host, s: &Setting) -> Result<(), KnobError> {
+        write(host, s)
+    }
 }

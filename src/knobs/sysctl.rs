@@ -10,8 +10,8 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use crate::host::{Files, paths};
-use crate::plan::{Entry, Item, Kind, Setting, Status};
-use crate::profile::{Loc, Locator, ProfileError};
+use crate::knobs::{Entry, Item, Kind, Setting, Status};
+use crate::schema::{Loc, Locator, ProfileError};
 use crate::sysctl::{SysctlKey, normalize, numeric_fields, same};
 
 /// One wanted sysctl value, with where it was asked for.
@@ -253,6 +253,54 @@ pub struct Entries<'a>(pub &'a [SysctlEntry]);
 impl Serialize for Entries<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         serialize_entries(self.0, s)
+    }
+}
+
+/// `[sysctl]` values in snapshots. Equivalent to `sysctl KEY` and `sysctl -w KEY=VALUE`.
+pub struct SysctlOps;
+
+impl crate::knobs::SettingOps for SysctlOps {
+    fn address(s: &Setting) -> String {
+        let Setting::Sysctl { key, .. } = s else { unreachable!() };
+        format!("sysctl {key}")
+    }
+    fn describe(s: &Setting) -> (Kind, String, String) {
+        let Setting::Sysctl { key, value } = s else { unreachable!() };
+        (Kind::Sysctl, key.to_string(), normalize(value))
+    }
+    /// Whitespace folded, numbers as numbers (`tcp_rmem` reads back with tabs).
+    fn same(a: &Setting, b: &Setting) -> bool {
+        match (a, b) {
+            (Setting::Sysctl { key: k, value: x }, Setting::Sysctl { key: l, value: y }) => {
+                k == l && same(x, y)
+            }
+            _ => false,
+        }
+    }
+    /// Only the keys in [`crate::sysctl::rounds`]; every other key stores what it accepts.
+    fn may_round(s: &Setting) -> bool {
+        matches!(s, Setting::Sysctl { key, .. } if crate::sysctl::rounds(key))
+    }
+    fn read(host: &crate::host::Host, at: &Setting) -> Result<Setting, crate::knobs::KnobError> {
+        let Setting::Sysctl { key, .. } = at else { unreachable!() };
+        read(host.fs, key)
+            .map(|value| Setting::Sysctl {
+                key: key.clone(),
+                value,
+            })
+            .map_err(|source| crate::knobs::KnobError::Sysctl {
+                key: key.clone(),
+                op: "read",
+                source,
+            })
+    }
+    fn write(host: &crate::host::Host, s: &Setting) -> Result<(), crate::knobs::KnobError> {
+        let Setting::Sysctl { key, value } = s else { unreachable!() };
+        write(host.fs, key, value).map_err(|source| crate::knobs::KnobError::Sysctl {
+            key: key.clone(),
+            op: "write",
+            source,
+        })
     }
 }
 

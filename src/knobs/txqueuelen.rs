@@ -1,31 +1,64 @@
 //! The transmit queue length (`/sys/class/net/IFACE/tx_queue_len`).
 
 use crate::host::{Host, paths};
+use crate::knobs::cx::PlanCx;
+use crate::knobs::nic::NicKnob;
+use crate::schema::{Loc, ProfileError};
 use crate::knobs::KnobError;
 use crate::knobs::nic::{Count, NicRule};
 use crate::knobs::queues::{compare, refused};
-use crate::plan::{Entry, Kind, Setting};
+use crate::knobs::{Entry, Kind, Setting};
 use crate::types::IfName;
 
-/// Plans the rule's transmit queue length for one interface: one `txqueuelen` item.
-/// Equivalent to comparing `ip link show IFACE` (`qlen`) with the wanted length.
-pub fn plan(rule: &NicRule, iface: &IfName, host: &Host) -> Vec<Entry> {
-    // `"max"` is refused while loading: the kernel has no maximum to take.
-    let Some(Count::N(len)) = rule.txqueuelen else {
-        return Vec::new();
-    };
-    let want = Setting::Txqueuelen {
-        iface: iface.clone(),
-        len,
-    };
-    match read(host, &want) {
-        Ok(live) => vec![compare(want, live)],
-        Err(e) => vec![refused(
-            Kind::Txqueuelen,
-            iface,
-            &len.to_string(),
-            e.to_string(),
-        )],
+/// The `txqueuelen` knob: one item per interface. Equivalent to comparing
+/// `ip link show IFACE` (`qlen`) with the wanted length.
+pub struct Txqueuelen;
+
+impl NicKnob for Txqueuelen {
+    type Observed = Result<Setting, KnobError>;
+    const KIND: Kind = Kind::Txqueuelen;
+
+    fn set_by(rule: &NicRule) -> bool {
+        rule.txqueuelen.is_some()
+    }
+
+    fn validate(rule: &NicRule, at: &Loc, errs: &mut Vec<ProfileError>) {
+        if rule.txqueuelen == Some(Count::Max) {
+            errs.push(ProfileError::invalid(
+                at.clone(),
+                "txqueuelen has no driver maximum; give a number",
+            ));
+        }
+    }
+
+    fn observe(_: &NicRule, iface: &IfName, cx: &PlanCx) -> Self::Observed {
+        read(
+            &cx.host,
+            &Setting::Txqueuelen {
+                iface: iface.clone(),
+                len: 0,
+            },
+        )
+    }
+
+    fn diff(rule: &NicRule, iface: &IfName, live: Self::Observed) -> Vec<Entry> {
+        // `"max"` is refused while loading: the kernel has no maximum to take.
+        let Some(Count::N(len)) = rule.txqueuelen else {
+            return Vec::new();
+        };
+        let want = Setting::Txqueuelen {
+            iface: iface.clone(),
+            len,
+        };
+        match live {
+            Ok(live) => vec![compare(want, live)],
+            Err(e) => vec![refused(
+                Kind::Txqueuelen,
+                iface,
+                &len.to_string(),
+                e.to_string(),
+            )],
+        }
     }
 }
 
@@ -63,4 +96,24 @@ pub fn read(host: &Host, at: &Setting) -> Result<Setting, KnobError> {
         iface: iface.clone(),
         len,
     })
+}
+
+/// Transmit queue lengths in snapshots.
+pub struct TxqueuelenOps;
+
+impl crate::knobs::SettingOps for TxqueuelenOps {
+    fn address(s: &Setting) -> String {
+        let Setting::Txqueuelen { iface, .. } = s else { unreachable!() };
+        format!("txqueuelen {iface}")
+    }
+    fn describe(s: &Setting) -> (Kind, String, String) {
+        let Setting::Txqueuelen { iface, len } = s else { unreachable!() };
+        (Kind::Txqueuelen, iface.to_string(), len.to_string())
+    }
+    fn read(host: &Host, at: &Setting) -> Result<Setting, KnobError> {
+        read(host, at)
+    }
+    fn write(host: &Host, s: &Setting) -> Result<(), KnobError> {
+        write(host, s)
+    }
 }

@@ -85,7 +85,7 @@ impl Rig {
 }
 
 pub fn plan_on(host: &Host, store: &Store, profile: &hosttune::profile::Profile) -> Plan {
-    knobs::plan(profile, host, &store.kept().unwrap())
+    hosttune::plan::build(profile, host, &store.kept().unwrap())
 }
 
 /// The one item of `kind` on `object`.

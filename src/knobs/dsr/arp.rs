@@ -10,7 +10,7 @@ use std::io;
 
 use crate::host::{Files, paths};
 use crate::knobs::sysctl;
-use crate::plan::{Entry, Item, Kind, Setting, Status};
+use crate::knobs::{Entry, Item, Kind, Setting, Status};
 use crate::sysctl::{SysctlKey, normalize};
 use crate::types::IfName;
 

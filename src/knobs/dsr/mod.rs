@@ -10,6 +10,44 @@ mod arp;
 mod section;
 mod vips;
 
+/// VIPs in snapshots: present or not, restored with their attributes.
+pub struct VipOps;
+
+impl crate::knobs::SettingOps for VipOps {
+    fn address(s: &Setting) -> String {
+        let Setting::Vip { iface, addr, prefix, .. } = s else { unreachable!() };
+        format!("vip {addr}/{prefix} on {iface}")
+    }
+    fn describe(s: &Setting) -> (crate::knobs::Kind, String, String) {
+        let Setting::Vip { iface, addr, prefix, present, attrs } = s else { unreachable!() };
+        (
+            crate::knobs::Kind::Vip,
+            format!("{addr}/{prefix} on {iface}"),
+            match (present, attrs.is_default()) {
+                (false, _) => "absent".into(),
+                (true, true) => "present".into(),
+                (true, false) => format!("present ({attrs})"),
+            },
+        )
+    }
+    /// There or not, whatever the attributes (whose lifetimes count down anyway).
+    fn same(a: &Setting, b: &Setting) -> bool {
+        match (a, b) {
+            (
+                Setting::Vip { iface, addr, prefix, present, .. },
+                Setting::Vip { iface: i2, addr: a2, prefix: p2, present: x2, .. },
+            ) => (iface, addr, prefix, present) == (i2, a2, p2, x2),
+            _ => false,
+        }
+    }
+    fn read(host: &Host, at: &Setting) -> Result<Setting, KnobError> {
+        read(host, at)
+    }
+    fn write(host: &Host, s: &Setting) -> Result<(), KnobError> {
+        write(host, s)
+    }
+}
+
 #[cfg(test)]
 mod test_rows;
 
@@ -18,7 +56,7 @@ pub use section::{ArpAnnounce, ArpIgnore, DsrSection, Vip};
 use crate::host::Host;
 use crate::knobs::KnobError;
 use crate::knobs::sysctl::{self, SysctlEntry};
-use crate::plan::{Entry, Setting, Status};
+use crate::knobs::{Entry, Setting, Status};
 use crate::sysctl::SysctlKey;
 
 /// Resolves the uplinks, observes ARP values and addresses, and compares them with the

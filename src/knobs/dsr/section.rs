@@ -8,7 +8,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use crate::profile::{Locator, ProfileError};
+use crate::schema::{Locator, ProfileError};
 
 /// A virtual IP with a host prefix (/32 or /128). A wider prefix on `lo` would make the whole
 /// range local, so it is rejected while loading, and so are addresses that can never serve as

@@ -1,6 +1,6 @@
 //! Test helpers shared by the ARP and VIP tests: entries as (object, live, status, writes?).
 
-use crate::plan::{Entry, Status};
+use crate::knobs::{Entry, Status};
 
 pub type Row = (String, String, Status, bool);
 

@@ -7,7 +7,7 @@
 
 use crate::host::{AddrAttrs, AddrError, IfAddr};
 use crate::knobs::dsr::Vip;
-use crate::plan::{Entry, Item, Setting, Status, describe};
+use crate::knobs::{Entry, Item, Setting, Status, describe};
 use crate::types::IfName;
 
 /// The loopback interface.

@@ -1,0 +1,99 @@
+//! The plan context: what several knobs read, read once per plan. The interface list, the
+//! online and isolated CPUs, and one read and one parse of `/proc/interrupts` (about 11 MB on
+//! a 256-CPU host) serve every NIC's IRQ placement.
+
+use std::cell::OnceCell;
+
+use crate::cpulist::CpuList;
+use crate::host::{Host, paths};
+use crate::irq::Interrupts;
+use crate::types::IfName;
+
+/// The values a [`PlanCx`] caches. Owned by the caller, which lends it to the context, so
+/// that the parsed `/proc/interrupts` can borrow the text it was parsed from.
+#[derive(Default)]
+pub struct Cache<'c> {
+    ifaces: OnceCell<Vec<IfName>>,
+    online: OnceCell<Result<CpuList, String>>,
+    isolated: OnceCell<Result<CpuList, String>>,
+    text: OnceCell<Result<String, String>>,
+    interrupts: OnceCell<Result<Interrupts<'c>, String>>,
+}
+
+/// The host and what was already read from it during this plan.
+#[derive(Clone, Copy)]
+pub struct PlanCx<'c> {
+    pub host: Host<'c>,
+    cache: &'c Cache<'c>,
+}
+
+impl<'c> PlanCx<'c> {
+    /// A context reading `host`, caching in `cache`.
+    pub fn new(host: Host<'c>, cache: &'c Cache<'c>) -> Self {
+        Self { host, cache }
+    }
+
+    /// Interface names under `/sys/class/net`, sorted (`lo` included).
+    pub fn ifaces(&self) -> &'c [IfName] {
+        self.cache.ifaces.get_or_init(|| {
+            self.host
+                .fs
+                .read_dir(&paths::net_class())
+                .unwrap_or_default()
+                .iter()
+                .filter_map(|n| n.parse().ok())
+                .collect()
+        })
+    }
+
+    /// `/sys/devices/system/cpu/online`.
+    pub fn online(&self) -> Result<&'c CpuList, String> {
+        self.cache
+            .online
+            .get_or_init(|| self.read_list("online"))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    /// `/sys/devices/system/cpu/isolated` (a bare newline when none is).
+    pub fn isolated(&self) -> Result<&'c CpuList, String> {
+        self.cache
+            .isolated
+            .get_or_init(|| self.read_list("isolated"))
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+
+    fn read_list(&self, file: &str) -> Result<CpuList, String> {
+        let path = paths::cpu(file);
+        let shown = || self.host.fs.display(&path).display().to_string();
+        let text = self
+            .host
+            .fs
+            .read(&path)
+            .map_err(|e| format!("{}: {e}", shown()))?;
+        text.parse().map_err(|e| format!("{}: {e}", shown()))
+    }
+
+    /// `/proc/interrupts`, read and parsed on first use.
+    pub fn interrupts(&self) -> Result<&'c Interrupts<'c>, String> {
+        let cache = self.cache;
+        cache
+            .interrupts
+            .get_or_init(|| {
+                let path = paths::interrupts();
+                let text = cache
+                    .text
+                    .get_or_init(|| {
+                        self.host.fs.read(&path).map_err(|e| {
+                            format!("{}: {e}", self.host.fs.display(&path).display())
+                        })
+                    })
+                    .as_ref()
+                    .map_err(Clone::clone)?;
+                Interrupts::parse(text).map_err(|e| format!("/proc/interrupts: {e}"))
+            })
+            .as_ref()
+            .map_err(Clone::clone)
+    }
+}

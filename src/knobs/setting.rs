@@ -1,0 +1,98 @@
+//! [`Setting`]: a value at one place on the host, as snapshots store it and apply writes it.
+//! The enum is generated from the registry (`registry.rs`), one variant per kind of value,
+//! each dispatching to its knob's [`SettingOps`]: the closed set stays an enum because it is
+//! a file format, and the compiler still checks every case.
+
+use super::{KnobError, Kind, Setting};
+use crate::host::Host;
+
+/// What each kind of [`Setting`] knows about itself; implemented by one unit type in its
+/// knob's module and named next to the variant in the registry.
+pub trait SettingOps {
+    /// The place it lives, for matching a snapshot entry with a live read and for the
+    /// kept-values store (`sysctl net.core.somaxconn`, `channels eth0`).
+    fn address(s: &Setting) -> String;
+    /// The report kind, object and value text.
+    fn describe(s: &Setting) -> (Kind, String, String);
+    /// Whether two settings at the same address hold the same value, as the kernel compares
+    /// them.
+    fn same(a: &Setting, b: &Setting) -> bool {
+        a == b
+    }
+    /// Whether the kernel or driver is known to round this value on write, so that a
+    /// read-back that differs is `clamped` (and remembered) rather than a failed write.
+    fn may_round(_s: &Setting) -> bool {
+        false
+    }
+    /// Reads the live value at the setting's address.
+    fn read(host: &Host, at: &Setting) -> Result<Setting, KnobError>;
+    /// Writes the setting.
+    fn write(host: &Host, s: &Setting) -> Result<(), KnobError>;
+}
+
+/// Declares [`Setting`] and its dispatch from `Variant { fields } => Ops` lines.
+macro_rules! settings {
+    ($( $(#[$m:meta])* $var:ident { $( $(#[$fm:meta])* $field:ident : $ty:ty ),* $(,)? } => $ops:ty ; )*) => {
+        /// A value at one place on the host that hosttune can read and write back. Snapshots
+        /// are lists of these, so the serialized form is a stable file format.
+        #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+        #[serde(tag = "kind", rename_all = "snake_case")]
+        pub enum Setting {
+            $( $(#[$m])* $var { $( $(#[$fm])* $field: $ty ),* }, )*
+        }
+
+        impl Setting {
+            /// See [`SettingOps::address`].
+            pub fn address(&self) -> String {
+                match self { $( Setting::$var { .. } => <$ops as $crate::knobs::SettingOps>::address(self), )* }
+            }
+            /// See [`SettingOps::same`]; settings of different kinds are never the same.
+            pub fn same_value(&self, other: &Setting) -> bool {
+                match self {
+                    $( Setting::$var { .. } => std::mem::discriminant(self) == std::mem::discriminant(other)
+                        && <$ops as $crate::knobs::SettingOps>::same(self, other), )*
+                }
+            }
+            /// See [`SettingOps::may_round`].
+            pub fn may_round(&self) -> bool {
+                match self { $( Setting::$var { .. } => <$ops as $crate::knobs::SettingOps>::may_round(self), )* }
+            }
+            /// See [`SettingOps::read`]. Equivalent to the knob's read command.
+            pub fn read(&self, host: &$crate::host::Host) -> Result<Setting, $crate::knobs::KnobError> {
+                match self { $( Setting::$var { .. } => <$ops as $crate::knobs::SettingOps>::read(host, self), )* }
+            }
+            /// See [`SettingOps::write`]. Equivalent to the knob's write command.
+            pub fn write(&self, host: &$crate::host::Host) -> Result<(), $crate::knobs::KnobError> {
+                match self { $( Setting::$var { .. } => <$ops as $crate::knobs::SettingOps>::write(host, self), )* }
+            }
+        }
+
+        /// The report kind, object and value text of a setting.
+        pub fn describe(s: &Setting) -> ($crate::knobs::Kind, String, String) {
+            match s { $( Setting::$var { .. } => <$ops as $crate::knobs::SettingOps>::describe(s), )* }
+        }
+    };
+}
+
+/// Declares [`Kind`] from `Variant = "report name"` lines, in report order.
+macro_rules! kinds {
+    ($( $(#[$m:meta])* $var:ident = $name:literal ),* $(,)?) => {
+        /// What an item tunes. Serialized names are the report's `kind` values.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
+        pub enum Kind {
+            $( $(#[$m])* #[serde(rename = $name)] $var, )*
+        }
+
+        impl Kind {
+            /// Every kind, in report order.
+            pub const ALL: &'static [Kind] = &[ $( Kind::$var, )* ];
+
+            /// The report name (`irq_affinity`).
+            pub fn as_str(self) -> &'static str {
+                match self { $( Kind::$var => $name, )* }
+            }
+        }
+    };
+}
+
+pub(crate) use {kinds, settings};

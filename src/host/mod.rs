@@ -52,6 +52,21 @@ impl NicOps for Offline {
     ) -> Result<(), NicError> {
         Err(NicError::unsupported("ETHTOOL_SCHANNELS", iface, OFFLINE))
     }
+    fn rx_flow_hash(
+        &self,
+        iface: &crate::types::IfName,
+        _: nic::FlowType,
+    ) -> Result<nic::HashFields, NicError> {
+        Err(NicError::unsupported("ETHTOOL_GRXFH", iface, OFFLINE))
+    }
+    fn set_rx_flow_hash(
+        &self,
+        iface: &crate::types::IfName,
+        _: nic::FlowType,
+        _: nic::HashFields,
+    ) -> Result<(), NicError> {
+        Err(NicError::unsupported("ETHTOOL_SRXFH", iface, OFFLINE))
+    }
 }
 
 impl AddrOps for Offline {

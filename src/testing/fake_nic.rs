@@ -2,7 +2,8 @@
 //! plan, apply and rollback can be tested against rounding, unsupported operations, limits
 //! and mid-run faults. It applies the ethtool core's checks first (a count above its maximum,
 //! or no rx/tx queue left, is EINVAL) and then the driver's own rules, and it logs every set
-//! call so a test can assert that nothing was written.
+//! call so a test can assert that nothing was written. RSS hash fields (`rx-flow-hash`)
+//! follow each driver's flow types, defaults and accepted field sets.
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
@@ -10,25 +11,33 @@ use std::sync::{Mutex, MutexGuard};
 use nix::errno::Errno;
 
 use crate::host::ethtool::nic_error;
-use crate::host::nic::{ChannelParams, NicError, NicOps, RingParams};
+use crate::host::nic::{ChannelParams, FlowType, HashFields, NicError, NicOps, RingParams};
 use crate::types::IfName;
 
 /// How one fake interface's driver behaves. `ring_max` is the rx and tx ring maximum that
 /// `ethtool -g` shows; `queues` is the channel maximum, and also the starting count.
+///
+/// RSS hash fields: a flow type the driver does not hash is EINVAL for get and set (the
+/// drivers' `default:` case), and a field set the driver cannot program is EINVAL.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Driver {
     /// Intel 82599/X5x0: rings clamped up to 64 and rounded up to a multiple of 8; combined
-    /// channels plus one fixed "other" (the link vector) that every set must carry.
+    /// channels plus one fixed "other" (the link vector) that every set must carry. Hashes
+    /// tcp4/udp4/tcp6/udp6: tcp is `sdfn` and only `sdfn`; udp starts at `sd` and takes `sd`
+    /// or `sdfn`.
     Ixgbe { ring_max: u32, queues: u32 },
     /// Intel X710/XL710: rings below 64 are EINVAL, others rounded up to a multiple of 32;
-    /// channels as ixgbe.
+    /// channels as ixgbe. Hashes all six flow types, `sdfn` at start, any subset of `sdfn`.
     I40e { ring_max: u32, queues: u32 },
     /// Mellanox ConnectX: rings below 64 are EINVAL, others rounded up to a power of two;
-    /// combined channels only.
+    /// combined channels only. Hashes tcp4/udp4/tcp6/udp6, `sdfn` at start, any subset of
+    /// `sdfn`.
     Mlx5 { ring_max: u32, queues: u32 },
     /// AWS ENA: rings clamped up to 256 and rounded down to a power of two; combined only.
+    /// Hash fields are read-only (set is EOPNOTSUPP): `sdfn` for tcp4 and udp4.
     Ena { ring_max: u32, queues: u32 },
-    /// veth: no ring parameters at all (EOPNOTSUPP); separate rx and tx channels.
+    /// veth: no ring parameters at all (EOPNOTSUPP); separate rx and tx channels; no RSS
+    /// hash fields (EOPNOTSUPP for get and set).
     Veth { queues: u32 },
 }
 
@@ -39,6 +48,8 @@ pub enum NicOp {
     SetRings,
     GetChannels,
     SetChannels,
+    GetRxFlowHash,
+    SetRxFlowHash,
 }
 
 impl NicOp {
@@ -49,6 +60,8 @@ impl NicOp {
             Self::SetRings => "ETHTOOL_SRINGPARAM",
             Self::GetChannels => "ETHTOOL_GCHANNELS",
             Self::SetChannels => "ETHTOOL_SCHANNELS",
+            Self::GetRxFlowHash => "ETHTOOL_GRXFH",
+            Self::SetRxFlowHash => "ETHTOOL_SRXFH",
         }
     }
 }
@@ -58,6 +71,7 @@ impl NicOp {
 pub enum SetRequest {
     Rings(RingParams),
     Channels(ChannelParams),
+    RxFlowHash { flow: FlowType, fields: HashFields },
 }
 
 /// One set call, successful or not, in call order.
@@ -74,6 +88,8 @@ struct Iface {
     /// `None` where the driver has no ring parameters.
     rings: Option<RingParams>,
     channels: ChannelParams,
+    /// Hash fields of each flow type the driver hashes; empty where it has none.
+    rxfh: BTreeMap<FlowType, HashFields>,
 }
 
 #[derive(Debug, Default)]
@@ -94,6 +110,12 @@ fn name(iface: &str) -> IfName {
     iface
         .parse()
         .unwrap_or_else(|e| panic!("fake nic: bad interface name: {e}"))
+}
+
+fn fields(letters: &str) -> HashFields {
+    letters
+        .parse()
+        .unwrap_or_else(|e| panic!("fake nic: bad hash fields: {e}"))
 }
 
 impl Driver {
@@ -126,7 +148,43 @@ impl Driver {
                 other,
                 combined,
             },
+            rxfh: self.rxfh_defaults(),
         }
+    }
+
+    /// The hash fields of each flow type the driver hashes, as it comes up.
+    fn rxfh_defaults(self) -> BTreeMap<FlowType, HashFields> {
+        use FlowType::*;
+        let (sdfn, sd) = (fields("sdfn"), fields("sd"));
+        let table: &[(FlowType, HashFields)] = match self {
+            Self::Ixgbe { .. } => &[(Tcp4, sdfn), (Udp4, sd), (Tcp6, sdfn), (Udp6, sd)],
+            Self::I40e { .. } => &[
+                (Tcp4, sdfn),
+                (Udp4, sdfn),
+                (Sctp4, sdfn),
+                (Tcp6, sdfn),
+                (Udp6, sdfn),
+                (Sctp6, sdfn),
+            ],
+            Self::Mlx5 { .. } => &[(Tcp4, sdfn), (Udp4, sdfn), (Tcp6, sdfn), (Udp6, sdfn)],
+            Self::Ena { .. } => &[(Tcp4, sdfn), (Udp4, sdfn)],
+            Self::Veth { .. } => &[],
+        };
+        table.iter().copied().collect()
+    }
+
+    /// Whether the driver programs `want` for a flow type it hashes.
+    fn rxfh_accepts(self, flow: FlowType, want: HashFields) -> Result<(), Errno> {
+        let (sdfn, sd) = (fields("sdfn"), fields("sd"));
+        let ok = match self {
+            Self::Veth { .. } | Self::Ena { .. } => return Err(Errno::EOPNOTSUPP),
+            Self::Ixgbe { .. } => match flow {
+                FlowType::Udp4 | FlowType::Udp6 => want == sd || want == sdfn,
+                _ => want == sdfn,
+            },
+            Self::I40e { .. } | Self::Mlx5 { .. } => sdfn.contains(want),
+        };
+        if ok { Ok(()) } else { Err(Errno::EINVAL) }
     }
 
     /// The ring size the driver really programs for a request already within the maximum.
@@ -190,6 +248,24 @@ impl FakeNic {
     /// Current ring state, or `None` for an unknown interface or one without rings.
     pub fn rings_of(&self, iface: &str) -> Option<RingParams> {
         self.lock().ifaces.get(&name(iface)).and_then(|i| i.rings)
+    }
+
+    /// Sets one flow type's hash fields directly, as if the host booted that way.
+    pub fn with_rx_flow_hash(self, iface: &str, flow: FlowType, letters: &str) -> Self {
+        let mut st = self.lock();
+        let nic = st.ifaces.get_mut(&name(iface));
+        let nic = nic.unwrap_or_else(|| panic!("fake nic: no such iface {iface}"));
+        let slot = nic.rxfh.get_mut(&flow);
+        *slot.unwrap_or_else(|| panic!("fake nic: {iface} does not hash {flow}")) = fields(letters);
+        drop(st);
+        self
+    }
+
+    /// Current hash fields of `flow`, or `None` for an unknown interface or a flow type its
+    /// driver does not hash.
+    pub fn rx_flow_hash_of(&self, iface: &str, flow: FlowType) -> Option<HashFields> {
+        let st = self.lock();
+        st.ifaces.get(&name(iface))?.rxfh.get(&flow).copied()
     }
 
     /// Current channel state, or `None` for an unknown interface.
@@ -294,6 +370,36 @@ impl NicOps for FakeNic {
             }
             (cur.rx, cur.tx, cur.other, cur.combined) =
                 (want.rx, want.tx, want.other, want.combined);
+            Ok(())
+        })
+    }
+
+    fn rx_flow_hash(&self, iface: &IfName, flow: FlowType) -> Result<HashFields, NicError> {
+        self.run(iface, NicOp::GetRxFlowHash, None, |nic| {
+            if matches!(nic.driver, Driver::Veth { .. }) {
+                return Err(Errno::EOPNOTSUPP);
+            }
+            nic.rxfh.get(&flow).copied().ok_or(Errno::EINVAL)
+        })
+    }
+
+    fn set_rx_flow_hash(
+        &self,
+        iface: &IfName,
+        flow: FlowType,
+        want: HashFields,
+    ) -> Result<(), NicError> {
+        let req = Some(SetRequest::RxFlowHash { flow, fields: want });
+        self.run(iface, NicOp::SetRxFlowHash, req, |nic| {
+            let driver = nic.driver;
+            let slot = nic.rxfh.get_mut(&flow);
+            // A driver without the operation says so before looking at the flow type.
+            let slot = match (driver.rxfh_accepts(flow, want), slot) {
+                (Err(Errno::EOPNOTSUPP), _) => return Err(Errno::EOPNOTSUPP),
+                (_, None) => return Err(Errno::EINVAL),
+                (res, Some(slot)) => res.map(|()| slot)?,
+            };
+            *slot = want;
             Ok(())
         })
     }

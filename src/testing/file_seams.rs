@@ -5,7 +5,9 @@
 //!
 //! - `/sys/class/net/IFACE/ethtool` (under the root): `rings RX TX RX_MAX TX_MAX` (or
 //!   `rings none`, EOPNOTSUPP) and `channels RX TX OTHER COMBINED MAX_RX MAX_TX MAX_OTHER
-//!   MAX_COMBINED`; a missing interface directory is ENODEV.
+//!   MAX_COMBINED`, then one `rxfh FLOW FIELDS` line (`rxfh tcp4 sdfn`) per flow type whose
+//!   RSS hash fields the interface has (no line: EOPNOTSUPP for that flow type; a line that
+//!   does not parse: EIO); a missing interface directory is ENODEV.
 //! - `/run/hosttune-test/units/UNIT`: `active|inactive enabled|disabled`; a missing file is a
 //!   unit that is not installed.
 
@@ -13,14 +15,22 @@ use std::path::PathBuf;
 
 use nix::errno::Errno;
 
-use crate::host::nic::{ChannelParams, NicError, NicOps, RingParams};
+use crate::host::nic::{ChannelParams, FlowType, HashFields, NicError, NicOps, RingParams};
 use crate::host::services::{ServiceError, ServiceState, Services};
 use crate::host::{Files, RootFs, paths};
 use crate::types::IfName;
 
-/// Rings and channels in `/sys/class/net/IFACE/ethtool`.
+/// Rings, channels and RSS hash fields in `/sys/class/net/IFACE/ethtool`.
 pub struct FileNic {
     pub fs: RootFs,
+}
+
+/// The `ethtool` file of one interface: the numbers of its `rings` and `channels` lines
+/// (empty for `none` or no line) and its `rxfh` lines in file order.
+struct EthtoolFile {
+    rings: Vec<u32>,
+    channels: Vec<u32>,
+    rxfh: Vec<(FlowType, HashFields)>,
 }
 
 fn os(op: &'static str, iface: &IfName, errno: Errno) -> NicError {
@@ -32,7 +42,7 @@ fn os(op: &'static str, iface: &IfName, errno: Errno) -> NicError {
 }
 
 impl FileNic {
-    fn load(&self, op: &'static str, iface: &IfName) -> Result<Vec<Vec<u32>>, NicError> {
+    fn load(&self, op: &'static str, iface: &IfName) -> Result<EthtoolFile, NicError> {
         if !self.fs.exists(&paths::net(iface, "")) {
             return Err(os(op, iface, Errno::ENODEV));
         }
@@ -40,20 +50,33 @@ impl FileNic {
             .fs
             .read(&paths::net(iface, "ethtool"))
             .map_err(|_| NicError::unsupported(op, iface, "no ethtool file in the fixture"))?;
-        let mut out = vec![Vec::new(), Vec::new()];
+        let mut out = EthtoolFile {
+            rings: Vec::new(),
+            channels: Vec::new(),
+            rxfh: Vec::new(),
+        };
         for line in text.lines() {
             let mut w = line.split_whitespace();
             let slot = match w.next() {
-                Some("rings") => 0,
-                Some("channels") => 1,
+                Some("rings") => &mut out.rings,
+                Some("channels") => &mut out.channels,
+                Some("rxfh") => {
+                    let flow = w.next().and_then(|f| f.parse().ok());
+                    let fields = w.next().and_then(|f| f.parse().ok());
+                    match (flow, fields, w.next()) {
+                        (Some(flow), Some(fields), None) => out.rxfh.push((flow, fields)),
+                        _ => return Err(os(op, iface, Errno::EIO)),
+                    }
+                    continue;
+                }
                 _ => continue,
             };
-            out[slot] = w.filter_map(|n| n.parse().ok()).collect();
+            *slot = w.filter_map(|n| n.parse().ok()).collect();
         }
         Ok(out)
     }
 
-    fn store(&self, op: &'static str, iface: &IfName, v: &[Vec<u32>]) -> Result<(), NicError> {
+    fn store(&self, op: &'static str, iface: &IfName, v: &EthtoolFile) -> Result<(), NicError> {
         let line = |name: &str, f: &[u32]| {
             if f.is_empty() {
                 format!("{name} none\n")
@@ -62,7 +85,10 @@ impl FileNic {
                 format!("{name} {}\n", n.join(" "))
             }
         };
-        let text = line("rings", &v[0]) + &line("channels", &v[1]);
+        let mut text = line("rings", &v.rings) + &line("channels", &v.channels);
+        for (flow, fields) in &v.rxfh {
+            text += &format!("rxfh {flow} {fields}\n");
+        }
         self.fs
             .write(&paths::net(iface, "ethtool"), &text)
             .map_err(|_| os(op, iface, Errno::EIO))
@@ -72,7 +98,7 @@ impl FileNic {
 impl NicOps for FileNic {
     fn rings(&self, iface: &IfName) -> Result<RingParams, NicError> {
         let v = self.load("ETHTOOL_GRINGPARAM", iface)?;
-        match v[0].as_slice() {
+        match v.rings.as_slice() {
             [rx, tx, rx_max, tx_max] => Ok(RingParams {
                 rx: *rx,
                 tx: *tx,
@@ -91,19 +117,19 @@ impl NicOps for FileNic {
     fn set_rings(&self, iface: &IfName, r: &RingParams) -> Result<(), NicError> {
         let op = "ETHTOOL_SRINGPARAM";
         let mut v = self.load(op, iface)?;
-        let [_, _, rx_max, tx_max] = v[0].as_slice() else {
+        let [_, _, rx_max, tx_max] = v.rings.as_slice() else {
             return Err(NicError::unsupported(op, iface, "no rings"));
         };
         if r.rx > *rx_max || r.tx > *tx_max || r.rx == 0 || r.tx == 0 {
             return Err(os(op, iface, Errno::EINVAL));
         }
-        v[0] = vec![r.rx, r.tx, *rx_max, *tx_max];
+        v.rings = vec![r.rx, r.tx, *rx_max, *tx_max];
         self.store(op, iface, &v)
     }
 
     fn channels(&self, iface: &IfName) -> Result<ChannelParams, NicError> {
         let v = self.load("ETHTOOL_GCHANNELS", iface)?;
-        match v[1].as_slice() {
+        match v.channels.as_slice() {
             [
                 rx,
                 tx,
@@ -144,7 +170,7 @@ impl NicOps for FileNic {
             return Err(os(op, iface, Errno::EINVAL));
         }
         let mut v = self.load(op, iface)?;
-        v[1] = vec![
+        v.channels = vec![
             c.rx,
             c.tx,
             c.other,
@@ -154,6 +180,35 @@ impl NicOps for FileNic {
             now.max_other,
             now.max_combined,
         ];
+        self.store(op, iface, &v)
+    }
+
+    fn rx_flow_hash(&self, iface: &IfName, flow: FlowType) -> Result<HashFields, NicError> {
+        let op = "ETHTOOL_GRXFH";
+        let v = self.load(op, iface)?;
+        v.rxfh
+            .iter()
+            .find(|(f, _)| *f == flow)
+            .map(|(_, fields)| *fields)
+            .ok_or_else(|| NicError::unsupported(op, iface, &format!("no rxfh {flow} line")))
+    }
+
+    fn set_rx_flow_hash(
+        &self,
+        iface: &IfName,
+        flow: FlowType,
+        fields: HashFields,
+    ) -> Result<(), NicError> {
+        let op = "ETHTOOL_SRXFH";
+        let mut v = self.load(op, iface)?;
+        let Some(slot) = v.rxfh.iter_mut().find(|(f, _)| *f == flow) else {
+            return Err(NicError::unsupported(
+                op,
+                iface,
+                &format!("no rxfh {flow} line"),
+            ));
+        };
+        slot.1 = fields;
         self.store(op, iface, &v)
     }
 }
@@ -212,5 +267,126 @@ impl Services for FileServices {
     }
     fn restart(&self, unit: &str) -> Result<(), ServiceError> {
         self.set(unit, |s| s.active = true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ifn(s: &str) -> IfName {
+        s.parse().unwrap()
+    }
+
+    /// A root holding `/sys/class/net/eth0/ethtool` with `text`.
+    fn root_with(text: &str) -> (tempfile::TempDir, FileNic) {
+        let dir = tempfile::tempdir().unwrap();
+        let net = dir.path().join("sys/class/net/eth0");
+        std::fs::create_dir_all(&net).unwrap();
+        std::fs::write(net.join("ethtool"), text).unwrap();
+        let nic = FileNic {
+            fs: RootFs::new(dir.path()),
+        };
+        (dir, nic)
+    }
+
+    fn file(dir: &tempfile::TempDir) -> String {
+        std::fs::read_to_string(dir.path().join("sys/class/net/eth0/ethtool")).unwrap()
+    }
+
+    const TEXT: &str = "rings 512 512 4096 4096\nchannels 0 0 1 8 0 0 1 8\n\
+                        rxfh udp4 sd\nrxfh tcp4 sdfn\n";
+
+    #[test]
+    fn rxfh_lines_read_and_rewrite_in_place() {
+        let (dir, nic) = root_with(TEXT);
+        let eth0 = ifn("eth0");
+        let sd: HashFields = "sd".parse().unwrap();
+        let sdfn: HashFields = "sdfn".parse().unwrap();
+        assert_eq!(nic.rx_flow_hash(&eth0, FlowType::Tcp4).unwrap(), sdfn);
+        assert_eq!(nic.rx_flow_hash(&eth0, FlowType::Udp4).unwrap(), sd);
+
+        nic.set_rx_flow_hash(&eth0, FlowType::Udp4, "nfds".parse().unwrap())
+            .unwrap();
+        assert_eq!(
+            file(&dir),
+            TEXT.replace("rxfh udp4 sd\n", "rxfh udp4 sdfn\n")
+        );
+        // Rings and channels sets keep the rxfh lines.
+        let mut r = nic.rings(&eth0).unwrap();
+        r.rx = 1024;
+        nic.set_rings(&eth0, &r).unwrap();
+        let ch = nic.channels(&eth0).unwrap();
+        nic.set_channels(&eth0, &ChannelParams { combined: 4, ..ch })
+            .unwrap();
+        nic.set_rx_flow_hash(&eth0, FlowType::Udp4, sd).unwrap();
+        assert_eq!(
+            file(&dir),
+            "rings 1024 512 4096 4096\nchannels 0 0 1 4 0 0 1 8\nrxfh udp4 sd\nrxfh tcp4 sdfn\n"
+        );
+    }
+
+    #[test]
+    fn a_missing_rxfh_line_is_unsupported_and_a_bad_one_is_eio() {
+        let (dir, nic) = root_with(TEXT);
+        let eth0 = ifn("eth0");
+        for flow in [FlowType::Sctp4, FlowType::Tcp6] {
+            let get = nic.rx_flow_hash(&eth0, flow).unwrap_err();
+            assert!(
+                matches!(
+                    get,
+                    NicError::Unsupported {
+                        op: "ETHTOOL_GRXFH",
+                        ..
+                    }
+                ),
+                "{get}"
+            );
+            let set = nic
+                .set_rx_flow_hash(&eth0, flow, "sd".parse().unwrap())
+                .unwrap_err();
+            assert!(
+                matches!(
+                    set,
+                    NicError::Unsupported {
+                        op: "ETHTOOL_SRXFH",
+                        ..
+                    }
+                ),
+                "{set}"
+            );
+        }
+        assert_eq!(file(&dir), TEXT, "a refused set wrote the file");
+
+        for bad in [
+            "rxfh tcp4 sdx\n",
+            "rxfh ip4 sd\n",
+            "rxfh tcp4\n",
+            "rxfh tcp4 sd fn\n",
+        ] {
+            let (_dir, nic) = root_with(&format!("{TEXT}{bad}"));
+            let err = nic.rx_flow_hash(&eth0, FlowType::Tcp4).unwrap_err();
+            assert!(
+                matches!(
+                    err,
+                    NicError::Os {
+                        errno: Errno::EIO,
+                        ..
+                    }
+                ),
+                "{bad:?}: {err}"
+            );
+        }
+        let err = nic.rx_flow_hash(&ifn("eth1"), FlowType::Tcp4).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                NicError::Os {
+                    errno: Errno::ENODEV,
+                    ..
+                }
+            ),
+            "{err}"
+        );
     }
 }

@@ -215,3 +215,231 @@ fn unknown_interfaces_are_enodev_and_reads_log_nothing() {
         "ETHTOOL_SCHANNELS on eth1: ENODEV: No such device"
     );
 }
+
+fn hf(letters: &str) -> HashFields {
+    letters.parse().unwrap()
+}
+
+/// One of each driver, with made-up ring and queue numbers.
+fn one_of_each() -> FakeNic {
+    FakeNic::new()
+        .with_iface(
+            "ix0",
+            Driver::Ixgbe {
+                ring_max: 4096,
+                queues: 8,
+            },
+        )
+        .with_iface(
+            "i40e0",
+            Driver::I40e {
+                ring_max: 4096,
+                queues: 8,
+            },
+        )
+        .with_iface(
+            "mlx0",
+            Driver::Mlx5 {
+                ring_max: 8192,
+                queues: 8,
+            },
+        )
+        .with_iface(
+            "ena0",
+            Driver::Ena {
+                ring_max: 16384,
+                queues: 8,
+            },
+        )
+        .with_iface("v0", Driver::Veth { queues: 8 })
+}
+
+#[test]
+fn each_driver_starts_with_its_own_hash_fields() {
+    use FlowType::*;
+    let nic = one_of_each();
+    // None: EINVAL, the driver does not hash that flow type.
+    let table: [(&str, [Option<&str>; 6]); 4] = [
+        (
+            "ix0",
+            [
+                Some("sdfn"),
+                Some("sd"),
+                None,
+                Some("sdfn"),
+                Some("sd"),
+                None,
+            ],
+        ),
+        ("i40e0", [Some("sdfn"); 6]),
+        (
+            "mlx0",
+            [
+                Some("sdfn"),
+                Some("sdfn"),
+                None,
+                Some("sdfn"),
+                Some("sdfn"),
+                None,
+            ],
+        ),
+        ("ena0", [Some("sdfn"), Some("sdfn"), None, None, None, None]),
+    ];
+    for (iface, want) in table {
+        for (flow, want) in [Tcp4, Udp4, Sctp4, Tcp6, Udp6, Sctp6].into_iter().zip(want) {
+            let got = nic.rx_flow_hash(&ifn(iface), flow);
+            match want {
+                Some(letters) => assert_eq!(got.unwrap(), hf(letters), "{iface} {flow}"),
+                None => assert_eq!(errno(got), Errno::EINVAL, "{iface} {flow}"),
+            }
+            assert_eq!(
+                nic.rx_flow_hash_of(iface, flow),
+                want.map(hf),
+                "{iface} {flow}"
+            );
+        }
+    }
+    assert_eq!(nic.set_count(), 0, "reads are not logged");
+}
+
+#[test]
+fn each_driver_accepts_only_the_field_sets_it_can_program() {
+    use FlowType::*;
+    let nic = one_of_each();
+    // (iface, flow, fields, accepted)
+    let table = [
+        ("ix0", Tcp4, "sdfn", true),
+        ("ix0", Tcp4, "sd", false),
+        ("ix0", Tcp6, "sdf", false),
+        ("ix0", Udp4, "sdfn", true),
+        ("ix0", Udp4, "sd", true),
+        ("ix0", Udp6, "sdfn", true),
+        ("ix0", Udp6, "s", false),
+        ("ix0", Udp6, "sdn", false),
+        ("ix0", Tcp4, "msdfn", false),
+        ("ix0", Sctp4, "sd", false),
+        ("i40e0", Sctp6, "sd", true),
+        ("i40e0", Udp4, "d", true),
+        ("i40e0", Tcp4, "sdfnr", false),
+        ("i40e0", Tcp4, "vsd", false),
+        ("mlx0", Tcp4, "s", true),
+        ("mlx0", Udp6, "dn", true),
+        ("mlx0", Tcp6, "sdfn", true),
+        ("mlx0", Udp4, "tsd", false),
+        ("mlx0", Sctp4, "sd", false),
+    ];
+    for (iface, flow, letters, accepted) in table {
+        let before = nic.rx_flow_hash_of(iface, flow);
+        let res = nic.set_rx_flow_hash(&ifn(iface), flow, hf(letters));
+        if accepted {
+            res.unwrap_or_else(|e| panic!("{iface} {flow} {letters}: {e}"));
+            assert_eq!(nic.rx_flow_hash(&ifn(iface), flow).unwrap(), hf(letters));
+        } else {
+            assert_eq!(errno(res), Errno::EINVAL, "{iface} {flow} {letters}");
+            assert_eq!(
+                nic.rx_flow_hash_of(iface, flow),
+                before,
+                "a refused set changed"
+            );
+        }
+    }
+    let calls = nic.set_calls();
+    assert_eq!(calls.len(), table.len());
+    assert_eq!(
+        calls[1].request,
+        SetRequest::RxFlowHash {
+            flow: Tcp4,
+            fields: hf("sd")
+        }
+    );
+    assert_eq!(calls[1].result, Err(Errno::EINVAL));
+    assert_eq!(calls[0].result, Ok(()));
+}
+
+#[test]
+fn veth_and_ena_do_not_set_hash_fields() {
+    let nic = one_of_each();
+    for flow in FlowType::ALL {
+        let get = nic.rx_flow_hash(&ifn("v0"), flow).unwrap_err();
+        assert!(
+            matches!(
+                get,
+                NicError::Unsupported {
+                    op: "ETHTOOL_GRXFH",
+                    ..
+                }
+            ),
+            "{get}"
+        );
+        for iface in ["v0", "ena0"] {
+            let set = nic
+                .set_rx_flow_hash(&ifn(iface), flow, hf("sdfn"))
+                .unwrap_err();
+            assert!(
+                matches!(
+                    set,
+                    NicError::Unsupported {
+                        op: "ETHTOOL_SRXFH",
+                        ..
+                    }
+                ),
+                "{iface} {flow}: {set}"
+            );
+        }
+    }
+    // ENA reads stay as they were.
+    assert_eq!(
+        nic.rx_flow_hash(&ifn("ena0"), FlowType::Udp4).unwrap(),
+        hf("sdfn")
+    );
+    assert_eq!(nic.set_count(), 12);
+    assert!(
+        nic.set_calls()
+            .iter()
+            .all(|c| c.result == Err(Errno::EOPNOTSUPP))
+    );
+}
+
+#[test]
+fn hash_field_faults_fire_once_and_unknown_interfaces_are_enodev() {
+    let nic = one_of_each().with_rx_flow_hash("mlx0", FlowType::Udp4, "sd");
+    let mlx0 = ifn("mlx0");
+    assert_eq!(nic.rx_flow_hash_of("mlx0", FlowType::Udp4), Some(hf("sd")));
+    nic.fail_next("mlx0", NicOp::SetRxFlowHash, Errno::EBUSY);
+    nic.fail_next("mlx0", NicOp::GetRxFlowHash, Errno::EIO);
+    let set = nic.set_rx_flow_hash(&mlx0, FlowType::Udp4, hf("sdfn"));
+    assert_eq!(errno(set), Errno::EBUSY);
+    assert_eq!(errno(nic.rx_flow_hash(&mlx0, FlowType::Udp4)), Errno::EIO);
+    assert_eq!(nic.rx_flow_hash(&mlx0, FlowType::Udp4).unwrap(), hf("sd"));
+    nic.set_rx_flow_hash(&mlx0, FlowType::Udp4, hf("sdfn"))
+        .unwrap();
+    assert_eq!(
+        nic.rx_flow_hash_of("mlx0", FlowType::Udp4),
+        Some(hf("sdfn"))
+    );
+    let results: Vec<_> = nic.set_calls().into_iter().map(|c| c.result).collect();
+    assert_eq!(results, [Err(Errno::EBUSY), Ok(())]);
+
+    // A fault on veth fires before its EOPNOTSUPP, as for the other ops.
+    nic.fail_next("v0", NicOp::GetRxFlowHash, Errno::ENODEV);
+    assert_eq!(
+        errno(nic.rx_flow_hash(&ifn("v0"), FlowType::Tcp4)),
+        Errno::ENODEV
+    );
+    assert!(matches!(
+        nic.rx_flow_hash(&ifn("v0"), FlowType::Tcp4),
+        Err(NicError::Unsupported { .. })
+    ));
+
+    let err = nic
+        .set_rx_flow_hash(&ifn("eth9"), FlowType::Tcp6, hf("sd"))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "ETHTOOL_SRXFH on eth9: ENODEV: No such device"
+    );
+    assert_eq!(
+        errno(nic.rx_flow_hash(&ifn("eth9"), FlowType::Tcp6)),
+        Errno::ENODEV
+    );
+}

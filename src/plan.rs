@@ -5,10 +5,10 @@
 
 use std::fmt;
 
-pub use crate::knobs::nic::Replan;
-pub use crate::knobs::{Entry, Item, Kind, Setting, Status, describe};
 use crate::host::Host;
 use crate::knobs::cx::{Cache, PlanCx};
+pub use crate::knobs::nic::Replan;
+pub use crate::knobs::{Entry, Item, Kind, Setting, Status, describe};
 use crate::knobs::{cpu, dsr, irqbalance, nic, sysctl};
 use crate::profile::Profile;
 use crate::snapshot::Kept;
@@ -167,4 +167,3 @@ impl fmt::Display for ReadFailure {
         }
     }
 }
-

@@ -9,7 +9,7 @@
 use super::{Change, Step, Store};
 use crate::host::Host;
 use crate::knobs::registry::NIC_KNOBS;
-use crate::knobs::{KnobError, Kind};
+use crate::knobs::{Kind, KnobError};
 use crate::plan::{Item, Plan, Status};
 use crate::snapshot::Snapshot;
 use crate::types::IfName;
@@ -22,7 +22,13 @@ fn order(kind: Kind) -> Option<usize> {
 /// After a change of `kind` on `iface` (step `next - 1`), every knob whose plan that makes
 /// stale is dropped from the steps ahead and planned again after the last step ahead on
 /// `iface` of a knob that comes before it.
-pub(super) fn schedule(plan: &Plan, steps: &mut Vec<Step>, next: usize, kind: Kind, iface: &IfName) {
+pub(super) fn schedule(
+    plan: &Plan,
+    steps: &mut Vec<Step>,
+    next: usize,
+    kind: Kind,
+    iface: &IfName,
+) {
     for (r, replan) in plan.replan.iter().enumerate() {
         if !replan.stale_after(kind, iface) {
             continue;
@@ -78,7 +84,11 @@ pub(super) fn run(
     let before = snap.settings.len();
     for s in &fresh {
         if let Step::Change(c) = s {
-            if !snap.settings.iter().any(|k| k.address() == c.from.address()) {
+            if !snap
+                .settings
+                .iter()
+                .any(|k| k.address() == c.from.address())
+            {
                 snap.settings.push(c.from.clone());
             }
         }

@@ -127,8 +127,9 @@ fn plan(host: &Host, nic: &FakeNic) -> Plan {
         "combined 4",
         Status::Drift,
     );
-    plan.entries
-        .insert(0, Entry::new(item, Some(to), Some(from)));
+    let mut e = Entry::new(item, Some(to), Some(from));
+    e.iface = Some(iface);
+    plan.entries.insert(0, e);
     plan
 }
 
@@ -163,7 +164,7 @@ fn irqs_are_found_again_after_the_channel_change_and_the_snapshot_grows_first() 
     };
     let store = Store::new(dir.path().join("state"));
     let plan = plan(&host, &nic);
-    assert_eq!(plan.rediscover.len(), 1);
+    assert_eq!(plan.replan.len(), 1);
     let io = Ixgbe {
         nic: &nic,
         root: &root,

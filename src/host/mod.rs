@@ -12,7 +12,7 @@ pub mod systemd;
 
 pub use addrs::{AddrAttrs, AddrError, AddrFlags, AddrOps, AddrScope, IfAddr};
 pub use fs::{Files, RootFs, paths};
-pub use nic::{ChannelParams, NicError, NicOps, RingParams};
+pub use nic::{ChannelParams, FlowType, HashFields, NicError, NicOps, RingParams};
 pub use services::{ServiceError, ServiceState, Services};
 
 /// Everything the pipeline may touch on one host.

@@ -1,9 +1,9 @@
 //! Channel counts (`ethtool -l/-L`).
 
 use crate::host::{ChannelParams, Host, NicError};
+use crate::knobs::KnobError;
 use crate::knobs::cx::PlanCx;
 use crate::knobs::nic::NicKnob;
-use crate::knobs::KnobError;
 use crate::knobs::nic::{ChannelSpec, NicRule};
 use crate::knobs::queues::{compare, pick, read_failed, refused};
 use crate::knobs::{Entry, Kind, Setting};
@@ -154,11 +154,22 @@ pub struct ChannelOps;
 
 impl crate::knobs::SettingOps for ChannelOps {
     fn address(s: &Setting) -> String {
-        let Setting::Channels { iface, .. } = s else { unreachable!() };
+        let Setting::Channels { iface, .. } = s else {
+            unreachable!()
+        };
         format!("channels {iface}")
     }
     fn describe(s: &Setting) -> (Kind, String, String) {
-        let Setting::Channels { iface, rx, tx, other, combined } = s else { unreachable!() };
+        let Setting::Channels {
+            iface,
+            rx,
+            tx,
+            other,
+            combined,
+        } = s
+        else {
+            unreachable!()
+        };
         (
             Kind::Channels,
             iface.to_string(),

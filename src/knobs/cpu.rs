@@ -80,7 +80,12 @@ mod tests {
         let c = CpuSection {
             isolated: Some(want.parse().unwrap()),
         };
-        let mut e = diff(&c, isolated.parse().map_err(|e: crate::cpulist::CpuListError| e.to_string()));
+        let mut e = diff(
+            &c,
+            isolated
+                .parse()
+                .map_err(|e: crate::cpulist::CpuListError| e.to_string()),
+        );
         assert_eq!(e.len(), 1);
         assert!(
             e[0].desired.is_none() && e[0].live.is_none(),

@@ -85,9 +85,10 @@ impl<'c> PlanCx<'c> {
                 let text = cache
                     .text
                     .get_or_init(|| {
-                        self.host.fs.read(&path).map_err(|e| {
-                            format!("{}: {e}", self.host.fs.display(&path).display())
-                        })
+                        self.host
+                            .fs
+                            .read(&path)
+                            .map_err(|e| format!("{}: {e}", self.host.fs.display(&path).display()))
                     })
                     .as_ref()
                     .map_err(Clone::clone)?;

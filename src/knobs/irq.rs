@@ -9,9 +9,9 @@ use std::path::PathBuf;
 use crate::cpulist::CpuList;
 use crate::host::{Host, paths};
 use crate::irq::{Affinity, QueueIrq, queue_irqs_in, read_affinity, round_robin};
+use crate::knobs::KnobError;
 use crate::knobs::cx::PlanCx;
 use crate::knobs::nic::NicKnob;
-use crate::knobs::KnobError;
 use crate::knobs::nic::{IrqCpus, NicRule};
 use crate::knobs::{Entry, Item, Kind, Setting, Status};
 use crate::types::IfName;
@@ -276,11 +276,15 @@ pub struct IrqOps;
 
 impl crate::knobs::SettingOps for IrqOps {
     fn address(s: &Setting) -> String {
-        let Setting::IrqAffinity { irq, .. } = s else { unreachable!() };
+        let Setting::IrqAffinity { irq, .. } = s else {
+            unreachable!()
+        };
         format!("irq {irq}")
     }
     fn describe(s: &Setting) -> (Kind, String, String) {
-        let Setting::IrqAffinity { irq, cpus } = s else { unreachable!() };
+        let Setting::IrqAffinity { irq, cpus } = s else {
+            unreachable!()
+        };
         (Kind::IrqAffinity, format!("irq {irq}"), cpus.to_string())
     }
     fn read(host: &Host, at: &Setting) -> Result<Setting, KnobError> {

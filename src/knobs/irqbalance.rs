@@ -6,10 +6,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::cpulist::CpuList;
 use crate::host::{Host, ServiceError, ServiceState, paths};
-use crate::knobs::{KnobError, irq, nic};
-use crate::knobs::{Entry, Item, Kind, Setting, Status, describe};
 use crate::knobs::cx::PlanCx;
 use crate::knobs::nic::NicRule;
+use crate::knobs::{Entry, Item, Kind, Setting, Status, describe};
+use crate::knobs::{KnobError, irq, nic};
 use std::path::PathBuf;
 
 /// What to do with irqbalance.
@@ -329,11 +329,20 @@ pub struct ServiceOps;
 
 impl crate::knobs::SettingOps for ServiceOps {
     fn address(s: &Setting) -> String {
-        let Setting::IrqbalanceService { unit, .. } = s else { unreachable!() };
+        let Setting::IrqbalanceService { unit, .. } = s else {
+            unreachable!()
+        };
         format!("service {unit}")
     }
     fn describe(s: &Setting) -> (Kind, String, String) {
-        let Setting::IrqbalanceService { unit, active, enabled } = s else { unreachable!() };
+        let Setting::IrqbalanceService {
+            unit,
+            active,
+            enabled,
+        } = s
+        else {
+            unreachable!()
+        };
         (
             Kind::Irqbalance,
             unit.clone(),
@@ -357,12 +366,20 @@ pub struct FileOps;
 
 impl crate::knobs::SettingOps for FileOps {
     fn address(s: &Setting) -> String {
-        let Setting::IrqbalanceFile { path, .. } = s else { unreachable!() };
+        let Setting::IrqbalanceFile { path, .. } = s else {
+            unreachable!()
+        };
         format!("file {}", path.display())
     }
     fn describe(s: &Setting) -> (Kind, String, String) {
-        let Setting::IrqbalanceFile { path, contents } = s else { unreachable!() };
-        let state = if contents.is_some() { "present" } else { "absent" };
+        let Setting::IrqbalanceFile { path, contents } = s else {
+            unreachable!()
+        };
+        let state = if contents.is_some() {
+            "present"
+        } else {
+            "absent"
+        };
         (Kind::Irqbalance, path.display().to_string(), state.into())
     }
     fn read(host: &Host, at: &Setting) -> Result<Setting, KnobError> {

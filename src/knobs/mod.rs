@@ -9,9 +9,9 @@ pub mod ifglob;
 pub mod irq;
 pub mod irqbalance;
 mod item;
-pub mod registry;
 pub mod nic;
 pub mod queues;
+pub mod registry;
 pub mod ring;
 pub mod rps;
 pub mod rx_flow_hash;
@@ -23,11 +23,11 @@ use std::io;
 
 use crate::host::{AddrError, Host, NicError, ServiceError};
 
+use crate::sysctl::SysctlKey;
+use crate::types::IfName;
 pub use item::{Entry, Item, Status};
 pub use registry::{Kind, Setting, describe};
 pub use setting::SettingOps;
-use crate::sysctl::SysctlKey;
-use crate::types::IfName;
 
 /// A failed read or write of one setting, naming it.
 #[derive(Debug, thiserror::Error)]

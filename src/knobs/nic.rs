@@ -302,7 +302,10 @@ pub fn plan(rules: &[NicRule], cx: &PlanCx) -> (Vec<Entry>, Vec<Replan>) {
     }
     for (iface, ns) in covered {
         let setters = |k: &dyn AnyNicKnob| -> Vec<usize> {
-            ns.iter().copied().filter(|&n| k.set_by(&rules[n])).collect()
+            ns.iter()
+                .copied()
+                .filter(|&n| k.set_by(&rules[n]))
+                .collect()
         };
         let clashes: Vec<Entry> = NIC_KNOBS
             .iter()

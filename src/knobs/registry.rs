@@ -2,13 +2,13 @@
 //! knobs in the order apply works. Adding a knob means its own file under `knobs/`, its
 //! lines here, and its tests (README, "Adding a knob").
 
-use super::{channels, dsr, irq, irqbalance, ring, rps, rx_flow_hash, sysctl, txqueuelen};
+use super::nic::{AnyNicKnob, ChannelSpec, Count, IfGlob, IrqCpus, RingSpec};
 use super::setting::{kinds, settings};
+use super::{channels, dsr, irq, irqbalance, ring, rps, rx_flow_hash, sysctl, txqueuelen};
 use crate::cpulist::CpuList;
 use crate::host::{AddrAttrs, FlowType, HashFields};
 use crate::sysctl::SysctlKey;
 use crate::types::IfName;
-use super::nic::{AnyNicKnob, ChannelSpec, Count, IfGlob, IrqCpus, RingSpec};
 use serde::{Deserialize, Serialize};
 
 kinds! {
@@ -92,4 +92,3 @@ pub static NIC_KNOBS: &[&dyn AnyNicKnob] = &[
     &rx_flow_hash::RxFlowHash,
     &irq::IrqAffinity,
 ];
-

@@ -1,9 +1,9 @@
 //! Ring buffer sizes (`ethtool -g/-G`).
 
 use crate::host::{Host, NicError, RingParams};
+use crate::knobs::KnobError;
 use crate::knobs::cx::PlanCx;
 use crate::knobs::nic::NicKnob;
-use crate::knobs::KnobError;
 use crate::knobs::nic::{NicRule, RingSpec};
 use crate::knobs::queues::{compare, pick, read_failed, refused};
 use crate::knobs::{Entry, Kind, Setting};
@@ -107,11 +107,15 @@ pub struct RingOps;
 
 impl crate::knobs::SettingOps for RingOps {
     fn address(s: &Setting) -> String {
-        let Setting::Rings { iface, .. } = s else { unreachable!() };
+        let Setting::Rings { iface, .. } = s else {
+            unreachable!()
+        };
         format!("ring {iface}")
     }
     fn describe(s: &Setting) -> (Kind, String, String) {
-        let Setting::Rings { iface, rx, tx } = s else { unreachable!() };
+        let Setting::Rings { iface, rx, tx } = s else {
+            unreachable!()
+        };
         (Kind::Ring, iface.to_string(), format!("rx {rx} tx {tx}"))
     }
     /// Drivers round ring sizes to their descriptor granularity (ixgbe to a multiple of 8,

@@ -11,7 +11,7 @@ use crate::host::{Host, paths};
 use crate::knobs::cx::PlanCx;
 use crate::knobs::irq::resolve_cpus;
 use crate::knobs::nic::{IrqCpus, NicKnob, NicRule};
-use crate::knobs::{Entry, Item, KnobError, Kind, Setting, SettingOps, Status};
+use crate::knobs::{Entry, Item, Kind, KnobError, Setting, SettingOps, Status};
 use crate::types::IfName;
 
 /// `rps_cpus`: "isolated", "local", a CPU list, or "none" (RPS off: mask 0).
@@ -65,7 +65,11 @@ pub fn cpus_of(mask: &str) -> Result<CpuList, String> {
     for (i, word) in mask.trim().rsplit(',').enumerate() {
         let bits = u32::from_str_radix(word, 16)
             .map_err(|_| format!("rps_cpus {:?} is not a hex CPU mask", mask.trim()))?;
-        cpus.extend((0..32).filter(|b| bits & (1 << b) != 0).map(|b| i as u32 * 32 + b));
+        cpus.extend(
+            (0..32)
+                .filter(|b| bits & (1 << b) != 0)
+                .map(|b| i as u32 * 32 + b),
+        );
     }
     Ok(CpuList::from_cpus(cpus))
 }
@@ -78,8 +82,11 @@ pub struct Rps;
 pub struct Observed {
     pub cpus: Result<CpuList, String>,
     /// `(N, mask)` of each `rx-N`, or why the queues cannot be listed.
-    pub queues: Result<Vec<(u32, Result<String, String>)>, String>,
+    pub queues: Result<Vec<QueueMask>, String>,
 }
+
+/// A receive queue's number and its mask as read (or why it could not be).
+pub type QueueMask = (u32, Result<String, String>);
 
 impl NicKnob for Rps {
     type Observed = Observed;
@@ -324,10 +331,7 @@ mod tests {
         };
         let d = diff(&RpsCpus::None, &eth0, o);
         assert_eq!(d[0].item.status, Status::Unsupported);
-        assert_eq!(
-            RpsCpus::try_from("none".to_string()),
-            Ok(RpsCpus::None)
-        );
+        assert_eq!(RpsCpus::try_from("none".to_string()), Ok(RpsCpus::None));
         assert!(RpsCpus::try_from("nonе".to_string()).is_err());
     }
 }

@@ -8,7 +8,7 @@ use crate::host::{FlowType, HashFields, Host, NicError};
 use crate::knobs::cx::PlanCx;
 use crate::knobs::nic::{NicKnob, NicRule};
 use crate::knobs::queues::read_failed;
-use crate::knobs::{Entry, Item, KnobError, Kind, Setting, SettingOps, Status};
+use crate::knobs::{Entry, Item, Kind, KnobError, Setting, SettingOps, Status};
 use crate::types::IfName;
 
 /// `rx_flow_hash = { tcp4 = "sdfn", udp4 = "sd" }`: the fields per flow type, in ethtool's
@@ -103,7 +103,11 @@ impl SettingOps for RxfhOps {
         else {
             unreachable!()
         };
-        (Kind::RxFlowHash, format!("{iface} {flow}"), fields.to_string())
+        (
+            Kind::RxFlowHash,
+            format!("{iface} {flow}"),
+            fields.to_string(),
+        )
     }
     /// Equivalent to `ethtool -n IFACE rx-flow-hash FLOW`.
     fn read(host: &Host, at: &Setting) -> Result<Setting, KnobError> {

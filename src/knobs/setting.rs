@@ -3,7 +3,7 @@
 //! each dispatching to its knob's [`SettingOps`]: the closed set stays an enum because it is
 //! a file format, and the compiler still checks every case.
 
-use super::{KnobError, Kind, Setting};
+use super::{Kind, KnobError, Setting};
 use crate::host::Host;
 
 /// What each kind of [`Setting`] knows about itself; implemented by one unit type in its

@@ -261,11 +261,15 @@ pub struct SysctlOps;
 
 impl crate::knobs::SettingOps for SysctlOps {
     fn address(s: &Setting) -> String {
-        let Setting::Sysctl { key, .. } = s else { unreachable!() };
+        let Setting::Sysctl { key, .. } = s else {
+            unreachable!()
+        };
         format!("sysctl {key}")
     }
     fn describe(s: &Setting) -> (Kind, String, String) {
-        let Setting::Sysctl { key, value } = s else { unreachable!() };
+        let Setting::Sysctl { key, value } = s else {
+            unreachable!()
+        };
         (Kind::Sysctl, key.to_string(), normalize(value))
     }
     /// Whitespace folded, numbers as numbers (`tcp_rmem` reads back with tabs).
@@ -282,7 +286,9 @@ impl crate::knobs::SettingOps for SysctlOps {
         matches!(s, Setting::Sysctl { key, .. } if crate::sysctl::rounds(key))
     }
     fn read(host: &crate::host::Host, at: &Setting) -> Result<Setting, crate::knobs::KnobError> {
-        let Setting::Sysctl { key, .. } = at else { unreachable!() };
+        let Setting::Sysctl { key, .. } = at else {
+            unreachable!()
+        };
         read(host.fs, key)
             .map(|value| Setting::Sysctl {
                 key: key.clone(),
@@ -295,7 +301,9 @@ impl crate::knobs::SettingOps for SysctlOps {
             })
     }
     fn write(host: &crate::host::Host, s: &Setting) -> Result<(), crate::knobs::KnobError> {
-        let Setting::Sysctl { key, value } = s else { unreachable!() };
+        let Setting::Sysctl { key, value } = s else {
+            unreachable!()
+        };
         write(host.fs, key, value).map_err(|source| crate::knobs::KnobError::Sysctl {
             key: key.clone(),
             op: "write",

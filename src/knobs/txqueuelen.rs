@@ -1,13 +1,13 @@
 //! The transmit queue length (`/sys/class/net/IFACE/tx_queue_len`).
 
 use crate::host::{Host, paths};
+use crate::knobs::KnobError;
 use crate::knobs::cx::PlanCx;
 use crate::knobs::nic::NicKnob;
-use crate::schema::{Loc, ProfileError};
-use crate::knobs::KnobError;
 use crate::knobs::nic::{Count, NicRule};
 use crate::knobs::queues::{compare, refused};
 use crate::knobs::{Entry, Kind, Setting};
+use crate::schema::{Loc, ProfileError};
 use crate::types::IfName;
 
 /// The `txqueuelen` knob: one item per interface. Equivalent to comparing
@@ -103,11 +103,15 @@ pub struct TxqueuelenOps;
 
 impl crate::knobs::SettingOps for TxqueuelenOps {
     fn address(s: &Setting) -> String {
-        let Setting::Txqueuelen { iface, .. } = s else { unreachable!() };
+        let Setting::Txqueuelen { iface, .. } = s else {
+            unreachable!()
+        };
         format!("txqueuelen {iface}")
     }
     fn describe(s: &Setting) -> (Kind, String, String) {
-        let Setting::Txqueuelen { iface, len } = s else { unreachable!() };
+        let Setting::Txqueuelen { iface, len } = s else {
+            unreachable!()
+        };
         (Kind::Txqueuelen, iface.to_string(), len.to_string())
     }
     fn read(host: &Host, at: &Setting) -> Result<Setting, KnobError> {

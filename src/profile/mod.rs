@@ -9,8 +9,8 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-pub use builtin::BUILTIN;
 pub use crate::schema::{Loc, Locator, ProfileError, ProfileErrors};
+pub use builtin::BUILTIN;
 
 use crate::knobs::cpu::CpuSection;
 use crate::knobs::dsr::DsrSection;

@@ -54,4 +54,3 @@ impl fmt::Display for ProfileErrors {
 }
 
 impl std::error::Error for ProfileErrors {}
-

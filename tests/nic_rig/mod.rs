@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use hosttune::apply::{self, ApplyError, Outcome};
 use hosttune::host::{Host, RootFs};
-use hosttune::knobs;
+
 use hosttune::plan::{Item, Kind, Plan};
 use hosttune::profile::parse_str;
 use hosttune::snapshot::{Origin, Store};

@@ -15,11 +15,28 @@ pub struct VipOps;
 
 impl crate::knobs::SettingOps for VipOps {
     fn address(s: &Setting) -> String {
-        let Setting::Vip { iface, addr, prefix, .. } = s else { unreachable!() };
+        let Setting::Vip {
+            iface,
+            addr,
+            prefix,
+            ..
+        } = s
+        else {
+            unreachable!()
+        };
         format!("vip {addr}/{prefix} on {iface}")
     }
     fn describe(s: &Setting) -> (crate::knobs::Kind, String, String) {
-        let Setting::Vip { iface, addr, prefix, present, attrs } = s else { unreachable!() };
+        let Setting::Vip {
+            iface,
+            addr,
+            prefix,
+            present,
+            attrs,
+        } = s
+        else {
+            unreachable!()
+        };
         (
             crate::knobs::Kind::Vip,
             format!("{addr}/{prefix} on {iface}"),
@@ -34,8 +51,20 @@ impl crate::knobs::SettingOps for VipOps {
     fn same(a: &Setting, b: &Setting) -> bool {
         match (a, b) {
             (
-                Setting::Vip { iface, addr, prefix, present, .. },
-                Setting::Vip { iface: i2, addr: a2, prefix: p2, present: x2, .. },
+                Setting::Vip {
+                    iface,
+                    addr,
+                    prefix,
+                    present,
+                    ..
+                },
+                Setting::Vip {
+                    iface: i2,
+                    addr: a2,
+                    prefix: p2,
+                    present: x2,
+                    ..
+                },
             ) => (iface, addr, prefix, present) == (i2, a2, p2, x2),
             _ => false,
         }

@@ -298,7 +298,8 @@ mod tests {
     fn diff_compares_sets_not_texts() {
         let eth0: IfName = "eth0".parse().unwrap();
         let want = RpsCpus::Cpus(IrqCpus::List("0-3".parse().unwrap()));
-        let rows: [(&[(u32, &str)], &[Status]); 3] = [
+        type Row<'a> = (&'a [(u32, &'a str)], &'a [Status]);
+        let rows: [Row; 3] = [
             (&[(0, "f\n"), (1, "0\n")], &[Status::Ok, Status::Drift]),
             (&[(0, "0000000f\n")], &[Status::Ok]),
             (&[(0, "00000000,0000000f\n")], &[Status::Ok]),

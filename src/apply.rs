@@ -16,7 +16,7 @@ use crate::snapshot::{Journal, KeptValue, Origin, Snapshot, Store, StoreError, n
 #[derive(Debug, thiserror::Error)]
 pub enum ApplyError {
     /// Problems found while planning; nothing was written.
-    #[error("{}", .0.iter().map(crate::report::item_problem).collect::<Vec<_>>().join("\n"))]
+    #[error("{}", .0.iter().map(Item::problem).collect::<Vec<_>>().join("\n"))]
     Plan(Vec<Item>),
     /// The snapshot or the journal could not be written; nothing was written to the host.
     #[error(transparent)]
@@ -76,18 +76,18 @@ pub fn run(
         commit,
         ..Opts::new(origin, host_name)
     };
-    run_opts(host, store, plan, &opts, &Knobs)
+    run_opts(host, store, plan, &opts)
 }
 
-/// Reads and writes single settings: [`knobs::read`] and [`knobs::write`], or a test's stand-in
-/// for a knob that needs hardware.
-pub trait SettingIo {
+/// Reads and writes single settings: [`knobs::read`] and [`knobs::write`], or a unit test's
+/// stand-in for a knob that needs hardware.
+pub(crate) trait SettingIo {
     fn write(&self, host: &Host, s: &Setting) -> Result<(), KnobError>;
     fn read(&self, host: &Host, at: &Setting) -> Result<Setting, KnobError>;
 }
 
 /// The real knobs.
-pub struct Knobs;
+pub(crate) struct Knobs;
 
 impl SettingIo for Knobs {
     fn write(&self, host: &Host, s: &Setting) -> Result<(), KnobError> {
@@ -151,8 +151,18 @@ fn before_values(steps: &[Step], inherit: Option<&Snapshot>) -> Vec<Setting> {
     out
 }
 
-/// Runs a plan as one transaction with the given options and setting I/O.
+/// Runs a plan as one transaction with the given options.
 pub fn run_opts(
+    host: &Host,
+    store: &Store,
+    plan: &Plan,
+    opts: &Opts,
+) -> Result<Outcome, ApplyError> {
+    run_io(host, store, plan, opts, &Knobs)
+}
+
+/// [`run_opts`] through `io` for every read and write.
+pub(crate) fn run_io(
     host: &Host,
     store: &Store,
     plan: &Plan,

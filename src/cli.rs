@@ -314,7 +314,7 @@ fn apply(ctx: &Ctx, profile: &str) -> Result<Code> {
         },
         ..apply::Opts::new(Origin::Apply, &host_name)
     };
-    let res = apply::run_opts(&ctx.host(), &ctx.store, &plan, &opts, &apply::Knobs);
+    let res = apply::run_opts(&ctx.host(), &ctx.store, &plan, &opts);
     finish("apply", &plan, late_signal(res, &guard))
 }
 
@@ -332,7 +332,7 @@ fn rollback(ctx: &Ctx, id: Option<String>) -> Result<Code> {
         commit: Commit::Pop { target: id },
         ..apply::Opts::new(Origin::Rollback, &host_name)
     };
-    let res = apply::run_opts(&ctx.host(), &ctx.store, &plan, &opts, &apply::Knobs);
+    let res = apply::run_opts(&ctx.host(), &ctx.store, &plan, &opts);
     finish("rollback", &plan, late_signal(res, &guard))
 }
 
@@ -353,7 +353,7 @@ fn late_signal(
 fn verdict(plan: &Plan) -> Code {
     if plan.items().any(|i| i.status == Status::Error) {
         for i in plan.errors() {
-            eprintln!("hosttune: {}", report::item_problem(i));
+            eprintln!("hosttune: {}", i.problem());
         }
         2
     } else if plan.items().any(|i| i.status == Status::Drift) {
@@ -388,7 +388,7 @@ fn finish(verb: &str, plan: &Plan, res: Result<apply::Outcome, ApplyError>) -> R
         Ok(o) => o,
         Err(ApplyError::Plan(items)) => {
             for i in &items {
-                eprintln!("hosttune: {}", report::item_problem(i));
+                eprintln!("hosttune: {}", i.problem());
             }
             bail!(
                 "{verb} {}: {} problem(s) found while planning; nothing was changed",

@@ -15,6 +15,8 @@
 //! Host access goes through the narrow seams in [`host`]; `testing` (tests only) has fakes
 //! of them.
 
+#![deny(unsafe_code)]
+
 pub mod apply;
 pub mod atomic;
 pub mod cli;

@@ -1,5 +1,7 @@
 //! The `hosttune` binary: parse, run, print the error chain once, map it to an exit code.
 
+#![deny(unsafe_code)]
+
 use std::process::ExitCode;
 
 use clap::Parser;

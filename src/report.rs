@@ -175,16 +175,6 @@ pub fn prometheus(plan: &Plan, now_unix: u64) -> String {
     out
 }
 
-/// One line naming an item and what is wrong with it: `sysctl net.core.x: no such key`.
-pub fn item_problem(i: &Item) -> String {
-    format!(
-        "{} {}: {}",
-        i.kind,
-        i.object,
-        i.note.as_deref().unwrap_or("error")
-    )
-}
-
 /// What stopped a transaction, in one phrase. Knob errors already name their object.
 pub fn cause(c: &Cause) -> String {
     match c {

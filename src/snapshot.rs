@@ -16,7 +16,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use nix::fcntl::{Flock, FlockArg};
 use serde::{Deserialize, Serialize};
 
-use crate::plan::Setting;
+use crate::knobs::Setting;
 
 /// Default state directory.
 pub const DEFAULT_DIR: &str = "/var/lib/hosttune";

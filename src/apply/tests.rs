@@ -169,7 +169,7 @@ fn irqs_are_found_again_after_the_channel_change_and_the_snapshot_grows_first() 
         nic: &nic,
         root: &root,
     };
-    let o = run_opts(&host, &store, &plan, &Opts::new(Origin::Apply, "h"), &io).unwrap();
+    let o = run_io(&host, &store, &plan, &Opts::new(Origin::Apply, "h"), &io).unwrap();
     assert!(o.failure.is_none(), "{:?}", o.failure);
     let got: Vec<String> = [60, 61, 62, 63, 70, 71]
         .iter()
@@ -191,7 +191,7 @@ fn irqs_are_found_again_after_the_channel_change_and_the_snapshot_grows_first() 
     // Rollback: channels back to 4 (IRQs 70, 71 freed: nothing to restore there), the
     // queue IRQs that remain back to their bytes.
     let rb = rollback_plan_with(&host, &snap, &io);
-    let o = run_opts(&host, &store, &rb, &Opts::new(Origin::Rollback, "h"), &io).unwrap();
+    let o = run_io(&host, &store, &rb, &Opts::new(Origin::Rollback, "h"), &io).unwrap();
     assert!(o.failure.is_none(), "{:?}", o.failure);
     assert_eq!(nic.channels_of("eth0").unwrap().combined, 4);
     let got: Vec<String> = [60, 61, 62, 63]
@@ -221,7 +221,7 @@ fn a_failure_after_rediscovery_undoes_the_new_irqs_and_the_channels() {
         nic: &nic,
         root: &root,
     };
-    let o = run_opts(&host, &store, &plan, &Opts::new(Origin::Apply, "h"), &io).unwrap();
+    let o = run_io(&host, &store, &plan, &Opts::new(Origin::Apply, "h"), &io).unwrap();
     let f = o.failure.expect("fails at irq 71");
     assert_eq!(f.item().unwrap().object, "eth0 queue 5 irq 71");
     assert!(f.undo_errors().is_empty(), "{:?}", f.undo_errors());

@@ -3,6 +3,8 @@
 //! [`crate::testing`] implement the same traits.
 
 pub mod addrs;
+// The SIOCETHTOOL ABI: the one module allowed `unsafe`, each block with its SAFETY comment.
+#[allow(unsafe_code)]
 pub mod ethtool;
 pub mod fs;
 pub mod netlink;

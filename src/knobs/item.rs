@@ -104,6 +104,16 @@ impl Item {
         }
     }
 
+    /// One line naming the item and what is wrong with it: `sysctl net.core.x: no such key`.
+    pub fn problem(&self) -> String {
+        format!(
+            "{} {}: {}",
+            self.kind,
+            self.object,
+            self.note.as_deref().unwrap_or("error")
+        )
+    }
+
     /// Adds an explanation (why skipped, what to do about drift that cannot be applied).
     pub fn note(mut self, note: impl Into<String>) -> Self {
         self.note = Some(note.into());

@@ -37,7 +37,7 @@ fn fault() -> Option<(String, usize, String)> {
 }
 
 /// A forward write, faulted when it is the one `HOSTTUNE_FAULT` names.
-pub fn write(
+pub(crate) fn write(
     io: &dyn SettingIo,
     host: &Host,
     item: &Item,
@@ -80,7 +80,7 @@ pub fn write(
 }
 
 /// Fails the recording of a transaction's outcome when `HOSTTUNE_FAULT=store:commit`.
-pub fn store_fault(store: &Store) -> Result<(), StoreError> {
+pub(crate) fn store_fault(store: &Store) -> Result<(), StoreError> {
     match fault() {
         Some((kind, _, action)) if kind == "store" && action == "commit" => Err(StoreError::Io {
             path: store.dir().join("kept.json"),

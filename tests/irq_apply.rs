@@ -4,7 +4,7 @@
 
 mod common;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 use std::process::Command;
 
@@ -31,26 +31,49 @@ fn irq_file(irq: u32) -> PathBuf {
     PathBuf::from(format!("proc/irq/{irq}/smp_affinity_list"))
 }
 
-/// Applies `irq_cpus` to the interfaces matching `glob` and checks the whole cycle: `want`
-/// is (IRQ, CPU) for every queue IRQ.
-fn cycle(host: &str, glob: &str, irq_cpus: &str, want: &[(u32, u32)]) {
+/// Checks, on what the fixture tree holds after apply, that one NIC's queue IRQs are spread
+/// evenly over `cpus`: each `smp_affinity_list` names one CPU of the set, and per CPU of the
+/// set (those given none count as 0) the counts differ by at most one.
+fn assert_even_spread(h: &FixtureHost, host: &str, irqs: &[u32], cpus: &BTreeSet<u32>) {
+    let mut per_cpu: BTreeMap<u32, usize> = cpus.iter().map(|c| (*c, 0)).collect();
+    for irq in irqs {
+        let held = h.affinity(*irq);
+        let cpu: u32 = held.parse().unwrap_or_else(|_| {
+            panic!("{host} irq {irq}: smp_affinity_list {held:?} is not one CPU")
+        });
+        match per_cpu.get_mut(&cpu) {
+            Some(n) => *n += 1,
+            None => panic!("{host} irq {irq}: CPU {cpu} is outside the set {cpus:?}"),
+        }
+    }
+    let (lo, hi) = (per_cpu.values().min(), per_cpu.values().max());
+    assert!(
+        hi.unwrap() - lo.unwrap() <= 1,
+        "{host}: uneven spread over {cpus:?}: {per_cpu:?}"
+    );
+}
+
+/// Applies `irq_cpus` to the interfaces matching `glob` and checks the whole cycle: `nics`
+/// holds, per interface, (IRQ, CPU) for every queue IRQ.
+fn cycle(host: &str, glob: &str, irq_cpus: &str, nics: &[Vec<(u32, u32)>]) {
     let h = FixtureHost::new(host);
     let profile = h.profile(
         "site",
         &format!("[[nic]]\nmatch = \"{glob}\"\nirq_cpus = \"{irq_cpus}\"\n"),
     );
+    let want: Vec<(u32, u32)> = nics.iter().flatten().copied().collect();
     let before = h.bytes();
     let (code, out, err) = run(&h, &["apply", &profile]);
     assert_eq!(code, 0, "{host}: {out}{err}");
-    for (irq, cpu) in want {
+    for (irq, cpu) in &want {
         assert_eq!(h.affinity(*irq), cpu.to_string(), "{host} irq {irq}");
     }
-    // Even spread: per CPU, the counts differ by at most one.
-    let mut per_cpu: BTreeMap<u32, usize> = BTreeMap::new();
-    want.iter()
-        .for_each(|(_, c)| *per_cpu.entry(*c).or_default() += 1);
-    let (lo, hi) = (per_cpu.values().min(), per_cpu.values().max());
-    assert!(hi.unwrap() - lo.unwrap() <= 1, "{host}: {per_cpu:?}");
+    // Even spread of each NIC's queue IRQs, on the values read back from the tree.
+    for nic in nics {
+        let irqs: Vec<u32> = nic.iter().map(|(irq, _)| *irq).collect();
+        let cpus: BTreeSet<u32> = nic.iter().map(|(_, cpu)| *cpu).collect();
+        assert_even_spread(&h, host, &irqs, &cpus);
+    }
     // Only queue IRQs' smp_affinity_list changed: control vectors and other devices' IRQs
     // keep their bytes.
     let after = h.bytes();
@@ -85,38 +108,34 @@ fn spread(irqs: impl IntoIterator<Item = u32>, cpus: &[u32]) -> Vec<(u32, u32)> 
 #[test]
 fn mlx5_dual_port_over_isolated_non_contiguous_cpus() {
     let cpus = [2, 3, 10, 11];
-    let mut want = spread(89..=96, &cpus);
-    want.extend(spread(98..=105, &cpus));
-    cycle("lb-mlx5", "ens1f*", "isolated", &want);
+    let nics = [spread(89..=96, &cpus), spread(98..=105, &cpus)];
+    cycle("lb-mlx5", "ens1f*", "isolated", &nics);
 }
 
 #[test]
 fn i40e_over_isolated_cpus_skips_misc_and_fdir() {
     let cpus = [8, 9, 10, 11];
-    let mut want = spread(96..=103, &cpus);
-    want.extend(spread(106..=113, &cpus));
-    cycle("lb-i40e", "eth*", "isolated", &want);
+    let nics = [spread(96..=103, &cpus), spread(106..=113, &cpus)];
+    cycle("lb-i40e", "eth*", "isolated", &nics);
 }
 
 #[test]
 fn ixgbe_over_isolated_cpus_skips_the_other_cause_vector() {
     let cpus = [4, 5, 6, 7];
-    let mut want = spread(60..=63, &cpus);
-    want.extend(spread(65..=68, &cpus));
-    cycle("lb-ixgbe", "eth*", "isolated", &want);
+    let nics = [spread(60..=63, &cpus), spread(65..=68, &cpus)];
+    cycle("lb-ixgbe", "eth*", "isolated", &nics);
 }
 
 #[test]
 fn virtio_local_is_every_online_cpu_without_a_numa_node() {
     let cpus = [0, 1, 2, 3];
-    let mut want = spread(25..=32, &cpus);
-    want.extend(spread(39..=42, &cpus));
-    cycle("vm-virtio", "eth*", "local", &want);
+    let nics = [spread(25..=32, &cpus), spread(39..=42, &cpus)];
+    cycle("vm-virtio", "eth*", "local", &nics);
 }
 
 #[test]
 fn virtio_with_a_cpu_list() {
-    cycle("vm-virtio", "eth0", "1,3", &spread(25..=32, &[1, 3]));
+    cycle("vm-virtio", "eth0", "1,3", &[spread(25..=32, &[1, 3])]);
 }
 
 /// A plan-time error: exit 2, one line naming the interface, nothing written.

@@ -209,23 +209,49 @@ fn copy_host(name: &str) -> (tempfile::TempDir, PathBuf) {
 
 #[test]
 fn without_msi_irqs_names_alone_decide() {
-    for (name, ifname, first) in [
-        ("lb-mlx5", "ens1f1np1", 98),
-        ("lb-ixgbe", "eth1", 65),
-        ("vm-virtio", "eth1", 39),
+    // The device whose msi_irqs the interface's IRQs are listed in: the PCI function, or for
+    // virtio the PCI device above the virtio one its `device` link names.
+    for (name, ifname, dev, first) in [
+        (
+            "lb-mlx5",
+            "ens1f1np1",
+            "sys/devices/pci0000:3a/0000:3a:00.0/0000:3b:00.1",
+            98,
+        ),
+        (
+            "lb-ixgbe",
+            "eth1",
+            "sys/devices/pci0000:00/0000:00:01.0/0000:05:00.1",
+            65,
+        ),
+        (
+            "vm-virtio",
+            "eth1",
+            "sys/devices/pci0000:00/0000:00:05.0",
+            39,
+        ),
     ] {
         let (_keep, root) = copy_host(name);
         let fs = RootFs::new(&root);
         let before = found(&fs, ifname);
-        for dev in [
-            "sys/devices/pci0000:3a/0000:3a:00.0/0000:3b:00.1",
-            "sys/devices/pci0000:00/0000:00:01.0/0000:05:00.1",
-            "sys/devices/pci0000:00/0000:00:05.0",
-        ] {
-            let _ = std::fs::remove_dir_all(root.join(dev).join("msi_irqs"));
-        }
-        assert_eq!(found(&fs, ifname), before, "{name}");
         assert_eq!(before[0].0, first, "{name}");
+        // Preconditions: the directory is there, and it is this interface's device's (so
+        // that removing it takes away what discovery could have used).
+        let msi = root.join(dev).join("msi_irqs");
+        assert!(msi.is_dir(), "{name}: {} is missing", msi.display());
+        let linked = std::fs::canonicalize(root.join("sys/class/net").join(ifname).join("device"))
+            .unwrap_or_else(|e| panic!("{name}: {ifname}/device: {e}"));
+        let dev_dir = std::fs::canonicalize(root.join(dev)).unwrap();
+        assert!(
+            linked.starts_with(&dev_dir),
+            "{name}: {ifname}/device is {}, not under {}",
+            linked.display(),
+            dev_dir.display()
+        );
+        std::fs::remove_dir_all(&msi)
+            .unwrap_or_else(|e| panic!("{name}: remove {}: {e}", msi.display()));
+        assert!(!msi.exists(), "{name}: {} still there", msi.display());
+        assert_eq!(found(&fs, ifname), before, "{name}");
     }
 }
 

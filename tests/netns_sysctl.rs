@@ -40,9 +40,7 @@ fn hosttune(ns: &Netns, state: &Path, args: &[&str]) -> (i32, String, String) {
 }
 
 fn values(ns: &Netns) -> Vec<String> {
-    KEYS.iter()
-        .map(|(k, _)| ns.sysctl(&k.replace('/', "#").replace('.', "/").replace('#', ".")))
-        .collect()
+    KEYS.iter().map(|(k, _)| ns.sysctl(k)).collect()
 }
 
 fn with_dotted_iface(ns: &Netns) {

@@ -8,6 +8,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use assert_cmd::cargo::cargo_bin;
+use hosttune::sysctl::SysctlKey;
 
 /// A copy of `tests/fixtures/sysctl-host` in a temp dir, with its own state dir.
 struct Host {
@@ -44,8 +45,15 @@ impl Host {
             String::from_utf8_lossy(&o.stderr).into(),
         )
     }
+    /// A sysctl's bytes in the fixture tree; `key` as sysctl(8) takes it (`eth0.100` stays
+    /// one path segment).
     fn sysctl(&self, key: &str) -> String {
-        std::fs::read_to_string(self.root().join("proc/sys").join(key.replace('.', "/"))).unwrap()
+        let key: SysctlKey = key
+            .parse()
+            .unwrap_or_else(|e| panic!("sysctl key {key:?}: {e}"));
+        let mut path = self.root().join("proc/sys");
+        path.extend(key.segments());
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
     }
     fn profile(&self, name: &str, text: &str) -> String {
         let p = self.dir.path().join("profiles");

@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use std::process::{Command, Output};
 use std::sync::atomic::{AtomicU32, Ordering};
 
+use hosttune::sysctl::SysctlKey;
+
 /// Whether tests that need root and namespaces may run. When they cannot, prints a loud
 /// message and returns false, unless `HOSTTUNE_REQUIRE_ROOT_TESTS=1`, which turns the skip
 /// into a failure (CI sets it).
@@ -114,17 +116,16 @@ impl Netns {
         self.must("ip", args)
     }
 
-    /// Reads a sysctl inside the namespace, whitespace folded. `key` is dotted
-    /// (`net.core.somaxconn`) or, when it contains a `/`, a path under /proc/sys
-    /// (`net/ipv4/conf/eth0.100/rp_filter`).
+    /// Reads a sysctl inside the namespace, whitespace folded. `key` is either form that
+    /// sysctl(8) takes: dotted (`net.core.somaxconn`, `net.ipv4.conf.eth0/100.rp_filter`) or
+    /// slashed (`net/ipv4/conf/eth0.100/rp_filter`); `eth0.100` stays one path segment.
     pub fn sysctl(&self, key: &str) -> String {
-        let rel = if key.contains('/') {
-            key.to_string()
-        } else {
-            key.replace('.', "/")
-        };
-        let path = format!("/proc/sys/{rel}");
-        self.must("cat", &[&path])
+        let key: SysctlKey = key
+            .parse()
+            .unwrap_or_else(|e| panic!("sysctl key {key:?}: {e}"));
+        let mut path = PathBuf::from("/proc/sys");
+        path.extend(key.segments());
+        self.must("cat", &[path.to_str().unwrap()])
             .split_whitespace()
             .collect::<Vec<_>>()
             .join(" ")

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use hosttune::host::{Files, Host, Offline, RootFs};
+use hosttune::host::{Files, Host, RootFs};
 use hosttune::profile::Catalog;
 
 const CPUS: u32 = 256;
@@ -286,12 +286,7 @@ fn main() {
         interrupts: AtomicUsize::new(0),
         reads: AtomicUsize::new(0),
     };
-    let host = Host {
-        fs: &fs,
-        nic: &Offline,
-        addrs: &Offline,
-        services: &Offline,
-    };
+    let host = Host::offline(&fs);
     let kept = Default::default();
 
     // The fixture was written in pieces, but start the peak here all the same (writing 5 to
@@ -301,7 +296,7 @@ fn main() {
     let rss_before = status_kib("VmRSS:").unwrap_or(0);
 
     // One plan, checked: every queue IRQ of both ports placed, nothing unreadable.
-    let plan = hosttune::knobs::plan(&profile, &host, &kept);
+    let plan = hosttune::plan::build(&profile, &host, &kept);
     let shown = format!("{plan:?}");
     let placed = shown.matches("kind: IrqAffinity").count();
     let errors = shown.matches("status: Error").count();
@@ -318,7 +313,7 @@ fn main() {
     let mut times = Vec::with_capacity(ITERATIONS);
     for _ in 0..ITERATIONS {
         let start = Instant::now();
-        let plan = hosttune::knobs::plan(black_box(&profile), &host, &kept);
+        let plan = hosttune::plan::build(black_box(&profile), &host, &kept);
         times.push(start.elapsed());
         black_box(plan);
     }

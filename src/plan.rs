@@ -120,11 +120,7 @@ pub fn rollback_entries(
             match now {
                 Ok(now) => {
                     let (_, _, live_s) = describe(&now);
-                    let status = if want.same_value(&now) {
-                        Status::Ok
-                    } else {
-                        Status::Drift
-                    };
+                    let status = Status::of(want.same_value(&now));
                     Entry::new(
                         Item::new(kind, object, desired, live_s, status),
                         Some(want.clone()),

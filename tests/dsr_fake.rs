@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use hosttune::apply::{self, Outcome};
-use hosttune::host::{AddrAttrs, AddrFlags, AddrScope, Files, Host, Offline, RootFs};
+use hosttune::host::{AddrAttrs, AddrFlags, AddrScope, Files, Host, RootFs};
 use hosttune::knobs;
 use hosttune::plan::{Plan, Setting, Status};
 use hosttune::profile;
@@ -65,10 +65,8 @@ impl Case {
 
     fn host(&self) -> Host<'_> {
         Host {
-            fs: &self.fs,
-            nic: &Offline,
             addrs: &self.addrs,
-            services: &Offline,
+            ..Host::offline(&self.fs)
         }
     }
 

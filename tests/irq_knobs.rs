@@ -9,7 +9,7 @@ use std::path::PathBuf;
 
 use common::fixture::{FixtureHost, changed};
 use hosttune::apply::{self, Outcome};
-use hosttune::host::{Files, Host, Offline, RootFs, ServiceState, paths};
+use hosttune::host::{Files, Host, RootFs, ServiceState, paths};
 use hosttune::plan::{Plan, Status};
 use hosttune::profile::parse_str;
 use hosttune::snapshot::{Kept, Origin, Store};
@@ -22,10 +22,8 @@ const MLX5: &str = "[[nic]]\nmatch = \"ens1f*\"\nirq_cpus = \"isolated\"\n";
 
 fn host<'a>(fs: &'a dyn Files, services: &'a FakeServices) -> Host<'a> {
     Host {
-        fs,
-        nic: &Offline,
-        addrs: &Offline,
         services,
+        ..Host::offline(fs)
     }
 }
 

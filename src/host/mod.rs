@@ -30,6 +30,20 @@ pub struct Host<'a> {
     pub services: &'a dyn Services,
 }
 
+impl<'a> Host<'a> {
+    /// A captured tree at `fs` with no kernel behind it: NIC, address and service items are
+    /// `unsupported` (what `--root DIR` gives).
+    pub fn offline(fs: &'a dyn Files) -> Self {
+        static OFF: Offline = Offline;
+        Host {
+            fs,
+            nic: &OFF,
+            addrs: &OFF,
+            services: &OFF,
+        }
+    }
+}
+
 /// Stand-in for the live-only seams when `--root` names a captured tree: there is no kernel
 /// behind it to ask for rings, addresses or services, so those items are `unsupported`.
 #[derive(Debug, Default, Clone, Copy)]

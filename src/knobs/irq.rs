@@ -298,8 +298,7 @@ impl crate::knobs::SettingOps for IrqOps {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::host::{Offline, RootFs};
-    use crate::testing::fake_services::FakeServices;
+    use crate::host::RootFs;
     use crate::testing::fault_fs::FaultFs;
     use nix::errno::Errno;
 
@@ -307,7 +306,6 @@ mod tests {
     fn write_errors_say_whether_the_host_cannot_or_the_change_failed() {
         let dir = tempfile::tempdir().unwrap();
         let root = RootFs::new(dir.path());
-        let services = FakeServices::new();
         let setting = |irq| Setting::IrqAffinity {
             irq,
             cpus: "2".parse().unwrap(),
@@ -327,12 +325,7 @@ mod tests {
             ),
         ] {
             let fs = FaultFs::new(&root).fail_writes(paths::irq(7, "smp_affinity_list"), errno);
-            let host = Host {
-                fs: &fs,
-                nic: &Offline,
-                addrs: &Offline,
-                services: &services,
-            };
+            let host = Host::offline(&fs);
             let e = write(&host, &setting(7)).unwrap_err();
             assert_eq!(e.is_unsupported(), unsupported, "{errno}");
             assert!(e.to_string().starts_with(says), "{e}");

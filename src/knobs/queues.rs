@@ -28,11 +28,7 @@ pub fn pick(iface: &IfName, what: &str, want: Count, max: u32) -> Result<u32, St
 pub fn compare(desired: Setting, live: Setting) -> Entry {
     let (kind, object, want) = describe(&desired);
     let (_, _, now) = describe(&live);
-    let status = if desired == live {
-        Status::Ok
-    } else {
-        Status::Drift
-    };
+    let status = Status::of(desired == live);
     Entry::new(
         Item::new(kind, object, want, now, status),
         Some(desired),

@@ -194,11 +194,7 @@ pub fn diff(observed: Vec<(SysctlEntry, io::Result<String>)>, kind: Kind) -> Vec
                             return Entry::new(item, None, None);
                         }
                     }
-                    let status = if same(&raw, &e.value) {
-                        Status::Ok
-                    } else {
-                        Status::Drift
-                    };
+                    let status = Status::of(same(&raw, &e.value));
                     let item =
                         Item::new(kind, object, normalize(&e.value), normalize(&raw), status);
                     Entry::new(

@@ -88,11 +88,7 @@ fn conf_item(name: &str, conf: &str, want: u8, live: &io::Result<String>) -> Ent
     let k = key(conf, name);
     match live {
         Ok(raw) => {
-            let status = if number(raw) == Some(want) {
-                Status::Ok
-            } else {
-                Status::Drift
-            };
+            let status = Status::of(number(raw) == Some(want));
             let item = Item::new(Kind::Arp, object, want.to_string(), normalize(raw), status);
             Entry::new(
                 item,

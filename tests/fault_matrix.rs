@@ -204,6 +204,11 @@ impl Rig for NsRig {
             "channels vq0".into(),
             self.ns.must("ethtool", &["-l", "vq0"]),
         );
+        for q in 0..4 {
+            let path = format!("/sys/class/net/vq0/queues/rx-{q}/rps_cpus");
+            let o = self.ns.exec("cat", &[&path]);
+            m.insert(path, String::from_utf8_lossy(&o.stdout).into_owned());
+        }
         m
     }
     fn tmp(&self) -> &Path {
@@ -226,6 +231,7 @@ arp_announce = 2
 match = "vq0"
 channels = { rx = 2, tx = 2 }
 txqueuelen = 5000
+rps_cpus = "0"
 "#;
 
 #[test]
@@ -242,6 +248,7 @@ fn every_fault_at_every_namespaced_step_leaves_the_namespace_as_before() {
         ("arp", 2),
         ("channels", 1),
         ("txqueuelen", 1),
+        ("rps", 2),
     ];
     for (kind, n) in steps {
         for fault in FAULTS {
@@ -265,7 +272,7 @@ impl FixRig {
         let root = host.root();
         std::fs::write(
             root.join("sys/class/net/eth0/ethtool"),
-            "rings 512 512 4096 4096\nchannels 0 0 1 4 0 0 1 63\n",
+            "rings 512 512 4096 4096\nchannels 0 0 1 4 0 0 1 63\nrxfh tcp4 sd\nrxfh udp4 sd\n",
         )
         .unwrap();
         let units = root.join("run/hosttune-test/units");
@@ -315,6 +322,7 @@ fn fixture_profile(mode: &str) -> String {
 [[nic]]
 match = "eth0"
 rings = {{ rx = 2048, tx = 2048 }}
+rx_flow_hash = {{ tcp4 = "sdfn", udp4 = "sdfn" }}
 irq_cpus = "4-7"
 
 [irqbalance]
@@ -329,6 +337,7 @@ fn every_fault_at_every_fixture_step_leaves_the_tree_as_before() {
     // `banned` rewrites its environment file.
     let steps = [
         ("ring", 1, "disabled"),
+        ("rx_flow_hash", 2, "disabled"),
         ("irq_affinity", 2, "disabled"),
         ("irqbalance", 1, "disabled"),
         ("irqbalance", 1, "banned"),
@@ -376,6 +385,8 @@ fn the_namespace_rig_really_changes_every_kind() {
         "changed arp",
         "changed channels vq0",
         "changed txqueuelen vq0",
+        "changed rps vq0 rx-0",
+        "changed rps vq0 rx-1",
     ] {
         assert!(out.contains(k), "{k}: {out}");
     }

@@ -92,3 +92,57 @@ pub static NIC_KNOBS: &[&dyn AnyNicKnob] = &[
     &rx_flow_hash::RxFlowHash,
     &irq::IrqAffinity,
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_nic_knob_has_its_own_kind_in_report_order() {
+        let kinds: Vec<Kind> = NIC_KNOBS.iter().map(|k| k.kind()).collect();
+        let mut sorted = kinds.clone();
+        sorted.sort();
+        sorted.dedup();
+        assert_eq!(
+            sorted.len(),
+            kinds.len(),
+            "two NIC knobs share a kind: {kinds:?}"
+        );
+        // Report order follows apply order for the NIC knobs.
+        let pos = |k: &Kind| Kind::ALL.iter().position(|x| x == k).unwrap();
+        assert!(
+            kinds.windows(2).all(|w| pos(&w[0]) < pos(&w[1])),
+            "{kinds:?}"
+        );
+    }
+
+    #[test]
+    fn snapshot_names_of_settings_are_stable() {
+        // The serialized `kind` of each setting is a file format: renaming a variant must not
+        // change it.
+        let s = Setting::IrqbalanceService {
+            unit: "irqbalance.service".into(),
+            active: true,
+            enabled: false,
+        };
+        let v = serde_json::to_value(&s).unwrap();
+        assert_eq!(v["kind"], "service");
+        let f = Setting::IrqbalanceFile {
+            path: "/etc/default/irqbalance".into(),
+            contents: None,
+        };
+        assert_eq!(serde_json::to_value(&f).unwrap()["kind"], "file");
+        let r = Setting::Rings {
+            iface: "eth0".parse().unwrap(),
+            rx: 1,
+            tx: 2,
+        };
+        assert_eq!(serde_json::to_value(&r).unwrap()["kind"], "rings");
+        let back: Setting = serde_json::from_value(serde_json::json!(
+            {"kind": "irq_affinity", "irq": 7, "cpus": "2"}
+        ))
+        .unwrap();
+        assert_eq!(back.address(), "irq 7");
+        assert_eq!(describe(&back).0, Kind::IrqAffinity);
+    }
+}

@@ -98,7 +98,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_nic_knob_has_its_own_kind_in_report_order() {
+    fn every_nic_knob_has_its_own_reported_kind() {
         let kinds: Vec<Kind> = NIC_KNOBS.iter().map(|k| k.kind()).collect();
         let mut sorted = kinds.clone();
         sorted.sort();

@@ -41,6 +41,11 @@ pub struct Args {
     /// Only problems: leave `ok` items out of reports.
     #[arg(short, long, global = true)]
     pub quiet: bool,
+    /// Inside a non-initial network namespace, write host-global settings too (kernel.*,
+    /// vm.*, fs.*, /proc/irq, services), which change the whole host. Off by default: they are
+    /// skipped there.
+    #[arg(long, global = true)]
+    pub allow_host_global: bool,
     #[command(subcommand)]
     pub command: Command,
 }
@@ -118,6 +123,7 @@ struct Ctx {
     catalog: Catalog,
     store: Store,
     quiet: bool,
+    allow_host_global: bool,
 }
 
 impl Ctx {
@@ -152,7 +158,12 @@ impl Ctx {
                 Default::default()
             }
         };
-        Ok(crate::plan::build(&p, &self.host(), &kept))
+        Ok(crate::plan::build_with(
+            &p,
+            &self.host(),
+            &kept,
+            self.allow_host_global,
+        ))
     }
 }
 
@@ -195,6 +206,7 @@ pub fn run(args: Args) -> Result<Code> {
         catalog: Catalog::new(dirs),
         store: Store::new(&args.state_dir),
         quiet: args.quiet,
+        allow_host_global: args.allow_host_global,
     };
     match args.command {
         Command::Profiles => {

@@ -18,9 +18,17 @@ use crate::snapshot::Kept;
 /// check and irqbalance. What several knobs read (interfaces, CPUs, `/proc/interrupts`) is
 /// read once.
 pub fn build(profile: &Profile, host: &Host, kept: &Kept) -> Plan {
+    build_with(profile, host, kept, false)
+}
+
+/// [`build`], with `--allow-host-global`: inside a non-initial network namespace, write the
+/// host-global settings too.
+pub fn build_with(profile: &Profile, host: &Host, kept: &Kept, allow_host_global: bool) -> Plan {
     let cache = Cache::default();
-    let cx = PlanCx::new(*host, &cache);
-    let mut entries = sysctl::diff(sysctl::observe(host.fs, &profile.sysctl), Kind::Sysctl);
+    let mut cx = PlanCx::new(*host, &cache);
+    cx.allow_host_global = allow_host_global;
+    let (observed, ctx) = sysctl::observe(&cx, &profile.sysctl);
+    let mut entries = sysctl::diff(observed, &ctx, Kind::Sysctl);
     if let Some(d) = &profile.dsr {
         entries.extend(dsr::plan(d, &profile.sysctl, host));
     }
@@ -36,6 +44,9 @@ pub fn build(profile: &Profile, host: &Host, kept: &Kept) -> Plan {
     if let Some(i) = &profile.irqbalance {
         let rules = profile.nic.as_deref().unwrap_or_default();
         entries.extend(irqbalance::plan(i, rules, &cx));
+    }
+    if cx.netns().skips_host_global() {
+        skip_host_global(&mut entries);
     }
     apply_kept(&mut entries, kept);
     Plan {
@@ -77,6 +88,22 @@ impl Plan {
             .iter()
             .map(|s| (*s, self.items().filter(|i| i.status == *s).count()))
             .collect()
+    }
+}
+
+/// Inside a non-initial network namespace: `/proc/irq`, the isolated CPUs and the service
+/// manager belong to the whole host, so their items are `skipped`, never written.
+fn skip_host_global(entries: &mut [Entry]) {
+    for e in entries.iter_mut() {
+        let global = matches!(
+            e.item.kind,
+            Kind::IrqAffinity | Kind::IsolatedCpus | Kind::Irqbalance
+        );
+        if global && e.item.status != Status::Skipped {
+            e.item.status = Status::Skipped;
+            e.item.note = Some(crate::knobs::netns::HOST_GLOBAL.into());
+            e.desired = None;
+        }
     }
 }
 

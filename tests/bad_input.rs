@@ -108,7 +108,7 @@ fn wrong_value_type() {
         p(&f),
         &[
             "t.toml:2:",
-            "expected a number, a string or a list of numbers",
+            "expected a number, a string, a list of numbers, a bound",
         ],
     );
     let f = c.file("t2.toml", "description = 5\n");

@@ -103,10 +103,22 @@ fn a_read_only_key_fails_the_apply_and_undoes_the_rest() {
         ),
     )
     .unwrap();
+    // Inside the namespace the key is read-only: skipped, and the rest applies.
     let (code, out, err) = hosttune(
         &ns,
         &tmp.path().join("state"),
-        &["apply", prof.to_str().unwrap()],
+        &["apply", "--dry-run", prof.to_str().unwrap()],
+    );
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        out.contains("net.core.rmem_max") && out.contains("read-only inside a network namespace"),
+        "{out}"
+    );
+    // Told to write host-global keys anyway, the write fails and everything is undone.
+    let (code, out, err) = hosttune(
+        &ns,
+        &tmp.path().join("state"),
+        &["--allow-host-global", "apply", prof.to_str().unwrap()],
     );
     assert_eq!(code, 1, "{out}{err}");
     assert!(

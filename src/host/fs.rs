@@ -37,6 +37,11 @@ pub trait Files {
     fn replace(&self, path: &Path, data: &str) -> io::Result<()>;
     /// Removes a file; a file already gone is not an error.
     fn remove(&self, path: &Path) -> io::Result<()>;
+    /// Whether anyone may write the file, by its mode bits (a sysctl that is read-only inside
+    /// a network namespace shows 0444 there).
+    fn writable(&self, _path: &Path) -> io::Result<bool> {
+        Ok(true)
+    }
 }
 
 /// The real file accessor: host path `/proc/x` lives at `ROOT/proc/x`.
@@ -133,6 +138,11 @@ impl Files for RootFs {
         )
     }
 
+    fn writable(&self, path: &Path) -> io::Result<bool> {
+        use std::os::unix::fs::PermissionsExt;
+        Ok(std::fs::metadata(self.full(path))?.permissions().mode() & 0o222 != 0)
+    }
+
     fn remove(&self, path: &Path) -> io::Result<()> {
         match std::fs::remove_file(self.full(path)) {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
@@ -153,6 +163,20 @@ pub mod paths {
             p.push(s);
         }
         p
+    }
+
+    /// `/proc/sys/<segments>` of a directory (for listing what a glob segment matches).
+    pub fn sysctl_dir(segments: &[String]) -> PathBuf {
+        let mut p = PathBuf::from("/proc/sys");
+        for s in segments {
+            p.push(s);
+        }
+        p
+    }
+
+    /// `/proc/self/ns/net`: the network namespace this process is in.
+    pub fn self_netns() -> PathBuf {
+        PathBuf::from("/proc/self/ns/net")
     }
 
     /// `/proc/interrupts`.

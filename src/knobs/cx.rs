@@ -7,6 +7,7 @@ use std::cell::OnceCell;
 use crate::cpulist::CpuList;
 use crate::host::{Host, paths};
 use crate::irq::Interrupts;
+use crate::knobs::netns::{self, Policy, Scope};
 use crate::types::IfName;
 
 /// The values a [`PlanCx`] caches. Owned by the caller, which lends it to the context, so
@@ -17,6 +18,7 @@ pub struct Cache<'c> {
     online: OnceCell<Result<CpuList, String>>,
     isolated: OnceCell<Result<CpuList, String>>,
     text: OnceCell<Result<String, String>>,
+    scope: OnceCell<Scope>,
     interrupts: OnceCell<Result<Interrupts<'c>, String>>,
 }
 
@@ -25,12 +27,27 @@ pub struct Cache<'c> {
 pub struct PlanCx<'c> {
     pub host: Host<'c>,
     cache: &'c Cache<'c>,
+    /// `--allow-host-global`.
+    pub allow_host_global: bool,
 }
 
 impl<'c> PlanCx<'c> {
     /// A context reading `host`, caching in `cache`.
     pub fn new(host: Host<'c>, cache: &'c Cache<'c>) -> Self {
-        Self { host, cache }
+        Self {
+            host,
+            cache,
+            allow_host_global: false,
+        }
+    }
+
+    /// The namespace rule for this plan: where it runs (detected once) and whether host-global
+    /// settings may be written from a namespace.
+    pub fn netns(&self) -> Policy {
+        Policy {
+            scope: *self.cache.scope.get_or_init(|| netns::detect(self.host.fs)),
+            allow_host_global: self.allow_host_global,
+        }
     }
 
     /// Interface names under `/sys/class/net`, sorted (`lo` included).

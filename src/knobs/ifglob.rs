@@ -62,6 +62,11 @@ impl IfGlob {
     }
 }
 
+/// Whether `name` matches the shell glob `pattern` (`*`, `?`, `[a-z]`, `[!x]`).
+pub fn glob_matches(pattern: &str, name: &str) -> bool {
+    glob(pattern.as_bytes(), name.as_bytes())
+}
+
 fn glob(p: &[u8], s: &[u8]) -> bool {
     match p.first() {
         None => s.is_empty(),

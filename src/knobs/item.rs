@@ -32,11 +32,14 @@ pub enum Status {
     /// Rollback or undo: the object (an interface, an IRQ, a key) vanished since the
     /// snapshot, so there is nothing to restore.
     Gone,
+    /// Its object does not exist yet (a key of an interface not created yet); the agent
+    /// applies it when it appears.
+    Pending,
 }
 
 impl Status {
     /// Every status, in summary order.
-    pub const ALL: [Status; 7] = [
+    pub const ALL: [Status; 8] = [
         Status::Ok,
         Status::Drift,
         Status::Skipped,
@@ -44,6 +47,7 @@ impl Status {
         Status::Clamped,
         Status::Error,
         Status::Gone,
+        Status::Pending,
     ];
 
     /// The report name.
@@ -56,6 +60,7 @@ impl Status {
             Status::Clamped => "clamped",
             Status::Error => "error",
             Status::Gone => "gone",
+            Status::Pending => "pending",
         }
     }
 }

@@ -1,6 +1,7 @@
 //! One module per knob kind, and the two places that dispatch over them: [`plan`] (resolve,
 //! observe, diff in apply order) and [`read`]/[`write`] of a single [`Setting`].
 
+pub mod bound;
 pub mod channels;
 pub mod cpu;
 pub mod cx;
@@ -9,6 +10,7 @@ pub mod ifglob;
 pub mod irq;
 pub mod irqbalance;
 mod item;
+pub mod netns;
 pub mod nic;
 pub mod queues;
 pub mod registry;

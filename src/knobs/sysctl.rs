@@ -10,15 +10,18 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use crate::host::{Files, paths};
+use crate::knobs::cx::PlanCx;
 use crate::knobs::{Entry, Item, Kind, Setting, Status};
 use crate::schema::{Loc, Locator, ProfileError};
+use crate::knobs::bound::Bound;
 use crate::sysctl::{SysctlKey, normalize, numeric_fields, same};
 
 /// One wanted sysctl value, with where it was asked for.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SysctlEntry {
+    /// A key, or a glob over keys (`net.ipv4.conf.*.rp_filter`).
     pub key: SysctlKey,
-    pub value: String,
+    pub value: SysctlValue,
     /// A leading `-` on the key, as in sysctl.d(5): a key missing on the host is skipped.
     pub optional: bool,
     pub at: Loc,
@@ -29,9 +32,51 @@ pub struct SysctlEntry {
 pub struct SysctlTable(pub Vec<(Spanned<String>, Spanned<SysctlValue>)>);
 
 /// A sysctl value: a number, a string, or a list of numbers written space-separated
-/// (`tcp_rmem = [4096, 16384, 4194304]`).
+/// (`tcp_rmem = [4096, 16384, 4194304]`); a bound (`{ min = N }`, `{ max = N }`, a list per
+/// field); or `{ exclude = true }`, which keeps a key out of every glob, as a `-KEY` line does
+/// in sysctl.d(5).
 #[derive(Debug, Clone, PartialEq)]
-pub struct SysctlValue(pub String);
+pub enum SysctlValue {
+    Exact(String),
+    Bound(Bound),
+    Exclude,
+}
+
+impl SysctlValue {
+    /// The exact value, if this is one.
+    pub fn exact(&self) -> Option<&str> {
+        match self {
+            SysctlValue::Exact(v) => Some(v),
+            _ => None,
+        }
+    }
+
+    /// How the report shows what is wanted: the value, `≥ N`, or `excluded`.
+    pub fn shown(&self) -> String {
+        match self {
+            SysctlValue::Exact(v) => normalize(v),
+            SysctlValue::Bound(b) => b.to_string(),
+            SysctlValue::Exclude => "excluded".into(),
+        }
+    }
+}
+
+/// One field or a list of fields of a bound.
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum Fields {
+    One(i64),
+    Many(Vec<i64>),
+}
+
+impl From<Fields> for Vec<i128> {
+    fn from(f: Fields) -> Vec<i128> {
+        match f {
+            Fields::One(n) => vec![i128::from(n)],
+            Fields::Many(v) => v.into_iter().map(i128::from).collect(),
+        }
+    }
+}
 
 impl<'de> Deserialize<'de> for SysctlValue {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
@@ -39,13 +84,16 @@ impl<'de> Deserialize<'de> for SysctlValue {
         impl<'de> Visitor<'de> for V {
             type Value = SysctlValue;
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("a number, a string or a list of numbers")
+                f.write_str(
+                    "a number, a string, a list of numbers, a bound { min = N } / { max = N }, \
+                     or { exclude = true }",
+                )
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<SysctlValue, E> {
-                Ok(SysctlValue(v.to_string()))
+                Ok(SysctlValue::Exact(v.to_string()))
             }
             fn visit_u64<E: de::Error>(self, v: u64) -> Result<SysctlValue, E> {
-                Ok(SysctlValue(v.to_string()))
+                Ok(SysctlValue::Exact(v.to_string()))
             }
             fn visit_str<E: de::Error>(self, v: &str) -> Result<SysctlValue, E> {
                 if normalize(v).is_empty() {
@@ -54,7 +102,7 @@ impl<'de> Deserialize<'de> for SysctlValue {
                 if v.contains(['\0', '\n']) {
                     return Err(E::custom("a sysctl value must be one line without NUL"));
                 }
-                Ok(SysctlValue(v.to_string()))
+                Ok(SysctlValue::Exact(v.to_string()))
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<SysctlValue, A::Error> {
                 let mut parts = Vec::new();
@@ -66,7 +114,35 @@ impl<'de> Deserialize<'de> for SysctlValue {
                         "a sysctl value must not be an empty list",
                     ));
                 }
-                Ok(SysctlValue(parts.join(" ")))
+                Ok(SysctlValue::Exact(parts.join(" ")))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SysctlValue, A::Error> {
+                let (mut min, mut max, mut exclude) = (None, None, None);
+                while let Some(k) = map.next_key::<String>()? {
+                    match k.as_str() {
+                        "min" => min = Some(Vec::from(map.next_value::<Fields>()?)),
+                        "max" => max = Some(Vec::from(map.next_value::<Fields>()?)),
+                        "exclude" => exclude = Some(map.next_value::<bool>()?),
+                        other => {
+                            return Err(de::Error::custom(format!(
+                                "unknown field {other:?} in a sysctl value: a bound is \
+                                 {{ min = N }}, {{ max = N }} or both (a number, or a list \
+                                 per field); {{ exclude = true }} keeps a key out of globs"
+                            )));
+                        }
+                    }
+                }
+                match (exclude, min, max) {
+                    (Some(true), None, None) => Ok(SysctlValue::Exclude),
+                    (Some(_), _, _) => Err(de::Error::custom(
+                        "exclude takes only `true`, and no bound beside it",
+                    )),
+                    (None, min, max) => {
+                        let b = Bound { min, max };
+                        b.check().map_err(de::Error::custom)?;
+                        Ok(SysctlValue::Bound(b))
+                    }
+                }
             }
         }
         d.deserialize_any(V)
@@ -127,7 +203,7 @@ impl SysctlTable {
             seen.insert(key.clone(), out.len());
             out.push(SysctlEntry {
                 key,
-                value: v.into_inner().0,
+                value: v.into_inner(),
                 optional,
                 at,
             });
@@ -145,85 +221,289 @@ pub fn serialize_entries<S: Serializer>(entries: &[SysctlEntry], s: S) -> Result
         } else {
             e.key.to_string()
         };
-        match e.value.parse::<i64>() {
-            Ok(n) => m.serialize_entry(&name, &n)?,
-            Err(_) => m.serialize_entry(&name, &e.value)?,
+        match &e.value {
+            SysctlValue::Exact(v) => match v.parse::<i64>() {
+                Ok(n) => m.serialize_entry(&name, &n)?,
+                Err(_) => m.serialize_entry(&name, v)?,
+            },
+            SysctlValue::Bound(b) => m.serialize_entry(&name, &BoundShown(b))?,
+            SysctlValue::Exclude => {
+                let mut t = std::collections::BTreeMap::new();
+                t.insert("exclude", true);
+                m.serialize_entry(&name, &t)?
+            }
         }
     }
     m.end()
 }
 
-/// Reads every key's live value. A missing optional key is `skipped`; a missing required key
-/// is an `error` item, which stops an apply before any write.
-pub fn observe(fs: &dyn Files, entries: &[SysctlEntry]) -> Vec<(SysctlEntry, io::Result<String>)> {
-    entries
-        .iter()
-        .map(|e| (e.clone(), fs.read(&paths::sysctl(&e.key))))
-        .collect()
+/// What observing one concrete key found.
+#[derive(Debug)]
+pub enum Found {
+    /// The value as the kernel prints it.
+    Value(String),
+    /// Reading failed (a missing key: `NotFound`).
+    Failed(io::Error),
+    /// Not to be written here, and why (host-global or read-only inside a network namespace,
+    /// or present only in the initial namespace).
+    NotHere(String),
+    /// Under an interface that does not exist yet.
+    Pending(String),
 }
 
-/// Compares desired and observed values (pure).
-pub fn diff(observed: Vec<(SysctlEntry, io::Result<String>)>, kind: Kind) -> Vec<Entry> {
-    observed
+/// One key to plan: the profile line it comes from, the concrete key (a glob's match, or the
+/// key itself), and what observing it found.
+#[derive(Debug)]
+pub struct Observed {
+    pub entry: SysctlEntry,
+    pub key: SysctlKey,
+    pub found: Found,
+}
+
+/// What the sysctl diff needs beyond each key: the glob lines that matched nothing, and the
+/// conf/all `rp_filter` the kernel combines with every interface's (wanted, else live).
+#[derive(Debug, Default)]
+pub struct Context {
+    pub unmatched: Vec<SysctlEntry>,
+    pub rp_filter_all: Option<i64>,
+}
+
+/// Whether a key segment is a glob (`*`, `?`, `[...]`).
+fn is_glob(seg: &str) -> bool {
+    seg.contains(['*', '?', '['])
+}
+
+/// The keys under `/proc/sys` a glob key matches, sorted (each glob segment is matched
+/// against the directory's entries as the shell would; equivalent to `sysctl -a --pattern`).
+fn expand(fs: &dyn Files, glob: &SysctlKey) -> Vec<SysctlKey> {
+    let mut found: Vec<Vec<String>> = vec![Vec::new()];
+    for seg in glob.segments() {
+        let mut next = Vec::new();
+        for prefix in &found {
+            if is_glob(seg) {
+                let dir = paths::sysctl_dir(prefix);
+                let Ok(names) = fs.read_dir(&dir) else {
+                    continue;
+                };
+                for n in names
+                    .into_iter()
+                    .filter(|n| crate::knobs::ifglob::glob_matches(seg, n))
+                {
+                    let mut p = prefix.clone();
+                    p.push(n);
+                    next.push(p);
+                }
+            } else {
+                let mut p = prefix.clone();
+                p.push(seg.clone());
+                next.push(p);
+            }
+        }
+        found = next;
+    }
+    let mut keys: Vec<SysctlKey> = found
         .into_iter()
-        .map(|(e, live)| {
-            let object = e.key.to_string();
-            let want = Setting::Sysctl {
-                key: e.key.clone(),
-                value: e.value.clone(),
-            };
-            match live {
-                Ok(raw) => {
-                    if let (Some(want_n), Some(live_n)) =
-                        (numeric_fields(&e.value), numeric_fields(&raw))
-                    {
-                        if want_n != live_n {
-                            let why = format!(
-                                "this key holds {live_n} field(s) on this host, the profile \
-                                 gives {want_n} ({})",
-                                e.at
-                            );
-                            let item = Item::new(
-                                kind,
-                                object,
-                                normalize(&e.value),
-                                normalize(&raw),
-                                Status::Error,
-                            )
-                            .note(why);
-                            return Entry::new(item, None, None);
+        .filter_map(|segs| SysctlKey::from_segments(segs).ok())
+        .filter(|k| fs.exists(&paths::sysctl(k)))
+        .collect();
+    keys.sort();
+    keys
+}
+
+/// The interface a per-interface key names (`net.ipv4.conf.IFACE.x`, `net.ipv6.neigh.IFACE.x`),
+/// other than `all` and `default`.
+pub fn key_iface(key: &SysctlKey) -> Option<&str> {
+    match key.segments() {
+        [net, fam, table, iface, _, ..]
+            if net == "net"
+                && (fam == "ipv4" || fam == "ipv6")
+                && (table == "conf" || table == "neigh")
+                && iface != "all"
+                && iface != "default" =>
+        {
+            Some(iface)
+        }
+        _ => None,
+    }
+}
+
+/// Resolves globs and reads every key. Glob matches follow sysctl.d(5): a key given explicitly
+/// (or excluded with `{ exclude = true }`) is left out of every glob, and of two globs matching
+/// one key the later wins. Inside a non-initial network namespace, host-global keys and keys
+/// that are read-only or absent there are not read as targets (SPEC §6).
+pub fn observe(cx: &PlanCx, entries: &[SysctlEntry]) -> (Vec<Observed>, Context) {
+    let fs = cx.host.fs;
+    let netns = cx.netns();
+    let explicit: std::collections::HashSet<&SysctlKey> = entries
+        .iter()
+        .filter(|e| !e.key.segments().iter().any(|s| is_glob(s)))
+        .map(|e| &e.key)
+        .collect();
+    let mut ctx = Context::default();
+    let mut planned: Vec<(SysctlEntry, SysctlKey)> = Vec::new();
+    for e in entries {
+        if e.value == SysctlValue::Exclude {
+            continue;
+        }
+        if !e.key.segments().iter().any(|s| is_glob(s)) {
+            planned.push((e.clone(), e.key.clone()));
+            continue;
+        }
+        let matches: Vec<SysctlKey> = expand(fs, &e.key)
+            .into_iter()
+            .filter(|k| !explicit.contains(k))
+            .collect();
+        if matches.is_empty() {
+            ctx.unmatched.push(e.clone());
+        }
+        for k in matches {
+            // A later glob over the same key wins, as a later line does at boot.
+            planned.retain(|(_, p)| p != &k);
+            planned.push((e.clone(), k));
+        }
+    }
+    let out = planned
+        .into_iter()
+        .map(|(entry, key)| {
+            let found = match netns.why_not_here(fs, &key) {
+                Some(why) => Found::NotHere(why),
+                None => match read(fs, &key) {
+                    Ok(v) => Found::Value(v),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                        match key_iface(&key) {
+                            Some(i) if !cx.ifaces().iter().any(|n| n.as_str() == i) => {
+                                Found::Pending(i.to_string())
+                            }
+                            _ => match netns.absent_here(&key) {
+                                Some(why) => Found::NotHere(why),
+                                None => Found::Failed(e),
+                            },
                         }
                     }
-                    let status = Status::of(same(&raw, &e.value));
-                    let item =
-                        Item::new(kind, object, normalize(&e.value), normalize(&raw), status);
-                    Entry::new(
-                        item,
-                        Some(want),
-                        Some(Setting::Sysctl {
-                            key: e.key,
-                            value: raw,
-                        }),
-                    )
-                }
-                Err(err) if err.kind() == io::ErrorKind::NotFound && e.optional => {
-                    let item = Item::new(kind, object, normalize(&e.value), "-", Status::Skipped)
-                        .note("optional key not present on this host");
-                    Entry::new(item, None, None)
-                }
-                Err(err) => {
-                    let why = if err.kind() == io::ErrorKind::NotFound {
-                        format!("no such key on this host ({})", e.at)
-                    } else {
-                        format!("cannot read: {err}")
-                    };
-                    let item =
-                        Item::new(kind, object, normalize(&e.value), "-", Status::Error).note(why);
-                    Entry::new(item, None, None)
+                    Err(e) => Found::Failed(e),
+                },
+            };
+            Observed { entry, key, found }
+        })
+        .collect::<Vec<_>>();
+    let all = SysctlKey::conf("ipv4", "all", "rp_filter");
+    if out.iter().any(|o| is_rp_filter(&o.key)) {
+        ctx.rp_filter_all = entries
+            .iter()
+            .find(|e| e.key == all)
+            .and_then(|e| e.value.exact().and_then(|v| normalize(v).parse().ok()))
+            .or_else(|| read(fs, &all).ok().and_then(|v| normalize(&v).parse().ok()));
+    }
+    (out, ctx)
+}
+
+fn is_rp_filter(key: &SysctlKey) -> bool {
+    key_iface(key).is_some() && key.segments()[1] == "ipv4" && key.segments()[4] == "rp_filter"
+}
+
+/// Compares desired and observed values (pure). A bound keeps a live value within it and
+/// moves only the fields outside it; the note shows the bound's direction (↑/↓).
+pub fn diff(observed: Vec<Observed>, ctx: &Context, kind: Kind) -> Vec<Entry> {
+    let mut out: Vec<Entry> = observed
+        .into_iter()
+        .map(|o| diff_one(o, ctx, kind))
+        .collect();
+    for e in &ctx.unmatched {
+        out.push(Entry::new(
+            Item::new(kind, e.key.to_string(), e.value.shown(), "-", Status::Skipped)
+                .note(format!("the glob matches no key on this host ({})", e.at)),
+            None,
+            None,
+        ));
+    }
+    out
+}
+
+fn diff_one(o: Observed, ctx: &Context, kind: Kind) -> Entry {
+    let Observed { entry: e, key, found } = o;
+    let object = key.to_string();
+    let shown = e.value.shown();
+    let plain = |status: Status, live: &str, note: String| {
+        Entry::new(
+            Item::new(kind, object.clone(), shown.clone(), live, status).note(note),
+            None,
+            None,
+        )
+    };
+    let raw = match found {
+        Found::Value(raw) => raw,
+        Found::NotHere(why) => return plain(Status::Skipped, "-", why),
+        Found::Pending(iface) => {
+            return plain(
+                Status::Pending,
+                "-",
+                format!("interface {iface} does not exist yet; applied when it appears"),
+            );
+        }
+        Found::Failed(err) if err.kind() == io::ErrorKind::NotFound && e.optional => {
+            return plain(
+                Status::Skipped,
+                "-",
+                "optional key not present on this host".into(),
+            );
+        }
+        Found::Failed(err) => {
+            let why = if err.kind() == io::ErrorKind::NotFound {
+                format!("no such key on this host ({})", e.at)
+            } else {
+                format!("cannot read: {err}")
+            };
+            return plain(Status::Error, "-", why);
+        }
+    };
+    let live_setting = Setting::Sysctl {
+        key: key.clone(),
+        value: raw.clone(),
+    };
+    let (want, note) = match &e.value {
+        SysctlValue::Exact(v) => {
+            if let (Some(want_n), Some(live_n)) = (numeric_fields(v), numeric_fields(&raw)) {
+                if want_n != live_n {
+                    let why = format!(
+                        "this key holds {live_n} field(s) on this host, the profile gives \
+                         {want_n} ({})",
+                        e.at
+                    );
+                    return plain(Status::Error, &normalize(&raw), why);
                 }
             }
-        })
-        .collect()
+            (v.clone(), None)
+        }
+        SysctlValue::Bound(b) => match b.resolve(&raw) {
+            Ok(r) => {
+                let fields = r.value.split(' ').count();
+                let note = (!r.moves.is_empty()).then(|| r.note(fields));
+                (r.value, note)
+            }
+            Err(why) => return plain(Status::Error, &normalize(&raw), format!("{why} ({})", e.at)),
+        },
+        SysctlValue::Exclude => unreachable!("excluded keys are not observed"),
+    };
+    let status = Status::of(same(&raw, &want));
+    let mut item = Item::new(kind, object, shown, normalize(&raw), status);
+    let mut notes: Vec<String> = note.into_iter().collect();
+    if is_rp_filter(&key) {
+        if let (Some(all), Ok(own)) = (ctx.rp_filter_all, normalize(&want).parse::<i64>()) {
+            notes.push(format!(
+                "effective rp_filter {} = max(conf/all {all}, {} {own})",
+                all.max(own),
+                key.segments()[3]
+            ));
+        }
+    }
+    if !notes.is_empty() {
+        item = item.note(notes.join("; "));
+    }
+    Entry::new(
+        item,
+        Some(Setting::Sysctl { key, value: want }),
+        Some(live_setting),
+    )
 }
 
 /// Writes one value in one write(2), newline-terminated as the kernel prints it, so that a
@@ -240,6 +520,26 @@ pub fn write(fs: &dyn Files, key: &SysctlKey, value: &str) -> io::Result<()> {
 /// Reads one value as the kernel prints it.
 pub fn read(fs: &dyn Files, key: &SysctlKey) -> io::Result<String> {
     fs.read(&paths::sysctl(key))
+}
+
+/// A bound as `show` prints it: `{ min = N }` (a list for several fields).
+struct BoundShown<'a>(&'a Bound);
+
+impl Serialize for BoundShown<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(None)?;
+        for (name, v) in [("min", &self.0.min), ("max", &self.0.max)] {
+            match v.as_deref() {
+                Some([one]) => m.serialize_entry(name, &(*one as i64))?,
+                Some(many) => {
+                    let l: Vec<i64> = many.iter().map(|n| *n as i64).collect();
+                    m.serialize_entry(name, &l)?
+                }
+                None => {}
+            }
+        }
+        m.end()
+    }
 }
 
 /// For `Serialize` of the `[sysctl]` section in `show`.
@@ -312,10 +612,26 @@ impl crate::knobs::SettingOps for SysctlOps {
 mod tests {
     use super::*;
 
+    /// The pure diff of (entry, read result) rows, each key planned as itself.
+    fn run(obs: Vec<(SysctlEntry, io::Result<String>)>) -> Vec<Entry> {
+        let obs = obs
+            .into_iter()
+            .map(|(e, r)| Observed {
+                key: e.key.clone(),
+                entry: e,
+                found: match r {
+                    Ok(v) => Found::Value(v),
+                    Err(err) => Found::Failed(err),
+                },
+            })
+            .collect();
+        diff(obs, &Context::default(), Kind::Sysctl)
+    }
+
     fn entry(key: &str, value: &str, optional: bool) -> SysctlEntry {
         SysctlEntry {
             key: key.parse().unwrap(),
-            value: value.into(),
+            value: SysctlValue::Exact(value.into()),
             optional,
             at: Loc::default(),
         }
@@ -341,7 +657,7 @@ mod tests {
                 Err(io::ErrorKind::NotFound.into()),
             ),
         ];
-        let st: Vec<Status> = diff(obs, Kind::Sysctl)
+        let st: Vec<Status> = run(obs)
             .iter()
             .map(|e| e.item.status)
             .collect();
@@ -371,7 +687,7 @@ mod tests {
                 Ok("\n".into()),
             ),
         ];
-        let d = diff(obs, Kind::Sysctl);
+        let d = run(obs);
         let st: Vec<Status> = d.iter().map(|e| e.item.status).collect();
         assert_eq!(
             st,
@@ -395,7 +711,7 @@ mod tests {
             entry("net.ipv4.tcp_wmem", "8192 16384 4194304", false),
             Ok("4096\t16384\t4194304\n".into()),
         )];
-        let e = &diff(obs, Kind::Sysctl)[0];
+        let e = &run(obs)[0];
         assert_eq!(e.item.live, "4096 16384 4194304");
         assert_eq!(
             e.live,

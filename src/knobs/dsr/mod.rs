@@ -123,7 +123,7 @@ fn conflicts(entries: &mut [Entry], name: &str, want: u8, profile_sysctl: &[Sysc
         let Some(other) = profile_sysctl.iter().find(|e| e.key == k) else {
             continue;
         };
-        if crate::sysctl::normalize(&other.value) == want.to_string() {
+        if other.value.exact().map(crate::sysctl::normalize) == Some(want.to_string()) {
             continue;
         }
         let object = format!("{name} {conf}");
@@ -131,7 +131,8 @@ fn conflicts(entries: &mut [Entry], name: &str, want: u8, profile_sysctl: &[Sysc
             e.item.status = Status::Error;
             e.item.note = Some(format!(
                 "[sysctl] sets {k} = {} ({}) but [dsr] wants {want}: keep one of them",
-                other.value, other.at
+                other.value.shown(),
+                other.at
             ));
             e.desired = None;
         }
@@ -148,7 +149,7 @@ fn ipv6_blocked(host: &Host, profile_sysctl: &[SysctlEntry]) -> Option<String> {
         profile_sysctl
             .iter()
             .find(|e| e.key == k)
-            .map(|e| e.value.clone())
+            .and_then(|e| e.value.exact().map(str::to_string))
     };
     vips::ipv6_blocked(
         live("all").as_deref(),

@@ -1,0 +1,155 @@
+//! Which network namespace a plan runs in, and what that means for host-global settings.
+//!
+//! `kernel.*`, `vm.*`, `fs.*`, `/proc/irq`, the service manager and the isolated CPUs are not
+//! namespaced: writing them from inside a container or a test namespace changes the whole
+//! host. Inside a non-initial network namespace such settings are `skipped`, never written,
+//! unless `--allow-host-global` says otherwise (SPEC §6).
+
+use std::path::Path;
+
+use crate::host::{Files, paths};
+use crate::sysctl::SysctlKey;
+
+/// The nsfs inode of the initial network namespace on kernels that give the initial
+/// namespaces fixed inode numbers (measured on 6.18: `readlink /proc/self/ns/net` is
+/// `net:[4026531833]`). Dynamic nsfs inodes start at 0xF0000000, so no other namespace can
+/// have this one.
+const INIT_NET_INO: u64 = 0xEFFF_FFF9;
+
+/// Where the plan runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// The initial network namespace: the host's own.
+    Initial,
+    /// A non-initial network namespace (a container without host networking, a test
+    /// namespace).
+    Namespace,
+}
+
+/// Detects the scope of the tree at `fs`. Two kernel facts, in order:
+/// 1. `/proc/self/ns/net` names inode 0xEFFFFFF9: the initial namespace (kernels with fixed
+///    initial-namespace inodes). `/proc/1/ns/net` is not compared: it can be unreadable in a
+///    sandbox even for root, and in a container PID 1 shares the container's namespace.
+/// 2. Otherwise, `net.core.netdev_max_backlog` exists only in the initial namespace: the
+///    kernel registers `net_core_table` for `init_net` alone (the per-namespace keys such as
+///    `somaxconn` are in a separate table), on every kernel with network namespaces. A
+///    captured tree (`--root`) is judged by the same file.
+pub fn detect(fs: &dyn Files) -> Scope {
+    let ino = fs
+        .read_link(&paths::self_netns())
+        .ok()
+        .and_then(|t| {
+            let t = t.to_string_lossy().into_owned();
+            t.strip_prefix("net:[")?.strip_suffix(']')?.parse::<u64>().ok()
+        });
+    if ino == Some(INIT_NET_INO) {
+        return Scope::Initial;
+    }
+    let backlog: SysctlKey = "net.core.netdev_max_backlog".parse().expect("valid key");
+    if fs.exists(&paths::sysctl(&backlog)) {
+        Scope::Initial
+    } else {
+        Scope::Namespace
+    }
+}
+
+/// The namespace rule of one plan.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Policy {
+    pub scope: Scope,
+    /// `--allow-host-global`: write host-global settings even from a namespace.
+    pub allow_host_global: bool,
+}
+
+/// The note of a host-global setting skipped inside a namespace.
+pub const HOST_GLOBAL: &str = "host-global: inside a network namespace writing it would change \
+                               the whole host; skipped (--allow-host-global writes it)";
+
+impl Policy {
+    /// Whether host-global settings are skipped.
+    pub fn skips_host_global(&self) -> bool {
+        self.scope == Scope::Namespace && !self.allow_host_global
+    }
+
+    /// Why a key is not planned here, if it is not: host-global (anything outside `net.`), or
+    /// read-only inside this namespace (`net.core.rmem_max`: the kernel shows it 0444 there).
+    pub fn why_not_here(&self, fs: &dyn Files, key: &SysctlKey) -> Option<String> {
+        if !self.skips_host_global() {
+            return None;
+        }
+        if key.segments().first().map(String::as_str) != Some("net") {
+            return Some(HOST_GLOBAL.into());
+        }
+        match fs.writable(Path::new(&paths::sysctl(key))) {
+            Ok(false) => Some(
+                "read-only inside a network namespace (the initial namespace's value \
+                 applies); skipped"
+                    .into(),
+            ),
+            _ => None,
+        }
+    }
+
+    /// Why a `net.` key that does not exist here is not an error: inside a namespace, keys
+    /// such as `net.core.netdev_max_backlog` and `net.ipv4.tcp_mem` exist only in the initial
+    /// namespace.
+    pub fn absent_here(&self, key: &SysctlKey) -> Option<String> {
+        (self.skips_host_global() && key.segments().first().map(String::as_str) == Some("net"))
+            .then(|| {
+                "not present in this network namespace (a host-global key of the initial \
+                 namespace); skipped"
+                    .into()
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::host::RootFs;
+
+    #[test]
+    fn a_tree_without_netdev_max_backlog_is_a_namespace() {
+        let dir = tempfile::tempdir().unwrap();
+        let fs = RootFs::new(dir.path());
+        assert_eq!(detect(&fs), Scope::Namespace);
+        let core = dir.path().join("proc/sys/net/core");
+        std::fs::create_dir_all(&core).unwrap();
+        std::fs::write(core.join("netdev_max_backlog"), "1000\n").unwrap();
+        assert_eq!(detect(&fs), Scope::Initial);
+    }
+
+    #[test]
+    fn the_fixed_initial_inode_is_the_initial_namespace() {
+        let dir = tempfile::tempdir().unwrap();
+        let ns = dir.path().join("proc/self/ns");
+        std::fs::create_dir_all(&ns).unwrap();
+        std::os::unix::fs::symlink("net:[4026531833]", ns.join("net")).unwrap();
+        assert_eq!(detect(&RootFs::new(dir.path())), Scope::Initial);
+    }
+
+    #[test]
+    fn host_global_keys_are_skipped_only_inside_a_namespace() {
+        let dir = tempfile::tempdir().unwrap();
+        let fs = RootFs::new(dir.path());
+        let vm: SysctlKey = "vm.swappiness".parse().unwrap();
+        let inside = Policy {
+            scope: Scope::Namespace,
+            allow_host_global: false,
+        };
+        assert!(inside.why_not_here(&fs, &vm).is_some());
+        let allowed = Policy {
+            allow_host_global: true,
+            ..inside
+        };
+        assert!(allowed.why_not_here(&fs, &vm).is_none());
+        let host = Policy {
+            scope: Scope::Initial,
+            allow_host_global: false,
+        };
+        assert!(host.why_not_here(&fs, &vm).is_none());
+        let tcp_mem: SysctlKey = "net.ipv4.tcp_mem".parse().unwrap();
+        assert!(inside.absent_here(&tcp_mem).is_some());
+        assert!(host.absent_here(&tcp_mem).is_none());
+    }
+}

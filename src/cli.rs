@@ -87,6 +87,15 @@ pub enum Command {
     /// Restore a snapshot (default: the state before the newest completed apply; run again
     /// to walk further back).
     Rollback { id: Option<String> },
+    /// Print a profile made from sysctl.conf / sysctl.d files.
+    Import {
+        /// sysctl.conf / sysctl.d files, in the order they apply (a later one wins).
+        #[arg(required = true, value_name = "FILE")]
+        files: Vec<PathBuf>,
+        /// The profile's name, for its description.
+        #[arg(long)]
+        name: Option<String>,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -272,7 +281,39 @@ pub fn run(args: Args) -> Result<Code> {
         }
         Command::Snapshots { action } => snapshots(&ctx, action.unwrap_or(SnapshotsAction::List)),
         Command::Rollback { id } => rollback(&ctx, id),
+        Command::Import { files, name } => import(&files, name.as_deref()),
     }
+}
+
+/// `hosttune import`: reads every file first (one that cannot be read stops the command),
+/// prints the profile on stdout and each line left out on stderr; exit 2 when nothing
+/// could be imported.
+fn import(files: &[PathBuf], name: Option<&str>) -> Result<Code> {
+    let mut texts = Vec::with_capacity(files.len());
+    for f in files {
+        let text = std::fs::read(f)
+            .with_context(|| format!("cannot read {}", f.display()))
+            .and_then(|b| {
+                String::from_utf8(b).with_context(|| format!("{}: not UTF-8 text", f.display()))
+            })?;
+        texts.push((f.display().to_string(), text));
+    }
+    let imported = crate::sysctld::import::import(&texts, name);
+    for n in &imported.notes {
+        eprintln!("hosttune: {n}");
+    }
+    if imported.keys == 0 {
+        bail!(
+            "nothing to import from {}",
+            texts
+                .iter()
+                .map(|(f, _)| f.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    out(&imported.profile)?;
+    Ok(0)
 }
 
 /// Blocks the signals for the rest of the command, takes the lock, and settles a transaction

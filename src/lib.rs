@@ -31,6 +31,7 @@ pub mod schema;
 pub mod signals;
 pub mod snapshot;
 pub mod sysctl;
+pub mod sysctld;
 #[cfg(feature = "test-hooks")]
 pub mod testing;
 pub mod types;

@@ -16,7 +16,7 @@ use crate::snapshot::Kept;
 /// Resolves and observes everything the profile covers and compares it, in apply order:
 /// sysctls, DSR, then per NIC the `[[nic]]` knobs in registry order; then the isolated-CPU
 /// check and irqbalance. What several knobs read (interfaces, CPUs, `/proc/interrupts`) is
-/// read once.
+/// read once. Items whose key a boot-time sysctl source sets differently carry the conflict.
 pub fn build(profile: &Profile, host: &Host, kept: &Kept) -> Plan {
     build_with(profile, host, kept, false)
 }
@@ -49,6 +49,7 @@ pub fn build_with(profile: &Profile, host: &Host, kept: &Kept, allow_host_global
         skip_host_global(&mut entries);
     }
     apply_kept(&mut entries, kept);
+    crate::sysctld::conflicts::annotate(&mut entries, host.fs);
     Plan {
         profile: profile.name.clone(),
         entries,

@@ -48,7 +48,7 @@ pub fn text(plan: &Plan, quiet: bool) -> String {
                 i.live,
                 i.status
             );
-            match &i.note {
+            match notes(i) {
                 Some(n) => {
                     let _ = writeln!(out, "{line}  ({n})");
                 }
@@ -60,6 +60,17 @@ pub fn text(plan: &Plan, quiet: bool) -> String {
     }
     let _ = writeln!(out, "{}", summary_line(plan));
     out
+}
+
+/// An item's note and its boot-time conflicts, in one parenthesis.
+fn notes(i: &Item) -> Option<String> {
+    let mut parts: Vec<String> = i.note.iter().cloned().collect();
+    parts.extend(
+        i.conflicts
+            .iter()
+            .map(|c| format!("set to {} at boot by {}:{}", c.value, c.file, c.line)),
+    );
+    (!parts.is_empty()).then(|| parts.join("; "))
 }
 
 /// `profile web: 25 items: 20 ok, 3 drift, 2 skipped`.
@@ -403,6 +414,43 @@ mod tests {
         assert_eq!(v["items"][0]["status"], "drift");
         assert_eq!(v["items"][0]["live"], "4096");
         assert!(v["items"][0].get("note").is_none());
+    }
+
+    #[test]
+    fn conflicts_are_a_note_in_text_and_a_list_in_json() {
+        let mut p = plan();
+        let c = |file: &str, line, value: &str| crate::sysctld::Conflict {
+            file: file.into(),
+            line,
+            value: value.into(),
+        };
+        p.entries[0]
+            .item
+            .conflicts
+            .push(c("/etc/sysctl.d/99-other.conf", 3, "4096"));
+        p.entries[2]
+            .item
+            .conflicts
+            .push(c("/etc/sysctl.conf", 7, "1"));
+        let t = text(&p, false);
+        let lines: Vec<&str> = t.lines().collect();
+        assert!(
+            lines[1].ends_with("drift  (set to 4096 at boot by /etc/sysctl.d/99-other.conf:3)"),
+            "{t}"
+        );
+        assert!(
+            lines[3].ends_with(
+                "skipped  (optional key not present on this host; set to 1 at boot by \
+                 /etc/sysctl.conf:7)"
+            ),
+            "{t}"
+        );
+        let v: serde_json::Value = serde_json::from_str(&json(&p, "h1")).unwrap();
+        assert_eq!(
+            v["items"][0]["conflicts"],
+            serde_json::json!([{"file": "/etc/sysctl.d/99-other.conf", "line": 3, "value": "4096"}])
+        );
+        assert!(v["items"][1].get("conflicts").is_none());
     }
 
     #[test]

@@ -228,6 +228,29 @@ pub mod paths {
     pub fn cpu(file: &str) -> PathBuf {
         PathBuf::from(format!("/sys/devices/system/cpu/{file}"))
     }
+
+    /// The sysctl.d(5) directories, in precedence order: a file name in an earlier one masks
+    /// the same name in later ones. `/lib/sysctl.d` is read by procps `sysctl --system`, and
+    /// by systemd-sysctl only when built for a split `/usr`.
+    pub fn sysctl_d() -> [PathBuf; 5] {
+        [
+            PathBuf::from("/etc/sysctl.d"),
+            PathBuf::from("/run/sysctl.d"),
+            PathBuf::from("/usr/local/lib/sysctl.d"),
+            PathBuf::from("/usr/lib/sysctl.d"),
+            PathBuf::from("/lib/sysctl.d"),
+        ]
+    }
+
+    /// `/etc/sysctl.conf`, which `sysctl --system` applies after every sysctl.d file.
+    pub fn sysctl_conf() -> PathBuf {
+        PathBuf::from("/etc/sysctl.conf")
+    }
+
+    /// `/dev/null`: a sysctl.d file that links here masks the files of its name.
+    pub fn dev_null() -> PathBuf {
+        PathBuf::from("/dev/null")
+    }
 }
 
 #[cfg(test)]

@@ -88,6 +88,10 @@ pub struct Item {
     pub status: Status,
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub note: Option<String>,
+    /// Boot-time sources (sysctl.d files, /etc/sysctl.conf) that set this item's key to
+    /// another value (SPEC §4).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub conflicts: Vec<crate::sysctld::Conflict>,
 }
 
 impl Item {
@@ -106,6 +110,7 @@ impl Item {
             live: live.into(),
             status,
             note: None,
+            conflicts: Vec::new(),
         }
     }
 

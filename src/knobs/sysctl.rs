@@ -499,11 +499,15 @@ fn diff_one(o: Observed, ctx: &Context, kind: Kind) -> Entry {
     if !notes.is_empty() {
         item = item.note(notes.join("; "));
     }
-    Entry::new(
+    let mut entry = Entry::new(
         item,
         Some(Setting::Sysctl { key, value: want }),
         Some(live_setting),
-    )
+    );
+    if let SysctlValue::Bound(b) = &e.value {
+        entry.bound = Some(b.clone());
+    }
+    entry
 }
 
 /// Writes one value in one write(2), newline-terminated as the kernel prints it, so that a

@@ -40,7 +40,12 @@ pub fn annotate(entries: &mut [Entry], fs: &dyn Files) {
             continue;
         };
         let value = l.value.as_deref().unwrap_or_default();
-        if !same(value, &want) {
+        // A bound is satisfied by any value within it, not only the one this host resolves to.
+        let differs = match &entries[i].bound {
+            Some(b) => b.resolve(value).map_or(true, |r| !r.moves.is_empty()),
+            None => !same(value, &want),
+        };
+        if differs {
             entries[i].item.conflicts.push(Conflict {
                 file: l.file.clone(),
                 line: l.line,

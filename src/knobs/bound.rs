@@ -102,12 +102,7 @@ impl Bound {
 /// `≥ 2000000`, `≤ 10`, `≥ 4096 16384 4194304`, `≥ 1 ≤ 5`.
 impl fmt::Display for Bound {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let list = |v: &[i128]| {
-            v.iter()
-                .map(i128::to_string)
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
+        let list = |v: &[i128]| v.iter().map(i128::to_string).collect::<Vec<_>>().join(" ");
         let mut parts = Vec::new();
         if let Some(m) = &self.min {
             parts.push(format!("≥ {}", list(m)));
@@ -173,14 +168,23 @@ mod tests {
         let r = rmem.resolve("4096\t131072\t1048576\n").unwrap();
         assert_eq!(r.value, "4096 131072 4194304");
         assert_eq!(r.note(3), "↑ field 3 to 4194304");
-        assert!(rmem.resolve("4096 131072").unwrap_err().contains("2 field(s)"));
+        assert!(
+            rmem.resolve("4096 131072")
+                .unwrap_err()
+                .contains("2 field(s)")
+        );
         assert!(rmem.resolve("cubic").is_err());
     }
 
     #[test]
     fn checks_and_display() {
         assert!(b(None, None).check().is_err());
-        assert!(b(Some(&[5]), Some(&[1])).check().unwrap_err().contains("above max"));
+        assert!(
+            b(Some(&[5]), Some(&[1]))
+                .check()
+                .unwrap_err()
+                .contains("above max")
+        );
         assert!(b(Some(&[1, 2]), Some(&[3])).check().is_err());
         assert_eq!(b(Some(&[1]), Some(&[5])).to_string(), "≥ 1 ≤ 5");
         assert_eq!(

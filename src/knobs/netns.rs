@@ -35,13 +35,13 @@ pub enum Scope {
 ///    `somaxconn` are in a separate table), on every kernel with network namespaces. A
 ///    captured tree (`--root`) is judged by the same file.
 pub fn detect(fs: &dyn Files) -> Scope {
-    let ino = fs
-        .read_link(&paths::self_netns())
-        .ok()
-        .and_then(|t| {
-            let t = t.to_string_lossy().into_owned();
-            t.strip_prefix("net:[")?.strip_suffix(']')?.parse::<u64>().ok()
-        });
+    let ino = fs.read_link(&paths::self_netns()).ok().and_then(|t| {
+        let t = t.to_string_lossy().into_owned();
+        t.strip_prefix("net:[")?
+            .strip_suffix(']')?
+            .parse::<u64>()
+            .ok()
+    });
     if ino == Some(INIT_NET_INO) {
         return Scope::Initial;
     }

@@ -10,10 +10,10 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use crate::host::{Files, paths};
+use crate::knobs::bound::Bound;
 use crate::knobs::cx::PlanCx;
 use crate::knobs::{Entry, Item, Kind, Setting, Status};
 use crate::schema::{Loc, Locator, ProfileError};
-use crate::knobs::bound::Bound;
 use crate::sysctl::{SysctlKey, normalize, numeric_fields, same};
 
 /// One wanted sysctl value, with where it was asked for.
@@ -369,17 +369,15 @@ pub fn observe(cx: &PlanCx, entries: &[SysctlEntry]) -> (Vec<Observed>, Context)
                 Some(why) => Found::NotHere(why),
                 None => match read(fs, &key) {
                     Ok(v) => Found::Value(v),
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                        match key_iface(&key) {
-                            Some(i) if !cx.ifaces().iter().any(|n| n.as_str() == i) => {
-                                Found::Pending(i.to_string())
-                            }
-                            _ => match netns.absent_here(&key) {
-                                Some(why) => Found::NotHere(why),
-                                None => Found::Failed(e),
-                            },
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => match key_iface(&key) {
+                        Some(i) if !cx.ifaces().iter().any(|n| n.as_str() == i) => {
+                            Found::Pending(i.to_string())
                         }
-                    }
+                        _ => match netns.absent_here(&key) {
+                            Some(why) => Found::NotHere(why),
+                            None => Found::Failed(e),
+                        },
+                    },
                     Err(e) => Found::Failed(e),
                 },
             };
@@ -410,8 +408,14 @@ pub fn diff(observed: Vec<Observed>, ctx: &Context, kind: Kind) -> Vec<Entry> {
         .collect();
     for e in &ctx.unmatched {
         out.push(Entry::new(
-            Item::new(kind, e.key.to_string(), e.value.shown(), "-", Status::Skipped)
-                .note(format!("the glob matches no key on this host ({})", e.at)),
+            Item::new(
+                kind,
+                e.key.to_string(),
+                e.value.shown(),
+                "-",
+                Status::Skipped,
+            )
+            .note(format!("the glob matches no key on this host ({})", e.at)),
             None,
             None,
         ));
@@ -420,7 +424,11 @@ pub fn diff(observed: Vec<Observed>, ctx: &Context, kind: Kind) -> Vec<Entry> {
 }
 
 fn diff_one(o: Observed, ctx: &Context, kind: Kind) -> Entry {
-    let Observed { entry: e, key, found } = o;
+    let Observed {
+        entry: e,
+        key,
+        found,
+    } = o;
     let object = key.to_string();
     let shown = e.value.shown();
     let plain = |status: Status, live: &str, note: String| {
@@ -661,10 +669,7 @@ mod tests {
                 Err(io::ErrorKind::NotFound.into()),
             ),
         ];
-        let st: Vec<Status> = run(obs)
-            .iter()
-            .map(|e| e.item.status)
-            .collect();
+        let st: Vec<Status> = run(obs).iter().map(|e| e.item.status).collect();
         assert_eq!(
             st,
             [Status::Ok, Status::Drift, Status::Skipped, Status::Error]

@@ -2,8 +2,8 @@
 //! reads the files and prints the result).
 //!
 //! The files are taken in the order given, and as at boot the later assignment of a key wins.
-//! A line that has no profile form (a bad line, an exclusion from globs, an empty value) is
-//! left out with a note naming its file and line.
+//! A line that has no profile form (a bad line, an empty value) is left out with a note naming
+//! its file and line; `-KEY` alone (an exclusion from globs) becomes `{ exclude = true }`.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -35,15 +35,7 @@ pub fn import(files: &[(String, String)], name: Option<&str>) -> Imported {
                 .map(|e| format!("{}:{}: not imported: {}", e.file, e.line, e.why)),
         );
         for l in lines {
-            let Some(value) = &l.value else {
-                notes.push(format!(
-                    "{}:{}: not imported: `-{}` alone excludes the key from sysctl.d globs; a \
-                     profile has no such form",
-                    l.file, l.line, l.target
-                ));
-                continue;
-            };
-            if value.is_empty() {
+            if l.value.as_deref() == Some("") {
                 notes.push(format!(
                     "{}:{}: not imported: {} has an empty value, which a profile cannot hold",
                     l.file, l.line, l.target
@@ -59,8 +51,8 @@ pub fn import(files: &[(String, String)], name: Option<&str>) -> Imported {
                          wins, as at boot)",
                         l.file,
                         l.line,
-                        normalize(value),
-                        normalize(old.value.as_deref().unwrap_or_default()),
+                        l.value.as_deref().map_or("excluded".into(), normalize),
+                        old.value.as_deref().map_or("excluded".into(), normalize),
                         old.file,
                         old.line
                     ));
@@ -108,7 +100,16 @@ fn render(lines: &[Line], files: &[&str], name: Option<&str>) -> String {
         } else {
             l.target.to_string()
         };
-        let value = normalize(l.value.as_deref().unwrap_or_default());
+        // `-KEY` alone keeps the key out of every glob: `{ exclude = true }` in a profile.
+        let Some(raw) = l.value.as_deref() else {
+            let _ = writeln!(
+                out,
+                "{} = {{ exclude = true }}",
+                quote(&l.target.to_string())
+            );
+            continue;
+        };
+        let value = normalize(raw);
         // A number only where it reads back as written: `010` or `0x10` stay strings.
         let shown = match value.parse::<i64>() {
             Ok(n) if n.to_string() == value => value,
@@ -206,11 +207,17 @@ mod tests {
             "x.conf",
             "vm.swappiness\n-net.ipv4.conf.all.rp_filter\nvm.b =\nvm.c = 3\n",
         )]);
-        assert_eq!(i.keys, 1);
-        assert_eq!(i.notes.len(), 3);
+        assert_eq!(i.keys, 2);
+        assert_eq!(i.notes.len(), 2);
         assert!(i.notes[0].starts_with("x.conf:1: not imported: not an assignment"));
-        assert!(i.notes[1].starts_with("x.conf:2: not imported: `-net.ipv4.conf.all.rp_filter`"));
-        assert!(i.notes[2].starts_with("x.conf:3: not imported: vm.b has an empty value"));
+        assert!(i.notes[1].starts_with("x.conf:3: not imported: vm.b has an empty value"));
+        // An exclusion from globs carries over as `{ exclude = true }`.
+        assert!(
+            i.profile
+                .contains("\"net.ipv4.conf.all.rp_filter\" = { exclude = true }"),
+            "{}",
+            i.profile
+        );
         let nothing = run(&[("y.conf", "# only comments\n")]);
         assert_eq!(nothing.keys, 0);
         assert!(!nothing.profile.contains("[sysctl]"));

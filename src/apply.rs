@@ -8,9 +8,11 @@
 
 use crate::host::Host;
 use crate::knobs::{self, KnobError};
-use crate::plan::{Item, Plan, ReadFailure, Setting, describe};
+use crate::plan::{Item, Plan, ReadFailure, Setting, Status, describe};
 use crate::signals;
-use crate::snapshot::{Journal, KeptValue, Origin, Snapshot, Store, StoreError, now_rfc3339};
+use crate::snapshot::{
+    Journal, KeptValue, Origin, Place, Snapshot, Store, StoreError, now_rfc3339,
+};
 
 /// Why an apply did not start writing.
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +45,12 @@ pub struct Opts<'a> {
     pub signals: Option<&'a signals::Guard>,
     /// The snapshot of an interrupted apply: its values are this apply's "before" values.
     pub inherit: Option<&'a Snapshot>,
+    /// That interrupted apply's journal: put back if this apply is undone, so that the next
+    /// one still takes it over.
+    pub interrupted: Option<&'a Journal>,
+    /// Where this runs (`--root`, network namespace), recorded in the snapshot so that a
+    /// rollback elsewhere is refused.
+    pub place: Option<Place>,
     pub commit: Commit,
 }
 
@@ -54,6 +62,8 @@ impl<'a> Opts<'a> {
             host_name,
             signals: None,
             inherit: None,
+            interrupted: None,
+            place: None,
             commit: Commit::None,
         }
     }
@@ -184,12 +194,30 @@ pub(crate) fn run_io(
     if steps.is_empty() {
         return Ok(out);
     }
+    // A signal while planning: nothing was written, so there is nothing to record or undo.
+    if opts.origin == Origin::Apply {
+        if let Some(sig) = stop_for_signal(opts, &mut out) {
+            out.failure = Some(Failure {
+                cause: Cause::Signal(sig),
+                undo: Vec::new(),
+            });
+            return Ok(out);
+        }
+    }
+    let tx = undo::Tx {
+        store,
+        opts,
+        host,
+        io,
+        prior_history: store.history()?,
+    };
     let mut snap = Snapshot {
         id: Store::new_id(),
         profile: plan.profile.clone(),
         origin: opts.origin,
         created: now_rfc3339(),
         host: opts.host_name.to_string(),
+        place: opts.place.clone(),
         settings: before_values(&steps, opts.inherit),
     };
     store.save(&snap)?;
@@ -212,7 +240,7 @@ pub(crate) fn run_io(
     while i < steps.len() {
         if let Some(sig) = stop_for_signal(opts, &mut out) {
             let cause = Cause::Signal(sig);
-            return Ok(fail(store, opts, out, cause, host, io, &written));
+            return Ok(fail(&tx, out, cause, &written, &snap.settings));
         }
         let (item, to, from, iface) = match &steps[i] {
             Step::Change(c) => {
@@ -227,7 +255,7 @@ pub(crate) fn run_io(
                     Err(e) => {
                         let (item, error) = *e;
                         let cause = Cause::Step { item, error };
-                        return Ok(fail(store, opts, out, cause, host, io, &written));
+                        return Ok(fail(&tx, out, cause, &written, &snap.settings));
                     }
                 }
                 i += 1;
@@ -250,14 +278,14 @@ pub(crate) fn run_io(
             }
             Err(error) => {
                 let cause = Cause::Step { item, error };
-                return Ok(fail(store, opts, out, cause, host, io, &written));
+                return Ok(fail(&tx, out, cause, &written, &snap.settings));
             }
         }
         let back = match io.read(host, &to) {
             Ok(back) => back,
             Err(error) => {
                 let cause = Cause::Step { item, error };
-                return Ok(fail(store, opts, out, cause, host, io, &written));
+                return Ok(fail(&tx, out, cause, &written, &snap.settings));
             }
         };
         let mut d = Done {
@@ -276,7 +304,7 @@ pub(crate) fn run_io(
                     item: d.item,
                     error,
                 };
-                return Ok(fail(store, opts, out, cause, host, io, &written));
+                return Ok(fail(&tx, out, cause, &written, &snap.settings));
             }
             // The driver rounded the value (a ring size): what it keeps is what later audits
             // compare against.
@@ -294,10 +322,51 @@ pub(crate) fn run_io(
         }
         out.done.push(d);
     }
+    // A rollback restores channels before IRQ affinity and RPS masks; a queue that a channel
+    // change had removed exists again only now, so what was `gone` when planning is read
+    // again and restored if it is back.
+    if opts.origin == Origin::Rollback {
+        for e in plan.entries.iter().filter(|e| e.item.status == Status::Gone) {
+            let Some(want) = &e.desired else { continue };
+            let Ok(now) = io.read(host, want) else { continue };
+            if now.same_value(want) {
+                continue;
+            }
+            if !snap.settings.iter().any(|s| s.address() == now.address()) {
+                snap.settings.push(now.clone());
+                if let Err(e) = store.save(&snap) {
+                    return Ok(fail(&tx, out, Cause::Store(e), &written, &snap.settings));
+                }
+            }
+            let item = e.item.clone();
+            written.push((item.clone(), now));
+            let res = io.write(host, want).and_then(|()| io.read(host, want));
+            match res {
+                Ok(back) if back.same_value(want) => out.done.push(Done {
+                    item,
+                    kept: None,
+                    unsupported: None,
+                }),
+                Ok(back) => {
+                    let error = KnobError::Mismatch {
+                        object: format!("{} {}", item.kind, item.object),
+                        wrote: describe(want).2,
+                        read: describe(&back).2,
+                    };
+                    let cause = Cause::Step { item, error };
+                    return Ok(fail(&tx, out, cause, &written, &snap.settings));
+                }
+                Err(error) => {
+                    let cause = Cause::Step { item, error };
+                    return Ok(fail(&tx, out, cause, &written, &snap.settings));
+                }
+            }
+        }
+    }
     // A signal during the last write: an apply still undoes.
     if let Some(sig) = stop_for_signal(opts, &mut out) {
         let cause = Cause::Signal(sig);
-        return Ok(fail(store, opts, out, cause, host, io, &written));
+        return Ok(fail(&tx, out, cause, &written, &snap.settings));
     }
     // The host is done; record the outcome. A store failure now undoes the writes: the
     // snapshot on disk already holds every value they replaced.
@@ -310,7 +379,7 @@ pub(crate) fn run_io(
         commit(store, &opts.commit, &snap.id)
     })();
     if let Err(e) = recorded {
-        return Ok(fail(store, opts, out, Cause::Store(e), host, io, &written));
+        return Ok(fail(&tx, out, Cause::Store(e), &written, &snap.settings));
     }
     if let Err(e) = store.end() {
         out.warnings

@@ -14,7 +14,7 @@ use crate::atomic;
 use crate::host::ethtool::Ethtool;
 use crate::host::netlink::Netlink;
 use crate::host::systemd::Systemctl;
-use crate::host::{AddrOps, Host, NicOps, Offline, RootFs, Services};
+use crate::host::{AddrOps, Files, Host, NicOps, Offline, RootFs, Services};
 use crate::knobs;
 use crate::plan::{Plan, Status};
 use crate::profile::{self, Catalog};
@@ -151,6 +151,18 @@ impl Ctx {
             .unwrap_or_else(|_| "unknown".into())
     }
 
+    /// Where this run works: `--root`, and the network namespace of that tree.
+    fn place(&self) -> snapshot::Place {
+        snapshot::Place {
+            root: self.fs.root().display().to_string(),
+            netns: self
+                .fs
+                .read_link(&crate::host::paths::self_netns())
+                .ok()
+                .map(|l| l.display().to_string()),
+        }
+    }
+
     fn load(&self, name: &str) -> Result<profile::Profile> {
         Ok(self.catalog.load(name)?)
     }
@@ -269,6 +281,7 @@ pub fn run(args: Args) -> Result<Code> {
                 origin: Origin::Manual,
                 created: snapshot::now_rfc3339(),
                 host: ctx.host_name(),
+                place: Some(ctx.place()),
                 settings: plan.entries.iter().filter_map(|e| e.live.clone()).collect(),
             };
             ctx.store.save(&snap)?;
@@ -321,7 +334,7 @@ fn import(files: &[PathBuf], name: Option<&str>) -> Result<Code> {
 fn begin(ctx: &Ctx, verb: &str) -> Result<(signals::Guard, snapshot::Lock, Option<Interrupted>)> {
     let guard = signals::Guard::block().context("cannot block SIGTERM/SIGINT/SIGHUP")?;
     let lock = ctx.store.lock(LOCK_WAIT)?;
-    let found = apply::recover(&ctx.store)?;
+    let found = apply::recover(&ctx.store, verb == "apply")?;
     if let Some(i) = &found {
         let j = &i.journal;
         let what = match (&i.snapshot, j.origin) {
@@ -354,34 +367,54 @@ fn begin(ctx: &Ctx, verb: &str) -> Result<(signals::Guard, snapshot::Lock, Optio
 
 fn apply(ctx: &Ctx, profile: &str) -> Result<Code> {
     let (guard, _lock, found) = begin(ctx, "apply")?;
-    let inherit = found
-        .filter(|i| i.journal.origin == Origin::Apply)
-        .and_then(|i| i.snapshot.ok());
+    let (journal, inherit) = match found {
+        Some(i) if i.journal.origin == Origin::Apply => (Some(i.journal), i.snapshot.ok()),
+        _ => (None, None),
+    };
     let plan = ctx.plan(profile)?;
     let host_name = ctx.host_name();
     let opts = apply::Opts {
         signals: Some(&guard),
         inherit: inherit.as_ref(),
+        interrupted: journal.as_ref(),
+        place: Some(ctx.place()),
         commit: Commit::Push {
             replaces: inherit.as_ref().map(|s| s.id.clone()),
         },
         ..apply::Opts::new(Origin::Apply, &host_name)
     };
     let res = apply::run_opts(&ctx.host(), &ctx.store, &plan, &opts);
+    // Nothing to write: the interrupted apply had finished its writes; it is settled.
+    if matches!(&res, Ok(o) if o.snapshot.is_none() && o.failure.is_none()) && journal.is_some() {
+        ctx.store.end()?;
+    }
     finish("apply", &plan, late_signal(res, &guard))
 }
 
 fn rollback(ctx: &Ctx, id: Option<String>) -> Result<Code> {
     let (guard, _lock, _found) = begin(ctx, "rollback")?;
-    let id = match id {
-        Some(id) => id,
-        None => ctx.store.last_apply()?,
+    let (id, snap) = match id {
+        Some(id) => {
+            let snap = ctx.store.load(&id)?;
+            (id, snap)
+        }
+        None => default_target(ctx)?,
     };
-    let snap = ctx.store.load(&id)?;
+    let here = ctx.place();
+    if let Some(there) = &snap.place {
+        if there.root != here.root || (there.netns.is_some() && here.netns.is_some() && there.netns != here.netns) {
+            bail!(
+                "snapshot {id} was taken on {there}, and this rollback runs on {here}: its values \
+                 belong there; run the rollback with the same --root in the same network \
+                 namespace; nothing was changed"
+            );
+        }
+    }
     let plan = apply::rollback_plan(&ctx.host(), &snap);
     let host_name = ctx.host_name();
     let opts = apply::Opts {
         signals: Some(&guard),
+        place: Some(here),
         commit: Commit::Pop { target: id },
         ..apply::Opts::new(Origin::Rollback, &host_name)
     };
@@ -401,6 +434,28 @@ fn late_signal(
         }
         o
     })
+}
+
+/// The newest apply in the history whose snapshot still exists; entries whose file is gone are
+/// dropped from the history with a warning, so that one deleted file does not block every
+/// later rollback.
+fn default_target(ctx: &Ctx) -> Result<(String, Snapshot)> {
+    loop {
+        let id = ctx.store.last_apply()?;
+        match ctx.store.load(&id) {
+            Ok(snap) => return Ok((id, snap)),
+            Err(snapshot::StoreError::NotFound(_)) => {
+                eprintln!(
+                    "hosttune: warning: snapshot {id} of the rollback history no longer exists; \
+                     skipping it"
+                );
+                let mut h = ctx.store.history()?;
+                h.retain(|x| *x != id);
+                ctx.store.set_history(&h)?;
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 fn verdict(plan: &Plan) -> Code {

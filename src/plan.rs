@@ -140,7 +140,7 @@ pub fn rollback_entries(
 ) -> Vec<Entry> {
     let mut pairs: Vec<(&Setting, Result<Setting, ReadFailure>)> =
         recorded.iter().zip(live).rev().collect();
-    pairs.sort_by_key(|(s, _)| matches!(s, Setting::IrqAffinity { .. }));
+    pairs.sort_by_key(|(s, _)| restores_late(s));
     pairs
         .into_iter()
         .map(|(want, now)| {
@@ -161,15 +161,24 @@ pub fn rollback_entries(
                         ReadFailure::Unsupported(_) => Status::Unsupported,
                         ReadFailure::Other(_) => Status::Error,
                     };
+                    // A gone setting keeps what to restore: its object may come back during
+                    // the rollback (a queue re-created by restoring channels).
+                    let want = (status == Status::Gone).then(|| want.clone());
                     Entry::new(
                         Item::new(kind, object, desired, "-", status).note(f.to_string()),
-                        None,
+                        want,
                         None,
                     )
                 }
             }
         })
         .collect()
+}
+
+/// Whether a setting is restored after the others: IRQ affinity and RPS masks belong to a
+/// NIC's queues, which restoring its channels re-creates.
+pub fn restores_late(s: &Setting) -> bool {
+    matches!(s, Setting::IrqAffinity { .. } | Setting::Rps { .. })
 }
 
 /// Why a recorded setting could not be read back for a rollback.

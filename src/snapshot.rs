@@ -91,7 +91,30 @@ pub struct Snapshot {
     /// UTC, RFC 3339.
     pub created: String,
     pub host: String,
+    /// Where it was taken (`--root`, network namespace); absent in older snapshots.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub place: Option<Place>,
     pub settings: Vec<Setting>,
+}
+
+/// Where a snapshot was taken: its values belong to that tree and network namespace only.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Place {
+    /// `--root` (`/` for the live host).
+    pub root: String,
+    /// The network namespace (`net:[4026531833]`), when it could be read.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub netns: Option<String>,
+}
+
+impl std::fmt::Display for Place {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "--root {}", self.root)?;
+        if let Some(n) = &self.netns {
+            write!(f, " in network namespace {n}")?;
+        }
+        Ok(())
+    }
 }
 
 /// The transaction in flight: written durably after its snapshot and before its first write,
@@ -584,6 +607,7 @@ mod tests {
             origin: Origin::Apply,
             created: now_rfc3339(),
             host: "h".into(),
+            place: None,
             settings: vec![Setting::Sysctl {
                 key: "vm.swappiness".parse().unwrap(),
                 value: "60\n".into(),
@@ -653,6 +677,7 @@ mod tests {
             origin: Origin::Apply,
             created: now_rfc3339(),
             host: "h".into(),
+            place: None,
             settings: Vec::new(),
         };
         store.save(&snap).unwrap();

@@ -13,16 +13,20 @@ pub struct Interrupted {
 }
 
 /// Looks for an interrupted transaction and settles it: an interrupted apply's snapshot
-/// becomes the default rollback target (the host may hold part of its changes), and the
-/// journal is cleared. Call with the lock held.
-pub fn recover(store: &Store) -> Result<Option<Interrupted>, StoreError> {
+/// becomes the default rollback target (the host may hold part of its changes). An
+/// interrupted apply's journal stays until an apply takes it over (`keep_apply`): an apply
+/// that stops at planning must not use it up. Call with the lock held.
+pub fn recover(store: &Store, keep_apply: bool) -> Result<Option<Interrupted>, StoreError> {
     let Some(journal) = store.journal()? else {
         return Ok(None);
     };
     let snapshot = store.load(&journal.snapshot);
-    if journal.origin == Origin::Apply && snapshot.is_ok() {
+    let is_apply = journal.origin == Origin::Apply && snapshot.is_ok();
+    if is_apply && store.history()?.last() != Some(&journal.snapshot) {
         store.push_history(&journal.snapshot, None)?;
     }
-    store.end()?;
+    if !(is_apply && keep_apply) {
+        store.end()?;
+    }
     Ok(Some(Interrupted { journal, snapshot }))
 }

@@ -7,36 +7,83 @@ use crate::host::Host;
 use crate::plan::{Item, Setting, describe};
 use crate::snapshot::{Origin, Store};
 
-/// Undoes every change attempted, newest first, then ends the transaction. A complete undo
-/// leaves no trace in the history (the snapshot stays on disk for the record); an incomplete
-/// one makes this apply's snapshot the default rollback target, so `hosttune rollback`
-/// retries what is left.
+/// What undoing needs beyond the changes: where to record, how, and the rollback history as
+/// it was before the transaction.
+pub(super) struct Tx<'a> {
+    pub store: &'a Store,
+    pub opts: &'a Opts<'a>,
+    pub host: &'a Host<'a>,
+    pub io: &'a dyn SettingIo,
+    pub prior_history: Vec<String>,
+}
+
+/// Undoes every change attempted, newest first, then puts back anything else the snapshot
+/// recorded that no longer reads as recorded (a queue's RPS mask or IRQ affinity that a
+/// channel change re-created), and ends the transaction. A complete undo leaves the history
+/// as it was before (the snapshot stays on disk for the record); an incomplete one makes this
+/// apply's snapshot the default rollback target, so `hosttune rollback` retries what is left.
 pub(super) fn fail(
-    store: &Store,
-    opts: &Opts,
+    tx: &Tx,
     mut out: Outcome,
     cause: Cause,
-    host: &Host,
-    io: &dyn SettingIo,
     written: &[(Item, Setting)],
+    recorded: &[Setting],
 ) -> Outcome {
-    let undo = undo(host, io, written);
-    let failure = Failure { cause, undo };
+    let (store, opts) = (tx.store, tx.opts);
+    let mut undone = undo(tx.host, tx.io, written);
+    undone.extend(reconcile(tx.host, tx.io, recorded, written));
+    let failure = Failure {
+        cause,
+        undo: undone,
+    };
+    let mut history = tx.prior_history.clone();
     if failure.incomplete() && opts.origin == Origin::Apply {
         if let (Some(id), Commit::Push { replaces }) = (&out.snapshot, &opts.commit) {
-            if let Err(e) = store.push_history(id, replaces.as_deref()) {
-                out.warnings.push(format!(
-                    "cannot record snapshot {id} as the rollback default: {e}"
-                ));
-            }
+            history.retain(|h| h != id && Some(h.as_str()) != replaces.as_deref());
+            history.push(id.clone());
         }
     }
-    if let Err(e) = store.end() {
+    if store.history().ok().as_ref() != Some(&history) {
+        if let Err(e) = store.set_history(&history) {
+            out.warnings
+                .push(format!("cannot put the rollback history back: {e}"));
+        }
+    }
+    // An undone apply that took over an interrupted one hands it on to the next apply.
+    let ended = match opts.interrupted {
+        Some(j) if !failure.incomplete() => store.begin(j),
+        _ => store.end(),
+    };
+    if let Err(e) = ended {
         out.warnings
             .push(format!("cannot clear the transaction journal: {e}"));
     }
     out.failure = Some(failure);
     out
+}
+
+/// Restores every recorded setting not among the changes undone whose object exists and whose
+/// value differs from the record, in rollback order (IRQ affinity and RPS last).
+fn reconcile(
+    host: &Host,
+    io: &dyn SettingIo,
+    recorded: &[Setting],
+    written: &[(Item, Setting)],
+) -> Vec<(Item, Undone)> {
+    let mut rest: Vec<&Setting> = recorded
+        .iter()
+        .filter(|s| !written.iter().any(|(_, w)| w.address() == s.address()))
+        .rev()
+        .collect();
+    rest.sort_by_key(|s| crate::plan::restores_late(s));
+    rest.into_iter()
+        .filter(|s| io.read(host, s).is_ok_and(|now| !now.same_value(s)))
+        .map(|s| {
+            let (kind, object, value) = describe(s);
+            let item = Item::new(kind, object, value, "-", crate::plan::Status::Drift);
+            undo(host, io, &[(item, s.clone())]).remove(0)
+        })
+        .collect()
 }
 
 /// Restores earlier values, newest first, each read back.

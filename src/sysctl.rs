@@ -26,6 +26,16 @@ pub enum KeyError {
     Traversal(String),
     #[error("sysctl key {0:?} contains a NUL, control character or whitespace")]
     BadChar(String),
+    #[error(
+        "sysctl key {key:?} is an absolute path; sysctl keys are relative to /proc/sys: {hint}"
+    )]
+    Absolute { key: String, hint: String },
+    #[error(
+        "sysctl key {0:?} starts with more than one '-': a single '-' makes a key optional; \
+         write \"-{trimmed}\" or \"{trimmed}\"",
+        trimmed = .0.trim_start_matches('-')
+    )]
+    Dashes(String),
 }
 
 impl SysctlKey {
@@ -80,6 +90,9 @@ impl FromStr for SysctlKey {
         if s.contains('\0') {
             return Err(KeyError::BadChar(s.replace('\0', "\\0")));
         }
+        if s.starts_with('/') {
+            return Err(absolute(s));
+        }
         let slashed = match s.find(['.', '/']) {
             Some(i) => s.as_bytes()[i] == b'/',
             None => false,
@@ -97,6 +110,47 @@ impl FromStr for SysctlKey {
             KeyError::BadChar(_) => KeyError::BadChar(s.to_string()),
             other => other,
         })
+    }
+}
+
+/// `/proc/sys/net/core/somaxconn` (or `/net/core/somaxconn`) for `net/core/somaxconn`: the
+/// error says which key was meant, in both forms.
+fn absolute(s: &str) -> KeyError {
+    let rest = s.trim_start_matches('/');
+    let rest = rest.strip_prefix("proc/sys/").unwrap_or(rest);
+    let hint = match rest.parse::<SysctlKey>() {
+        Ok(k) => format!("write {:?} or \"{k}\"", k.segments().join("/")),
+        Err(_) => "write the path below /proc/sys, as in \"net/core/somaxconn\"".into(),
+    };
+    KeyError::Absolute {
+        key: s.to_string(),
+        hint,
+    }
+}
+
+/// A profile key: sysctl.d(5)'s optional marker (`-net.core.x` is skipped where the host lacks
+/// it), then the key. One `-` at most: `--net.core.x` would name a key whose first segment is
+/// `-net`, which never exists, and, being optional, it would be skipped without a word.
+pub fn profile_key(raw: &str) -> Result<(bool, SysctlKey), KeyError> {
+    match raw.strip_prefix('-') {
+        Some(rest) if rest.starts_with('-') => Err(KeyError::Dashes(raw.to_string())),
+        Some(rest) => Ok((true, rest.parse()?)),
+        None => Ok((false, raw.parse()?)),
+    }
+}
+
+/// Checks a value's text before anything is written: one line of text, where tabs and spaces
+/// may separate fields. A control character (a CR from a file edited on Windows, an escape)
+/// would otherwise reach write(2), and the kernel refuses it with EINVAL in the middle of an
+/// apply, after earlier keys were written.
+pub fn check_value_text(v: &str) -> Result<(), String> {
+    match v.chars().find(|&c| c.is_control() && c != '\t') {
+        None => Ok(()),
+        Some(c) => Err(format!(
+            "sysctl value {v:?} contains the control character U+{:04X}: a value is one line \
+             of text, fields separated by spaces or tabs; remove it",
+            u32::from(c)
+        )),
     }
 }
 
@@ -189,13 +243,7 @@ mod tests {
     #[test]
     fn bad_segments_are_rejected() {
         assert_eq!("".parse::<SysctlKey>(), Err(KeyError::Empty));
-        for k in [
-            "net..core",
-            ".net.core",
-            "net.core.",
-            "net//core",
-            "/net/core",
-        ] {
+        for k in ["net..core", ".net.core", "net.core.", "net//core"] {
             assert!(
                 matches!(k.parse::<SysctlKey>(), Err(KeyError::EmptySegment(_))),
                 "{k}"
@@ -222,6 +270,54 @@ mod tests {
             "net.co re".parse::<SysctlKey>(),
             Err(KeyError::BadChar(_))
         ));
+    }
+
+    #[test]
+    fn an_absolute_path_names_the_key_meant() {
+        for (k, slashed, dotted) in [
+            (
+                "/proc/sys/net/core/somaxconn",
+                "net/core/somaxconn",
+                "net.core.somaxconn",
+            ),
+            ("/net/core", "net/core", "net.core"),
+            (
+                "/proc/sys/net/ipv4/conf/eth0.100/rp_filter",
+                "net/ipv4/conf/eth0.100/rp_filter",
+                "net.ipv4.conf.eth0/100.rp_filter",
+            ),
+        ] {
+            let e = k.parse::<SysctlKey>().unwrap_err();
+            assert!(matches!(e, KeyError::Absolute { .. }), "{k}: {e}");
+            let want = format!("write \"{slashed}\" or \"{dotted}\"");
+            assert!(e.to_string().ends_with(&want), "{k}: {e}");
+        }
+        let e = "/".parse::<SysctlKey>().unwrap_err().to_string();
+        assert!(e.contains("relative to /proc/sys"), "{e}");
+    }
+
+    #[test]
+    fn one_leading_dash_at_most() {
+        let k: SysctlKey = "vm.x".parse().unwrap();
+        assert_eq!(profile_key("-vm.x"), Ok((true, k.clone())));
+        assert_eq!(profile_key("vm.x"), Ok((false, k)));
+        let e = profile_key("--vm.x").unwrap_err().to_string();
+        assert!(e.ends_with("write \"-vm.x\" or \"vm.x\""), "{e}");
+        assert!(matches!(profile_key("-"), Err(KeyError::Empty)));
+    }
+
+    #[test]
+    fn values_are_one_line_of_text() {
+        assert!(check_value_text("4096\t16384 4194304").is_ok());
+        assert!(check_value_text("|/usr/bin/x -p%p").is_ok());
+        for bad in ["1\r", "1\n", "a\0b", "\u{1b}[0m", "x\u{85}"] {
+            assert!(check_value_text(bad).is_err(), "{bad:?}");
+        }
+        assert!(
+            check_value_text("1\r")
+                .unwrap_err()
+                .contains("control character U+000D")
+        );
     }
 
     #[test]

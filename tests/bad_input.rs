@@ -281,3 +281,148 @@ fn bad_nic_values() {
         c.rejects(p(&f), &[&format!("{name}.toml:"), want]);
     }
 }
+
+#[test]
+fn two_leading_dashes() {
+    let c = Case::new();
+    let f = c.file("dash.toml", "[sysctl]\n\"--vm.swappiness\" = 1\n");
+    c.rejects(
+        p(&f),
+        &[
+            "dash.toml:2:1: sysctl key \"--vm.swappiness\" starts with more than one '-': a \
+             single '-' makes a key optional; write \"-vm.swappiness\" or \"vm.swappiness\"",
+        ],
+    );
+}
+
+#[test]
+fn a_control_character_in_a_value() {
+    let c = Case::new();
+    let f = c.file("cr.toml", "[sysctl]\n\"vm.swappiness\" = \"1\\r\"\n");
+    c.rejects(
+        p(&f),
+        &[
+            "cr.toml:2:19: sysctl value \"1\\r\" contains the control character U+000D: a \
+             value is one line of text, fields separated by spaces or tabs; remove it",
+        ],
+    );
+}
+
+#[test]
+fn an_unquoted_dotted_key() {
+    let c = Case::new();
+    let f = c.file(
+        "dots.toml",
+        "[sysctl]\n\"vm.swappiness\" = 10\nnet.core.somaxconn = 1024\n",
+    );
+    c.rejects(
+        p(&f),
+        &[
+            "dots.toml:3:1: [sysctl] key net.core.somaxconn is not quoted, so TOML reads it as \
+             nested tables; write dotted sysctl keys in quotes: \"net.core.somaxconn\" = 1024",
+        ],
+    );
+}
+
+#[test]
+fn extends_of_the_wrong_type() {
+    let c = Case::new();
+    let f = c.file("ext5.toml", "description = \"x\"\nextends = 5\n");
+    c.rejects(
+        p(&f),
+        &["ext5.toml:2:11: extends must be a profile name or a list of names, not integer `5`"],
+    );
+}
+
+#[test]
+fn an_absolute_path_key() {
+    let c = Case::new();
+    let f = c.file(
+        "abs.toml",
+        "[sysctl]\n\"/proc/sys/net/core/somaxconn\" = 1\n",
+    );
+    c.rejects(
+        p(&f),
+        &[
+            "abs.toml:2:1: sysctl key \"/proc/sys/net/core/somaxconn\" is an absolute path; \
+             sysctl keys are relative to /proc/sys: write \"net/core/somaxconn\" or \
+             \"net.core.somaxconn\"",
+        ],
+    );
+}
+
+#[test]
+fn extends_cycle_through_relative_paths() {
+    let c = Case::new();
+    let a = c.file("a.toml", "extends = \"./b.toml\"\n");
+    c.file("b.toml", "description = \"b\"\nextends = \"./a.toml\"\n");
+    let dir = p(a.parent().unwrap()).to_string();
+    let chain = format!(
+        "{dir}/b.toml:2:11: extends cycle: {dir}/a.toml -> {dir}/b.toml -> {dir}/a.toml; \
+         remove one of these extends ({dir}/a.toml:1:11, {dir}/b.toml:2:11)"
+    );
+    c.rejects(p(&a), &[&chain]);
+    // A path that grows on every turn (`profiles/../profiles/self.toml`) is still one file.
+    let s = c.file("self.toml", "extends = \"../profiles/self.toml\"\n");
+    let chain = format!(
+        "{dir}/self.toml:1:11: extends cycle: {dir}/self.toml -> {dir}/self.toml; remove one \
+         of these extends ({dir}/self.toml:1:11)"
+    );
+    c.rejects(p(&s), &[&chain]);
+}
+
+#[test]
+fn missing_parent_given_by_path() {
+    let c = Case::new();
+    let f = c.file(
+        "lost.toml",
+        "description = \"x\"\nextends = [\"web\", \"./nope.toml\"]\n",
+    );
+    let dir = p(f.parent().unwrap()).to_string();
+    c.rejects(
+        p(&f),
+        &[&format!(
+            "lost.toml:2:11: extends \"./nope.toml\": cannot read {dir}/nope.toml: No such file \
+             or directory (os error 2); a relative path is taken from the directory of the file \
+             that extends it"
+        )],
+    );
+}
+
+#[test]
+fn a_per_interface_arp_key_against_dsr() {
+    let c = Case::new();
+    let f = c.file(
+        "arp.toml",
+        "[sysctl]\n\"net.ipv4.conf.eth0.arp_ignore\" = 3\n[dsr]\narp_ignore = 1\n",
+    );
+    c.rejects(
+        p(&f),
+        &[
+            "arp.toml:2:1: [sysctl] net.ipv4.conf.eth0.arp_ignore = 3 conflicts with [dsr] \
+             arp_ignore = 1 (",
+            "arp.toml:4:14): the kernel uses the larger of conf/all and conf/eth0, so [dsr] \
+             lowers conf/eth0 on every apply and [sysctl] raises it again; remove the key or \
+             set it to 1",
+        ],
+    );
+    // After merging: the key in a child, [dsr] (here its default) in the parent.
+    let parent = c.file(
+        "rs.toml",
+        "description = \"x\"\n[dsr]\nvips = [\"192.0.2.10\"]\n",
+    );
+    let child = c.file(
+        "rs-eth0.toml",
+        "extends = \"rs\"\n[sysctl]\n\"net.ipv4.conf.eth0/100.arp_announce\" = 1\n",
+    );
+    c.rejects(
+        p(&child),
+        &[&format!(
+            "rs-eth0.toml:3:1: [sysctl] net.ipv4.conf.eth0/100.arp_announce = 1 conflicts with \
+             the default [dsr] arp_announce = 2 ([dsr] at {}:2:1): the kernel uses the larger \
+             of conf/all and conf/eth0.100, so with conf/all at 2 this key changes nothing; \
+             remove the key or set it to 2",
+            p(&parent)
+        )],
+    );
+}

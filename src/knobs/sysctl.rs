@@ -14,7 +14,7 @@ use crate::knobs::bound::Bound;
 use crate::knobs::cx::PlanCx;
 use crate::knobs::{Entry, Item, Kind, Setting, Status};
 use crate::schema::{Loc, Locator, ProfileError};
-use crate::sysctl::{SysctlKey, normalize, numeric_fields, same};
+use crate::sysctl::{SysctlKey, check_value_text, normalize, numeric_fields, profile_key, same};
 
 /// One wanted sysctl value, with where it was asked for.
 #[derive(Debug, Clone, PartialEq)]
@@ -179,12 +179,11 @@ impl SysctlTable {
         for (k, v) in self.0 {
             let at = loc.at(k.span());
             let raw = k.into_inner();
-            let (optional, name) = match raw.strip_prefix('-') {
-                Some(rest) => (true, rest),
-                None => (false, raw.as_str()),
-            };
-            let key: SysctlKey = match name.parse() {
-                Ok(key) => key,
+            if let Err(msg) = check_value_text(&v.get_ref().0) {
+                errs.push(ProfileError::invalid(loc.at(v.span()), msg));
+            }
+            let (optional, key) = match profile_key(&raw) {
+                Ok(parsed) => parsed,
                 Err(e) => {
                     errs.push(ProfileError::invalid(at, e.to_string()));
                     continue;

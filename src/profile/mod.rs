@@ -3,6 +3,8 @@
 //! is pure and reports every problem it can find with `file:line:column`.
 
 mod builtin;
+mod dotted;
+mod extends;
 
 use std::path::{Path, PathBuf};
 
@@ -13,21 +15,14 @@ pub use crate::schema::{Loc, Locator, ProfileError, ProfileErrors};
 pub use builtin::BUILTIN;
 
 use crate::knobs::cpu::CpuSection;
-use crate::knobs::dsr::DsrSection;
+use crate::knobs::dsr::{DsrSection, iface_conflicts};
 use crate::knobs::irqbalance::IrqbalanceSection;
 use crate::knobs::nic::NicRule;
 use crate::knobs::sysctl::{Entries, SysctlEntry, SysctlTable};
+use extends::{Extends, Frame};
 
 /// Default directory of site profiles.
 pub const DEFAULT_DIR: &str = "/etc/hosttune/profiles";
-
-/// `extends = "base"` or `extends = ["a", "b"]`.
-#[derive(Debug, Clone, Deserialize)]
-#[serde(untagged)]
-enum Extends {
-    One(String),
-    Many(Vec<String>),
-}
 
 /// A profile file as written.
 #[derive(Debug, Deserialize)]
@@ -144,9 +139,12 @@ pub struct Catalog {
     pub dirs: Vec<PathBuf>,
 }
 
-/// A profile's text and the name it is shown by in messages.
+/// A profile's text, the name it is shown by in messages, and what it is (its canonical path
+/// or `builtin:NAME`): `./b.toml` and `../d/b.toml` may be one file, and only the canonical
+/// path shows an `extends` cycle through them.
 struct Source {
     file: String,
+    id: String,
     text: String,
 }
 
@@ -206,7 +204,8 @@ impl Catalog {
     fn find(&self, name: &str, base: Option<&Path>) -> Result<Source, ProfileError> {
         if is_path(name) {
             let path = match base {
-                Some(b) if Path::new(name).is_relative() => b.join(name),
+                // `components` drops the `.` of `./b.toml`, so messages show `dir/b.toml`.
+                Some(b) if Path::new(name).is_relative() => b.join(name).components().collect(),
                 _ => PathBuf::from(name),
             };
             return read_file(&path);
@@ -220,6 +219,7 @@ impl Catalog {
         if let Some((n, text)) = BUILTIN.iter().find(|(n, _)| *n == name) {
             return Ok(Source {
                 file: format!("builtin:{n}"),
+                id: format!("builtin:{n}"),
                 text: text.to_string(),
             });
         }
@@ -244,6 +244,9 @@ impl Catalog {
         let mut errs = Vec::new();
         let mut stack = Vec::new();
         let profile = self.load_inner(name, None, &mut stack, &mut errs, None);
+        if let Some(p) = &profile {
+            check_resolved(p, &mut errs);
+        }
         match profile {
             Some(mut p) if errs.is_empty() => {
                 p.name = name.to_string();
@@ -257,65 +260,96 @@ impl Catalog {
         &self,
         name: &str,
         base: Option<&Path>,
-        stack: &mut Vec<String>,
+        stack: &mut Vec<Frame>,
         errs: &mut Vec<ProfileError>,
         asked_at: Option<Loc>,
     ) -> Option<Profile> {
         let src = match self.find(name, base) {
             Ok(s) => s,
             Err(e) => {
-                errs.push(match (e, asked_at) {
-                    (ProfileError::NotFound { name, dirs, builtins }, Some(at)) => ProfileError::invalid(
-                        at,
-                        format!("extends {name:?}: no such profile (looked in {dirs} and the built-ins: {builtins})"),
-                    ),
-                    (e, _) => e,
+                errs.push(match asked_at {
+                    Some(at) => at_extends(e, name, at),
+                    None => e,
                 });
                 return None;
             }
         };
-        if let Some(pos) = stack.iter().position(|f| *f == src.file) {
-            let mut chain: Vec<String> = stack[pos..].to_vec();
-            chain.push(src.file.clone());
+        if let Some(chain) = extends::cycle(stack, &src.id) {
             errs.push(ProfileError::Cycle {
                 at: asked_at.unwrap_or_default(),
-                chain: chain.join(" -> "),
+                chain,
             });
             return None;
         }
         let loc = Locator::new(&src.file, &src.text);
-        let raw: RawProfile = match toml::from_str(&src.text) {
+        let raw = match parse_raw(&loc) {
             Ok(r) => r,
-            Err(e) => {
-                let at = e.span().map_or_else(|| loc.file(), |s| loc.at(s));
-                errs.push(ProfileError::invalid(at, e.message().trim().to_string()));
+            Err(mut e) => {
+                errs.append(&mut e);
                 return None;
             }
         };
-        stack.push(src.file.clone());
         let dir = Path::new(&src.file).parent().map(Path::to_path_buf);
         let mut merged = Profile::default();
         if let Some(ext) = &raw.extends {
             let at = loc.at(ext.span());
-            let parents = match ext.get_ref() {
-                Extends::One(s) => vec![s.clone()],
-                Extends::Many(v) => v.clone(),
+            stack.push(Frame {
+                id: src.id.clone(),
+                file: src.file.clone(),
+                at: at.clone(),
+            });
+            let base = if src.file.starts_with("builtin:") {
+                None
+            } else {
+                dir.as_deref()
             };
-            for parent in parents {
-                let base = if src.file.starts_with("builtin:") {
-                    None
-                } else {
-                    dir.as_deref()
-                };
+            for parent in ext.get_ref().names() {
                 if let Some(p) = self.load_inner(&parent, base, stack, errs, Some(at.clone())) {
                     merged.merge(p);
                 }
             }
+            stack.pop();
         }
-        stack.pop();
         let own = validate(raw, &loc, errs);
         merged.merge(own);
         Some(merged)
+    }
+}
+
+/// A parent that cannot be loaded, reported at the `extends` that names it.
+fn at_extends(e: ProfileError, name: &str, at: Loc) -> ProfileError {
+    let why = match e {
+        ProfileError::NotFound { dirs, builtins, .. } => {
+            format!("no such profile (looked in {dirs} and the built-ins: {builtins})")
+        }
+        ProfileError::Read { path, why } => format!(
+            "cannot read {path}: {why}; a relative path is taken from the directory of the \
+             file that extends it"
+        ),
+        ProfileError::IsDir { path } => format!("{path} is a directory; name a profile file"),
+        e => return e,
+    };
+    ProfileError::invalid(at, format!("extends {name:?}: {why}"))
+}
+
+/// The typed parse of one file. When it fails on `[sysctl]` keys written without quotes, those
+/// keys are reported instead of serde's "invalid type: map".
+fn parse_raw(loc: &Locator) -> Result<RawProfile, Vec<ProfileError>> {
+    toml::from_str(loc.text).map_err(|e| {
+        let unquoted = dotted::unquoted_keys(loc);
+        if !unquoted.is_empty() {
+            return unquoted;
+        }
+        let at = e.span().map_or_else(|| loc.file(), |s| loc.at(s));
+        vec![ProfileError::invalid(at, e.message().trim().to_string())]
+    })
+}
+
+/// Checks that need the whole resolved profile, parents merged: a per-interface ARP key in
+/// `[sysctl]` against `[dsr]`, which may come from different files.
+fn check_resolved(p: &Profile, errs: &mut Vec<ProfileError>) {
+    if let Some(dsr) = &p.dsr {
+        errs.extend(iface_conflicts(dsr, &p.sysctl));
     }
 }
 
@@ -326,7 +360,12 @@ fn read_file(path: &Path) -> Result<Source, ProfileError> {
     }
     match std::fs::read(path) {
         Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(text) => Ok(Source { file, text }),
+            Ok(text) => Ok(Source {
+                id: std::fs::canonicalize(path)
+                    .map_or_else(|_| file.clone(), |p| p.display().to_string()),
+                file,
+                text,
+            }),
             Err(_) => Err(ProfileError::Read {
                 path: file,
                 why: "not UTF-8 text".into(),
@@ -368,16 +407,7 @@ fn validate(raw: RawProfile, loc: &Locator, errs: &mut Vec<ProfileError>) -> Pro
 pub fn parse_str(file: &str, text: &str) -> Result<Profile, ProfileErrors> {
     let loc = Locator::new(file, text);
     let mut errs = Vec::new();
-    let raw: RawProfile = match toml::from_str(text) {
-        Ok(r) => r,
-        Err(e) => {
-            let at = e.span().map_or_else(|| loc.file(), |s| loc.at(s));
-            return Err(ProfileErrors(vec![ProfileError::invalid(
-                at,
-                e.message().trim().to_string(),
-            )]));
-        }
-    };
+    let raw = parse_raw(&loc).map_err(ProfileErrors)?;
     if raw.extends.is_some() {
         errs.push(ProfileError::invalid(
             loc.file(),
@@ -385,6 +415,7 @@ pub fn parse_str(file: &str, text: &str) -> Result<Profile, ProfileErrors> {
         ));
     }
     let p = validate(raw, &loc, &mut errs);
+    check_resolved(&p, &mut errs);
     if errs.is_empty() {
         Ok(p)
     } else {

@@ -7,6 +7,7 @@
 //! removed from uplinks.
 
 mod arp;
+mod iface_keys;
 mod section;
 mod vips;
 
@@ -80,7 +81,8 @@ impl crate::knobs::SettingOps for VipOps {
 #[cfg(test)]
 mod test_rows;
 
-pub use section::{ArpAnnounce, ArpIgnore, DsrSection, Vip};
+pub use iface_keys::iface_conflicts;
+pub use section::{ArpAnnounce, ArpIgnore, DsrAt, DsrSection, Vip};
 
 use crate::host::Host;
 use crate::knobs::KnobError;

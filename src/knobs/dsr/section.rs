@@ -8,7 +8,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-use crate::schema::{Locator, ProfileError};
+use crate::schema::{Loc, Locator, ProfileError};
 
 /// A virtual IP with a host prefix (/32 or /128). A wider prefix on `lo` would make the whole
 /// range local, so it is rejected while loading, and so are addresses that can never serve as
@@ -152,25 +152,51 @@ impl From<ArpAnnounce> for i64 {
 
 /// The `[dsr]` section. Defaults: `arp_ignore = 1`, `arp_announce = 2`, no VIPs (a site
 /// profile lists them).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct DsrSection {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vips: Option<Vec<Spanned<Vip>>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub arp_ignore: Option<ArpIgnore>,
+    pub arp_ignore: Option<Spanned<ArpIgnore>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub arp_announce: Option<ArpAnnounce>,
+    pub arp_announce: Option<Spanned<ArpAnnounce>>,
+    /// Where the section and its ARP fields were written, filled in by [`DsrSection::validate`]
+    /// (spans alone lose the file once parents are merged).
+    #[serde(skip)]
+    pub at: DsrAt,
+}
+
+/// Positions of a `[dsr]` section and of the ARP fields that won the merge.
+#[derive(Debug, Clone, Default)]
+pub struct DsrAt {
+    pub section: Loc,
+    pub arp_ignore: Option<Loc>,
+    pub arp_announce: Option<Loc>,
+}
+
+/// Equal when the values are: where they were written does not matter.
+impl PartialEq for DsrSection {
+    fn eq(&self, o: &Self) -> bool {
+        (&self.vips, &self.arp_ignore, &self.arp_announce)
+            == (&o.vips, &o.arp_ignore, &o.arp_announce)
+    }
 }
 
 impl DsrSection {
-    /// Rejects a VIP listed twice.
+    /// Rejects a VIP listed twice, and records where the section and its fields are.
     pub fn validate(
         s: Spanned<DsrSection>,
         loc: &Locator,
         errs: &mut Vec<ProfileError>,
     ) -> DsrSection {
-        let s = s.into_inner();
+        let section = loc.at(s.span());
+        let mut s = s.into_inner();
+        s.at = DsrAt {
+            section,
+            arp_ignore: s.arp_ignore.as_ref().map(|v| loc.at(v.span())),
+            arp_announce: s.arp_announce.as_ref().map(|v| loc.at(v.span())),
+        };
         if let Some(vips) = &s.vips {
             for (i, v) in vips.iter().enumerate() {
                 if let Some(first) = vips[..i].iter().find(|f| f.get_ref() == v.get_ref()) {
@@ -190,10 +216,16 @@ impl DsrSection {
 
     /// Field by field, the child wins.
     pub fn merge(self, child: DsrSection) -> DsrSection {
+        let at = DsrAt {
+            section: child.at.section,
+            arp_ignore: child.at.arp_ignore.or(self.at.arp_ignore),
+            arp_announce: child.at.arp_announce.or(self.at.arp_announce),
+        };
         DsrSection {
             vips: child.vips.or(self.vips),
             arp_ignore: child.arp_ignore.or(self.arp_ignore),
             arp_announce: child.arp_announce.or(self.arp_announce),
+            at,
         }
     }
 
@@ -204,12 +236,12 @@ impl DsrSection {
 
     /// `arp_ignore` with its default.
     pub fn ignore(&self) -> u8 {
-        self.arp_ignore.map_or(1, |a| a.0)
+        self.arp_ignore.as_ref().map_or(1, |a| a.get_ref().0)
     }
 
     /// `arp_announce` with its default.
     pub fn announce(&self) -> u8 {
-        self.arp_announce.map_or(2, |a| a.0)
+        self.arp_announce.as_ref().map_or(2, |a| a.get_ref().0)
     }
 }
 

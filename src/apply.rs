@@ -326,9 +326,15 @@ pub(crate) fn run_io(
     // change had removed exists again only now, so what was `gone` when planning is read
     // again and restored if it is back.
     if opts.origin == Origin::Rollback {
-        for e in plan.entries.iter().filter(|e| e.item.status == Status::Gone) {
+        for e in plan
+            .entries
+            .iter()
+            .filter(|e| e.item.status == Status::Gone)
+        {
             let Some(want) = &e.desired else { continue };
-            let Ok(now) = io.read(host, want) else { continue };
+            let Ok(now) = io.read(host, want) else {
+                continue;
+            };
             if now.same_value(want) {
                 continue;
             }

@@ -402,7 +402,9 @@ fn rollback(ctx: &Ctx, id: Option<String>) -> Result<Code> {
     };
     let here = ctx.place();
     if let Some(there) = &snap.place {
-        if there.root != here.root || (there.netns.is_some() && here.netns.is_some() && there.netns != here.netns) {
+        if there.root != here.root
+            || (there.netns.is_some() && here.netns.is_some() && there.netns != here.netns)
+        {
             bail!(
                 "snapshot {id} was taken on {there}, and this rollback runs on {here}: its values \
                  belong there; run the rollback with the same --root in the same network \

@@ -144,14 +144,32 @@ pub fn profile_key(raw: &str) -> Result<(bool, SysctlKey), KeyError> {
 /// would otherwise reach write(2), and the kernel refuses it with EINVAL in the middle of an
 /// apply, after earlier keys were written.
 pub fn check_value_text(v: &str) -> Result<(), String> {
-    match v.chars().find(|&c| c.is_control() && c != '\t') {
-        None => Ok(()),
-        Some(c) => Err(format!(
+    if let Some(c) = v.chars().find(|&c| c.is_control() && c != '\t') {
+        return Err(format!(
             "sysctl value {v:?} contains the control character U+{:04X}: a value is one line \
              of text, fields separated by spaces or tabs; remove it",
             u32::from(c)
-        )),
+        ));
     }
+    // The kernel's integer parser takes a leading 0 as octal and 0x as hex (`010` is 8), and
+    // reads the value back in decimal: a write that never reads back as written.
+    for f in v.split_whitespace() {
+        let digits = f.strip_prefix(['-', '+']).unwrap_or(f);
+        let octal = digits.len() > 1
+            && digits.starts_with('0')
+            && digits.bytes().all(|b| b.is_ascii_digit());
+        let hex = digits.len() > 2
+            && (digits.starts_with("0x") || digits.starts_with("0X"))
+            && digits[2..].bytes().all(|b| b.is_ascii_hexdigit());
+        if octal || hex {
+            return Err(format!(
+                "sysctl value {v:?}: the kernel reads {f} as {} and reports it in decimal; \
+                 write the number in decimal without a leading zero",
+                if octal { "octal" } else { "hexadecimal" }
+            ));
+        }
+    }
+    Ok(())
 }
 
 impl TryFrom<String> for SysctlKey {
@@ -318,6 +336,19 @@ mod tests {
                 .unwrap_err()
                 .contains("control character U+000D")
         );
+    }
+
+    #[test]
+    fn octal_and_hex_numbers_are_refused() {
+        assert!(check_value_text("010").unwrap_err().contains("octal"));
+        assert!(
+            check_value_text("4096 0x10")
+                .unwrap_err()
+                .contains("hexadecimal")
+        );
+        assert!(check_value_text("0").is_ok());
+        assert!(check_value_text("4096 16384 0").is_ok());
+        assert!(check_value_text("|/usr/bin/core -p%p").is_ok());
     }
 
     #[test]

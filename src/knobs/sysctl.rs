@@ -179,8 +179,10 @@ impl SysctlTable {
         for (k, v) in self.0 {
             let at = loc.at(k.span());
             let raw = k.into_inner();
-            if let Err(msg) = check_value_text(&v.get_ref().0) {
-                errs.push(ProfileError::invalid(loc.at(v.span()), msg));
+            if let SysctlValue::Exact(text) = v.get_ref() {
+                if let Err(msg) = check_value_text(text) {
+                    errs.push(ProfileError::invalid(loc.at(v.span()), msg));
+                }
             }
             let (optional, key) = match profile_key(&raw) {
                 Ok(parsed) => parsed,

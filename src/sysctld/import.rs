@@ -42,6 +42,19 @@ pub fn import(files: &[(String, String)], name: Option<&str>) -> Imported {
                 ));
                 continue;
             }
+            if let Some(v) = l.value.as_deref() {
+                let d = decimal(&normalize(v));
+                if d != normalize(v) {
+                    notes.push(format!(
+                        "{}:{}: {} = {}: the kernel reads the leading-zero or 0x number as \
+                         octal or hex; imported as {d}",
+                        l.file,
+                        l.line,
+                        l.target,
+                        normalize(v)
+                    ));
+                }
+            }
             let id = l.target.to_string();
             match at.get(&id) {
                 Some(&i) => {
@@ -71,6 +84,25 @@ pub fn import(files: &[(String, String)], name: Option<&str>) -> Imported {
         notes,
         keys: kept.len(),
     }
+}
+
+/// The kernel reads a number with a leading 0 as octal and with 0x as hex (`010` is 8): each
+/// such field is carried over as the decimal value the kernel would have set.
+pub fn decimal(value: &str) -> String {
+    value
+        .split(' ')
+        .map(|f| {
+            let parsed = if let Some(h) = f.strip_prefix("0x").or_else(|| f.strip_prefix("0X")) {
+                i64::from_str_radix(h, 16).ok()
+            } else if f.len() > 1 && f.starts_with('0') && f.bytes().all(|b| b.is_ascii_digit()) {
+                i64::from_str_radix(&f[1..], 8).ok()
+            } else {
+                None
+            };
+            parsed.map_or_else(|| f.to_string(), |n| n.to_string())
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn render(lines: &[Line], files: &[&str], name: Option<&str>) -> String {
@@ -109,8 +141,8 @@ fn render(lines: &[Line], files: &[&str], name: Option<&str>) -> String {
             );
             continue;
         };
-        let value = normalize(raw);
-        // A number only where it reads back as written: `010` or `0x10` stay strings.
+        let value = decimal(&normalize(raw));
+        // A number only where it reads back as written.
         let shown = match value.parse::<i64>() {
             Ok(n) if n.to_string() == value => value,
             _ => quote(&value),
@@ -158,7 +190,8 @@ mod tests {
              -net.netfilter.nf_conntrack_max = 700000\nnet/ipv4/conf/eth0.100/rp_filter = 2\n\
              net.ipv4.conf.*.rp_filter = 2\nkernel.core_pattern = |/bin/x \"%p\"\nvm.a = 010\n",
         )]);
-        assert!(i.notes.is_empty(), "{:?}", i.notes);
+        assert_eq!(i.notes.len(), 1, "{:?}", i.notes);
+        assert!(i.notes[0].contains("vm.a = 010") && i.notes[0].contains("imported as 8"));
         assert_eq!(i.keys, 7);
         let body = i.profile.split_once("[sysctl]\n").unwrap().1;
         assert_eq!(
@@ -169,7 +202,7 @@ mod tests {
              \"net.ipv4.conf.eth0/100.rp_filter\" = 2\n\
              \"net.ipv4.conf.*.rp_filter\" = 2\n\
              \"kernel.core_pattern\" = \"|/bin/x \\\"%p\\\"\"\n\
-             \"vm.a\" = \"010\"\n"
+             \"vm.a\" = 8\n"
         );
         assert!(
             i.profile

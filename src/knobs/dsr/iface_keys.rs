@@ -31,7 +31,10 @@ pub fn iface_conflicts(dsr: &DsrSection, sysctl: &[SysctlEntry]) -> Vec<ProfileE
             "arp_announce" => (dsr.announce(), &dsr.at.arp_announce),
             _ => continue,
         };
-        let value = &e.value;
+        // A bound on a per-interface ARP key is judged when planning, not here.
+        let Some(value) = e.value.exact() else {
+            continue;
+        };
         if crate::sysctl::same(value, &want.to_string()) {
             continue;
         }
@@ -79,7 +82,7 @@ mod tests {
     fn entry(key: &str, value: &str) -> SysctlEntry {
         SysctlEntry {
             key: key.parse().unwrap(),
-            value: value.into(),
+            value: crate::knobs::sysctl::SysctlValue::Exact(value.into()),
             optional: false,
             at: at(2),
         }

@@ -378,11 +378,14 @@ pub(crate) fn run_io(
     // snapshot on disk already holds every value they replaced.
     let recorded = (|| {
         #[cfg(feature = "test-hooks")]
-        crate::testing::hooks::store_fault(store)?;
+        crate::testing::hooks::store_fault(store, "commit")?;
         if opts.origin == Origin::Apply {
             store.save_kept(&kept)?;
         }
-        commit(store, &opts.commit, &snap.id)
+        commit(store, &opts.commit, &snap.id)?;
+        #[cfg(feature = "test-hooks")]
+        crate::testing::hooks::store_fault(store, "history")?;
+        Ok(())
     })();
     if let Err(e) = recorded {
         return Ok(fail(&tx, out, Cause::Store(e), &written, &snap.settings));

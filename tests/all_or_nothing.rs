@@ -877,3 +877,84 @@ fn case12_every_error_is_printed_once() {
         assert!(twice.is_empty(), "{twice:#?}\n{r}");
     }
 }
+
+/// Found by an operator's review: a state-dir failure after the history was rewritten left
+/// the undone apply as the rollback default.
+#[test]
+fn review_an_undone_apply_never_stays_in_the_history() {
+    let h = Fixture::new();
+    let before = h.bytes();
+    let a = write_profile(h.dir.path(), "a", "[sysctl]\n\"vm.swappiness\" = 11\n");
+    let b = write_profile(h.dir.path(), "b", "[sysctl]\n\"vm.swappiness\" = 22\n");
+    assert_eq!(h.run(&["apply", &a]).code, 0);
+    let after_a = h.bytes();
+    let r = run({
+        let mut c = h.cmd(&h.state(), &["apply", &b]);
+        c.env("HOSTTUNE_FAULT", "store:history");
+        c
+    });
+    assert_eq!(r.code, 1, "{r}");
+    assert!(h.bytes() == after_a, "the failed apply was undone\n{r}");
+    let r = h.run(&["rollback"]);
+    assert_eq!(r.code, 0, "{r}");
+    assert!(
+        h.bytes() == before,
+        "rollback undid apply a, not the failed b\n{r}"
+    );
+}
+
+/// Found by an operator's review: an apply that stopped at planning used up the journal of
+/// an interrupted apply, so one rollback no longer returned to before both.
+#[test]
+fn review_a_plan_failure_does_not_use_up_an_interrupted_apply() {
+    let h = Fixture::new();
+    let before = h.bytes();
+    let p = h.profile();
+    let mark = h.dir.path().join("mark");
+    let mut child = h
+        .cmd(&h.state(), &["apply", &p])
+        .env("HOSTTUNE_FAULT", "sysctl:2:pause")
+        .env("HOSTTUNE_FAULT_MARK", &mark)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let start = std::time::Instant::now();
+    while !mark.exists() {
+        assert!(start.elapsed() < std::time::Duration::from_secs(20));
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let broken = write_profile(h.dir.path(), "broken", "[sysctl]\n\"vm.no_such_key\" = 1\n");
+    let r = h.run(&["apply", &broken]);
+    assert_eq!(r.code, 2, "{r}");
+    assert!(r.err.contains("was interrupted"), "{r}");
+    let r = h.run(&["apply", &p]);
+    assert_eq!(r.code, 0, "{r}");
+    assert!(
+        r.err.contains("was interrupted"),
+        "the journal is still there: {r}"
+    );
+    let r = h.run(&["rollback"]);
+    assert_eq!(r.code, 0, "{r}");
+    assert!(
+        h.bytes() == before,
+        "one rollback returns to before both\n{r}"
+    );
+}
+
+/// Found by an operator's review: a snapshot taken on one --root was restored onto another.
+#[test]
+fn review_a_snapshot_is_rolled_back_only_where_it_was_taken() {
+    let a = Fixture::new();
+    let b = Fixture::new();
+    let p = a.profile();
+    assert_eq!(a.run(&["apply", &p]).code, 0);
+    let b_before = b.bytes();
+    let r = run(b.cmd(&a.state(), &["rollback"]));
+    assert_eq!(r.code, 2, "{r}");
+    assert!(r.err.contains("was taken on --root"), "{r}");
+    assert!(b.bytes() == b_before, "tree b was not touched");
+    assert_eq!(a.run(&["rollback"]).code, 0);
+}

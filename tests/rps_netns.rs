@@ -94,3 +94,53 @@ fn rps_masks_follow_a_channel_change_and_roll_back() {
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(masks(&ns), before);
 }
+
+/// Found by an operator's review: a queue that a channel decrease removes loses its RPS mask,
+/// and neither the undo of a failed apply nor a rollback put it back.
+#[test]
+fn a_queue_removed_by_a_channel_change_gets_its_mask_back() {
+    let test = "a_queue_removed_by_a_channel_change_gets_its_mask_back";
+    if !root_tests_enabled(test) {
+        return;
+    }
+    let ns = rig();
+    ns.must("ethtool", &["-L", "r0", "rx", "2", "tx", "2"]);
+    ns.must(
+        "sh",
+        &["-c", "echo 2 > /sys/class/net/r0/queues/rx-1/rps_cpus"],
+    );
+    let before = masks(&ns);
+    assert_eq!(before.len(), 2, "{before:?}");
+    let tmp = tempfile::tempdir().unwrap();
+    let state = tmp.path().join("state");
+    let prof = tmp.path().join("down.toml");
+    std::fs::write(
+        &prof,
+        "[[nic]]\nmatch = \"r0\"\nchannels = { rx = 1, tx = 1 }\nrps_cpus = \"0-1\"\n",
+    )
+    .unwrap();
+
+    // A failure after the channel change: the undo re-creates rx-1 and puts its mask back.
+    let o = std::process::Command::new("ip")
+        .args(["netns", "exec", &ns.name, env!("CARGO_BIN_EXE_hosttune")])
+        .arg("--state-dir")
+        .arg(&state)
+        .args(["apply", prof.to_str().unwrap()])
+        .env("HOSTTUNE_FAULT", "rps:1:error")
+        .output()
+        .unwrap();
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert_eq!(o.status.code(), Some(1), "{out}{err}");
+    assert_eq!(masks(&ns), before, "{out}");
+
+    // An apply, then a rollback: channels first, then the re-created queue's mask.
+    let (code, out, err) = run(&ns, &state, &prof, &["apply"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(masks(&ns).len(), 1);
+    let (code, out, err) = ns.hosttune(&state, &["rollback"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(masks(&ns), before, "{out}");
+}

@@ -8,7 +8,8 @@
 //! - `KIND:N:pause`: it is written, then the process creates the file `HOSTTUNE_FAULT_MARK`
 //!   and waits (up to 30 s) for a signal, so that a test can `kill -9` or SIGTERM it there;
 //! - `store:commit`: recording the outcome in the state dir fails with ENOSPC after every
-//!   write is done.
+//!   write is done;
+//! - `store:history`: the same, after the rollback history was already rewritten.
 //!
 //! Undo and rollback writes are never faulted: they are what the tests check.
 
@@ -79,10 +80,10 @@ pub(crate) fn write(
     }
 }
 
-/// Fails the recording of a transaction's outcome when `HOSTTUNE_FAULT=store:commit`.
-pub(crate) fn store_fault(store: &Store) -> Result<(), StoreError> {
+/// Fails the recording of a transaction's outcome when `HOSTTUNE_FAULT=store:STAGE`.
+pub(crate) fn store_fault(store: &Store, stage: &str) -> Result<(), StoreError> {
     match fault() {
-        Some((kind, _, action)) if kind == "store" && action == "commit" => Err(StoreError::Io {
+        Some((kind, _, action)) if kind == "store" && action == stage => Err(StoreError::Io {
             path: store.dir().join("kept.json"),
             source: io::Error::from_raw_os_error(libc::ENOSPC),
         }),

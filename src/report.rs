@@ -186,6 +186,25 @@ pub fn prometheus(plan: &Plan, now_unix: u64) -> String {
     out
 }
 
+/// `why` without a leading repeat of the item's own name (`sysctl K: `, `K: `), which knob
+/// errors carry, so that a line names its object once.
+fn without_object<'a>(why: &'a str, i: &Item) -> &'a str {
+    let mut w = why;
+    loop {
+        let before = w;
+        for p in [
+            "gone since the snapshot: ".to_string(),
+            format!("{} {}: ", i.kind, i.object),
+            format!("{}: ", i.object),
+        ] {
+            w = w.strip_prefix(p.as_str()).unwrap_or(w);
+        }
+        if w == before {
+            return w;
+        }
+    }
+}
+
 /// What stopped a transaction, in one phrase. Knob errors already name their object.
 pub fn cause(c: &Cause) -> String {
     match c {
@@ -205,8 +224,12 @@ pub fn outcome(verb: &str, plan: &Plan, o: &Outcome) -> String {
         let _ = writeln!(out, "unsupported {} {}: {why}", i.kind, i.object);
     }
     for i in plan.items().filter(|i| i.status == Status::Gone) {
-        let why = i.note.as_deref().unwrap_or("vanished since the snapshot");
-        let _ = writeln!(out, "gone {} {}: {why}, skipped", i.kind, i.object);
+        let why = without_object(i.note.as_deref().unwrap_or("vanished"), i);
+        let _ = writeln!(
+            out,
+            "gone {} {}: vanished since the snapshot ({why}), skipped",
+            i.kind, i.object
+        );
     }
     for d in &o.done {
         let i = &d.item;
@@ -298,7 +321,13 @@ pub fn outcome(verb: &str, plan: &Plan, o: &Outcome) -> String {
                     ),
                 };
             }
-            let _ = if f.incomplete() {
+            let _ = if f.undo.is_empty() && o.snapshot.is_none() {
+                writeln!(
+                    out,
+                    "{verb} {}: stopped before any change; nothing was written",
+                    plan.profile
+                )
+            } else if f.incomplete() {
                 writeln!(
                     out,
                     "{verb} {}: failed, and the undo was incomplete (snapshot {snap})",

@@ -159,6 +159,17 @@ pub fn diff(cpus: &IrqCpus, iface: &IfName, o: Observed) -> Vec<Entry> {
 /// The CPUs `irq_cpus` names for `iface`: `/sys/devices/system/cpu/isolated`, the device's
 /// NUMA-local CPUs, or the list. Every one must be online; the set must not be empty.
 pub fn resolve_cpus(cpus: &IrqCpus, iface: &IfName, cx: &PlanCx) -> Result<CpuList, String> {
+    resolve_cpus_for("irq_cpus", cpus, iface, cx)
+}
+
+/// [`resolve_cpus`] for the setting named `what` (`irq_cpus`, `rps_cpus`), which the messages
+/// name.
+pub fn resolve_cpus_for(
+    what: &str,
+    cpus: &IrqCpus,
+    iface: &IfName,
+    cx: &PlanCx,
+) -> Result<CpuList, String> {
     let online = cx.online()?;
     let host = &cx.host;
     let set = match cpus {
@@ -166,7 +177,7 @@ pub fn resolve_cpus(cpus: &IrqCpus, iface: &IfName, cx: &PlanCx) -> Result<CpuLi
             let isolated = cx.isolated()?.clone();
             if isolated.is_empty() {
                 return Err(format!(
-                    "interface {iface}: irq_cpus = \"isolated\" but this host has no isolated \
+                    "interface {iface}: {what} = \"isolated\" but this host has no isolated \
                      CPUs (boot with isolcpus=, or give \"local\" or a CPU list)"
                 ));
             }
@@ -184,11 +195,11 @@ pub fn resolve_cpus(cpus: &IrqCpus, iface: &IfName, cx: &PlanCx) -> Result<CpuLi
     };
     if let Some(off) = set.cpus().iter().find(|c| !online.contains(**c)) {
         return Err(format!(
-            "interface {iface}: irq_cpus {set}: CPU {off} is not online (online: {online})"
+            "interface {iface}: {what} {set}: CPU {off} is not online (online: {online})"
         ));
     }
     if set.is_empty() {
-        return Err(format!("interface {iface}: irq_cpus names no online CPU"));
+        return Err(format!("interface {iface}: {what} names no online CPU"));
     }
     Ok(set)
 }

@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use crate::cpulist::CpuList;
 use crate::host::{Host, paths};
 use crate::knobs::cx::PlanCx;
-use crate::knobs::irq::resolve_cpus;
+use crate::knobs::irq::resolve_cpus_for;
 use crate::knobs::nic::{IrqCpus, NicKnob, NicRule};
 use crate::knobs::{Entry, Item, Kind, KnobError, Setting, SettingOps, Status};
 use crate::types::IfName;
@@ -28,9 +28,17 @@ impl TryFrom<String> for RpsCpus {
         if s == "none" {
             return Ok(Self::None);
         }
-        IrqCpus::try_from(s)
-            .map(Self::Cpus)
-            .map_err(|e| e.replace("irq_cpus", "rps_cpus") + " (or \"none\")")
+        match s.as_str() {
+            "isolated" => Ok(Self::Cpus(IrqCpus::Isolated)),
+            "local" => Ok(Self::Cpus(IrqCpus::Local)),
+            other => match other.parse::<CpuList>() {
+                Ok(l) if !l.is_empty() => Ok(Self::Cpus(IrqCpus::List(l))),
+                Ok(_) => Err("rps_cpus must not be empty; use \"none\" to turn RPS off".into()),
+                Err(e) => Err(format!(
+                    "rps_cpus must be \"isolated\", \"local\", \"none\" or a CPU list: {e}"
+                )),
+            },
+        }
     }
 }
 
@@ -103,7 +111,7 @@ impl NicKnob for Rps {
 
     fn observe(rule: &NicRule, iface: &IfName, cx: &PlanCx) -> Observed {
         let cpus = match &rule.rps_cpus {
-            Some(RpsCpus::Cpus(c)) => resolve_cpus(c, iface, cx),
+            Some(RpsCpus::Cpus(c)) => resolve_cpus_for("rps_cpus", c, iface, cx),
             _ => Ok(CpuList::from_cpus([])),
         };
         let fs = cx.host.fs;

@@ -384,6 +384,11 @@ fn apply(ctx: &Ctx, profile: &str) -> Result<Code> {
         ..apply::Opts::new(Origin::Apply, &host_name)
     };
     let res = apply::run_opts(&ctx.host(), &ctx.store, &plan, &opts);
+    if let Ok(o) = &res {
+        if let Err(e) = ctx.store.record_apply(&plan.profile, o.failure.is_none()) {
+            eprintln!("hosttune: warning: cannot record the apply's outcome for the metrics: {e}");
+        }
+    }
     // Nothing to write: the interrupted apply had finished its writes; it is settled.
     if matches!(&res, Ok(o) if o.snapshot.is_none() && o.failure.is_none()) && journal.is_some() {
         ctx.store.end()?;
@@ -482,7 +487,18 @@ fn audit(ctx: &Ctx, profile: &str, format: Format, output: Option<PathBuf>) -> R
     let body = match format {
         Format::Text => report::text(&plan, ctx.quiet),
         Format::Json => report::json(&plan, &ctx.host_name()),
-        Format::Prometheus => report::prometheus(&plan, now),
+        Format::Prometheus => {
+            let last = match ctx.store.last_result() {
+                Ok(Some((p, success, finished_unix))) if p == plan.profile => {
+                    Some(report::LastApply {
+                        success,
+                        finished_unix,
+                    })
+                }
+                _ => None,
+            };
+            report::prometheus(&plan, now, last)
+        }
     };
     match output {
         // 0644 (or the existing file's mode): node_exporter reads textfiles unprivileged.

@@ -133,8 +133,16 @@ fn label(v: &str) -> String {
         .replace('\n', "\\n")
 }
 
-/// node_exporter textfile format: drift per kind, items per kind and status, and when.
-pub fn prometheus(plan: &Plan, now_unix: u64) -> String {
+/// The last apply's outcome, for `hosttune_last_apply_success`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LastApply {
+    pub success: bool,
+    pub finished_unix: u64,
+}
+
+/// node_exporter textfile format (SPEC §4): drift per kind, items per kind and status, one
+/// gauge per item, when this ran, how the last apply ended, and the build.
+pub fn prometheus(plan: &Plan, now_unix: u64, last: Option<LastApply>) -> String {
     let p = label(&plan.profile);
     let mut out = String::new();
     let count = |k: Kind, s: Status| {
@@ -167,6 +175,26 @@ pub fn prometheus(plan: &Plan, now_unix: u64) -> String {
             );
         }
     }
+    out.push_str(
+        "# HELP hosttune_item_in_sync 1 when the item is as the profile wants (ok, clamped, \
+         skipped, unsupported, pending), 0 on drift or error.\n",
+    );
+    out.push_str("# TYPE hosttune_item_in_sync gauge\n");
+    let mut seen = std::collections::HashSet::new();
+    for i in plan.items() {
+        // One series per (kind, object): a duplicate would make the file invalid.
+        if !seen.insert((i.kind, i.object.clone())) {
+            continue;
+        }
+        let bad = matches!(i.status, Status::Drift | Status::Error);
+        let _ = writeln!(
+            out,
+            "hosttune_item_in_sync{{profile=\"{p}\",kind=\"{}\",object=\"{}\"}} {}",
+            i.kind,
+            label(&i.object),
+            u8::from(!bad)
+        );
+    }
     out.push_str("# HELP hosttune_in_sync 1 when no item drifts or fails.\n");
     out.push_str("# TYPE hosttune_in_sync gauge\n");
     let in_sync = !plan
@@ -177,11 +205,37 @@ pub fn prometheus(plan: &Plan, now_unix: u64) -> String {
         "hosttune_in_sync{{profile=\"{p}\"}} {}",
         u8::from(in_sync)
     );
-    out.push_str("# HELP hosttune_audit_timestamp_seconds When the audit ran.\n");
-    out.push_str("# TYPE hosttune_audit_timestamp_seconds gauge\n");
+    out.push_str("# HELP hosttune_last_run_timestamp_seconds When this report was made.\n");
+    out.push_str("# TYPE hosttune_last_run_timestamp_seconds gauge\n");
     let _ = writeln!(
         out,
-        "hosttune_audit_timestamp_seconds{{profile=\"{p}\"}} {now_unix}"
+        "hosttune_last_run_timestamp_seconds{{profile=\"{p}\"}} {now_unix}"
+    );
+    if let Some(l) = last {
+        out.push_str(
+            "# HELP hosttune_last_apply_success 1 when the last apply completed, 0 when it \
+             failed (and was undone).\n",
+        );
+        out.push_str("# TYPE hosttune_last_apply_success gauge\n");
+        let _ = writeln!(
+            out,
+            "hosttune_last_apply_success{{profile=\"{p}\"}} {}",
+            u8::from(l.success)
+        );
+        out.push_str("# HELP hosttune_last_apply_timestamp_seconds When the last apply ended.\n");
+        out.push_str("# TYPE hosttune_last_apply_timestamp_seconds gauge\n");
+        let _ = writeln!(
+            out,
+            "hosttune_last_apply_timestamp_seconds{{profile=\"{p}\"}} {}",
+            l.finished_unix
+        );
+    }
+    out.push_str("# HELP hosttune_build_info The hosttune version that wrote this file.\n");
+    out.push_str("# TYPE hosttune_build_info gauge\n");
+    let _ = writeln!(
+        out,
+        "hosttune_build_info{{version=\"{}\"}} 1",
+        env!("CARGO_PKG_VERSION")
     );
     out
 }
@@ -484,7 +538,14 @@ mod tests {
 
     #[test]
     fn prometheus_counts_drift_per_kind() {
-        let p = prometheus(&plan(), 7);
+        let p = prometheus(
+            &plan(),
+            7,
+            Some(LastApply {
+                success: false,
+                finished_unix: 5,
+            }),
+        );
         assert!(
             p.contains("hosttune_drift_items{profile=\"web\",kind=\"sysctl\"} 1\n"),
             "{p}"
@@ -495,5 +556,20 @@ mod tests {
         );
         assert!(p.contains("hosttune_in_sync{profile=\"web\"} 0\n"), "{p}");
         assert!(!p.contains("kind=\"vip\""), "{p}");
+        assert!(
+            p.contains(
+                "hosttune_item_in_sync{profile=\"web\",kind=\"sysctl\",object=\"net.core.somaxconn\"} 0\n"
+            ),
+            "{p}"
+        );
+        assert!(
+            p.contains("hosttune_last_apply_success{profile=\"web\"} 0\n"),
+            "{p}"
+        );
+        assert!(
+            p.contains("hosttune_last_run_timestamp_seconds{profile=\"web\"} 7\n"),
+            "{p}"
+        );
+        assert!(p.contains("hosttune_build_info{version=\""), "{p}");
     }
 }

@@ -159,6 +159,7 @@ const HISTORY: &str = "history";
 const LAST_APPLY: &str = "last-apply";
 const JOURNAL: &str = "journal.json";
 const KEPT: &str = "kept.json";
+const LAST_RESULT: &str = "last-apply.json";
 
 /// Refuses a symlink, anything writable by group or others, and anything owned by another
 /// user than us or root.
@@ -515,6 +516,35 @@ impl Store {
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
             Err(e) => Err(StoreError::Io { path, source: e }),
         }
+    }
+
+    /// Records how an apply ended, for the metrics (`last-apply.json`: success, when).
+    pub fn record_apply(&self, profile: &str, success: bool) -> Result<(), StoreError> {
+        let now = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_secs();
+        let body = serde_json::json!({"profile": profile, "success": success, "finished": now});
+        self.write_file(&self.dir.join(LAST_RESULT), body.to_string().as_bytes())
+    }
+
+    /// How the last apply ended: (profile, success, finished as Unix seconds).
+    pub fn last_result(&self) -> Result<Option<(String, bool, u64)>, StoreError> {
+        let path = self.dir.join(LAST_RESULT);
+        let Some(b) = self.read_file(&path)? else {
+            return Ok(None);
+        };
+        let v: serde_json::Value =
+            serde_json::from_slice(&b).map_err(|source| StoreError::Corrupt {
+                path: path.clone(),
+                what: "last apply record",
+                source,
+            })?;
+        Ok(Some((
+            v["profile"].as_str().unwrap_or_default().to_string(),
+            v["success"].as_bool().unwrap_or(false),
+            v["finished"].as_u64().unwrap_or(0),
+        )))
     }
 
     /// Values the kernel kept in place of what was asked.

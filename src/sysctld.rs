@@ -109,7 +109,7 @@ impl Glob {
                 .0
                 .iter()
                 .zip(k)
-                .all(|(p, s)| fnmatch(p.as_bytes(), s.as_bytes()))
+                .all(|(p, s)| crate::knobs::ifglob::glob_matches(p, s))
     }
 }
 
@@ -134,40 +134,6 @@ fn brackets_close(p: &[u8]) -> bool {
         i += 1;
     }
     true
-}
-
-/// glob(7) on one segment: `*`, `?`, and `[...]` with ranges and `!`/`^` negation.
-fn fnmatch(p: &[u8], s: &[u8]) -> bool {
-    match p.first() {
-        None => s.is_empty(),
-        Some(b'*') => (0..=s.len()).any(|i| fnmatch(&p[1..], &s[i..])),
-        Some(b'?') => !s.is_empty() && fnmatch(&p[1..], &s[1..]),
-        Some(b'[') => {
-            let Some(&c) = s.first() else { return false };
-            let (neg, start) = match p.get(1) {
-                Some(b'!') | Some(b'^') => (true, 2),
-                _ => (false, 1),
-            };
-            let Some(len) = p.iter().skip(start + 1).position(|&b| b == b']') else {
-                return false;
-            };
-            let end = start + 1 + len;
-            let class = &p[start..end];
-            let mut hit = false;
-            let mut i = 0;
-            while i < class.len() {
-                if i + 2 < class.len() && class[i + 1] == b'-' {
-                    hit |= class[i] <= c && c <= class[i + 2];
-                    i += 3;
-                } else {
-                    hit |= class[i] == c;
-                    i += 1;
-                }
-            }
-            hit != neg && fnmatch(&p[end + 1..], &s[1..])
-        }
-        Some(&c) => s.first() == Some(&c) && fnmatch(&p[1..], &s[1..]),
-    }
 }
 
 /// One assignment, with where it was written.

@@ -87,6 +87,20 @@ pub enum Command {
     /// Restore a snapshot (default: the state before the newest completed apply; run again
     /// to walk further back).
     Rollback { id: Option<String> },
+    /// Hold the profile: apply it, then re-apply an interface's settings when it appears or
+    /// changes, and audit everything every interval (SPEC §7).
+    Agent {
+        profile: String,
+        /// Seconds between full audits.
+        #[arg(long, default_value_t = 60, value_name = "SECS")]
+        interval: u64,
+        /// What a full audit does with drift: re-apply it, or only report it.
+        #[arg(long, value_enum, default_value = "enforce")]
+        mode: crate::agent::Mode,
+        /// node_exporter textfile written after every cycle (mode 0644).
+        #[arg(long, value_name = "FILE")]
+        textfile: Option<PathBuf>,
+    },
     /// Print a profile made from sysctl.conf / sysctl.d files.
     Import {
         /// sysctl.conf / sysctl.d files, in the order they apply (a later one wins).
@@ -294,6 +308,23 @@ pub fn run(args: Args) -> Result<Code> {
         }
         Command::Snapshots { action } => snapshots(&ctx, action.unwrap_or(SnapshotsAction::List)),
         Command::Rollback { id } => rollback(&ctx, id),
+        Command::Agent {
+            profile,
+            interval,
+            mode,
+            textfile,
+        } => {
+            if interval == 0 {
+                bail!("--interval must be at least 1 second");
+            }
+            let settings = crate::agent::Settings {
+                profile,
+                interval: Duration::from_secs(interval),
+                mode,
+                textfile,
+            };
+            crate::agent::run(&ctx, &settings)
+        }
         Command::Import { files, name } => import(&files, name.as_deref()),
     }
 }
@@ -333,6 +364,7 @@ fn import(files: &[PathBuf], name: Option<&str>) -> Result<Code> {
 /// that a killed run left behind, saying so.
 fn begin(ctx: &Ctx, verb: &str) -> Result<(signals::Guard, snapshot::Lock, Option<Interrupted>)> {
     let guard = signals::Guard::block().context("cannot block SIGTERM/SIGINT/SIGHUP")?;
+    ctx.store.check_no_agent()?;
     let lock = ctx.store.lock(LOCK_WAIT)?;
     let found = apply::recover(&ctx.store, verb == "apply")?;
     if let Some(i) = &found {
@@ -611,4 +643,34 @@ fn snapshots(ctx: &Ctx, action: SnapshotsAction) -> Result<Code> {
         }
     }
     Ok(0)
+}
+
+impl crate::agent::Host for Ctx {
+    fn load(&self, name: &str) -> Result<profile::Profile> {
+        Ctx::load(self, name)
+    }
+    fn plan(&self, p: &profile::Profile) -> Result<Plan> {
+        let kept = self.store.kept().unwrap_or_default();
+        Ok(crate::plan::build_with(
+            p,
+            &self.host(),
+            &kept,
+            self.allow_host_global,
+        ))
+    }
+    fn run(&self, plan: &Plan, opts: &apply::Opts) -> Result<apply::Outcome, ApplyError> {
+        apply::run_opts(&self.host(), &self.store, plan, opts)
+    }
+    fn store(&self) -> &Store {
+        &self.store
+    }
+    fn host_name(&self) -> String {
+        Ctx::host_name(self)
+    }
+    fn place(&self) -> snapshot::Place {
+        Ctx::place(self)
+    }
+    fn live(&self) -> bool {
+        self.fs.is_live()
+    }
 }

@@ -17,6 +17,7 @@
 
 #![deny(unsafe_code)]
 
+pub mod agent;
 pub mod apply;
 pub mod atomic;
 pub mod cli;

@@ -64,6 +64,23 @@ impl Guard {
     }
 }
 
+impl Guard {
+    /// Reads the next queued signal, if any, for a loop that handles signals one by one (the
+    /// agent: SIGHUP reloads, SIGTERM stops).
+    pub fn take(&self) -> Option<Signal> {
+        match self.fd.read_signal() {
+            Ok(Some(info)) => Signal::try_from(info.ssi_signo as i32).ok(),
+            _ => None,
+        }
+    }
+}
+
+impl std::os::fd::AsFd for Guard {
+    fn as_fd(&self) -> std::os::fd::BorrowedFd<'_> {
+        self.fd.as_fd()
+    }
+}
+
 impl Drop for Guard {
     fn drop(&mut self) {
         let _ = self.caught();

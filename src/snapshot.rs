@@ -50,6 +50,12 @@ pub enum StoreError {
          `hosttune snapshots list`)"
     )]
     NoLastApply,
+    #[error(
+        "a hosttune agent holds {path} ({who}): it enforces its profile, so an apply, a \
+         rollback or a second agent beside it would fight it; stop the agent first (systemctl \
+         stop hosttune-agent)"
+    )]
+    AgentRunning { path: PathBuf, who: String },
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
@@ -160,6 +166,7 @@ const LAST_APPLY: &str = "last-apply";
 const JOURNAL: &str = "journal.json";
 const KEPT: &str = "kept.json";
 const LAST_RESULT: &str = "last-apply.json";
+const AGENT_LOCK: &str = "agent.lock";
 
 /// Refuses a symlink, anything writable by group or others, and anything owned by another
 /// user than us or root.
@@ -330,6 +337,63 @@ impl Store {
                 }
             }
         }
+    }
+
+    /// Takes the agent's lock for the life of the agent: one agent per state dir. The file
+    /// holds the agent's pid and profile, for the message others get.
+    pub fn agent_lock(&self, profile: &str) -> Result<Lock, StoreError> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        self.ensure()?;
+        let path = self.dir.join(AGENT_LOCK);
+        let file = OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .read(true)
+            .write(true)
+            .mode(0o600)
+            .custom_flags(libc::O_NOFOLLOW)
+            .open(&path)
+            .map_err(io_err(&path))?;
+        check_meta(&path, &file.metadata().map_err(io_err(&path))?, false)?;
+        match Flock::lock(file, FlockArg::LockExclusiveNonblock) {
+            Ok(mut l) => {
+                let _ = l.set_len(0);
+                let _ = writeln!(l, "{} {profile}", std::process::id());
+                Ok(Lock(l))
+            }
+            Err((_, nix::errno::Errno::EWOULDBLOCK)) => Err(StoreError::AgentRunning {
+                path: path.clone(),
+                who: self.agent_holder().unwrap_or_else(|| "unknown".into()),
+            }),
+            Err((_, e)) => Err(StoreError::Io {
+                path,
+                source: e.into(),
+            }),
+        }
+    }
+
+    /// Fails when an agent holds this state dir: an apply or rollback beside it would fight
+    /// the agent's enforcement.
+    pub fn check_no_agent(&self) -> Result<(), StoreError> {
+        let path = self.dir.join(AGENT_LOCK);
+        let Ok(file) = File::open(&path) else {
+            return Ok(());
+        };
+        match Flock::lock(file, FlockArg::LockSharedNonblock) {
+            Ok(_) => Ok(()),
+            Err((_, nix::errno::Errno::EWOULDBLOCK)) => Err(StoreError::AgentRunning {
+                path,
+                who: self.agent_holder().unwrap_or_else(|| "unknown".into()),
+            }),
+            Err(_) => Ok(()),
+        }
+    }
+
+    fn agent_holder(&self) -> Option<String> {
+        let t = fs::read_to_string(self.dir.join(AGENT_LOCK)).ok()?;
+        let (pid, profile) = t.trim().split_once(' ')?;
+        Some(format!("pid {pid}, profile {profile}"))
     }
 
     /// A new snapshot id: UTC time plus the process id, sortable by time.

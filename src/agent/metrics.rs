@@ -1,0 +1,95 @@
+//! The agent's textfile: the audit metrics of the last full plan (SPEC §4) plus the agent's
+//! own: changes it made by kind, events it saw by type, cycles, failures and the last cycle's
+//! duration. Written atomically, mode 0644, after every cycle.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+use crate::plan::Plan;
+use crate::report;
+use crate::snapshot::Store;
+
+/// What the agent counted since it started.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub cycles: u64,
+    pub failures: u64,
+    pub last_cycle: Duration,
+    pub changes: BTreeMap<String, u64>,
+    pub events: BTreeMap<String, u64>,
+    /// The audit part of the last file, kept for a cycle that has no plan (a bad reload).
+    pub audit: String,
+}
+
+impl Counters {
+    /// One change of `kind` made.
+    pub fn change(&mut self, kind: &str) {
+        *self.changes.entry(kind.to_string()).or_default() += 1;
+    }
+
+    /// One event of `what` seen (`link`, `interval`, `hup`).
+    pub fn event(&mut self, what: &str) {
+        *self.events.entry(what.to_string()).or_default() += 1;
+    }
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
+}
+
+/// The whole textfile.
+pub fn render(store: &Store, plan: Option<&Plan>, c: &mut Counters) -> String {
+    if let Some(plan) = plan {
+        let last = match store.last_result() {
+            Ok(Some((p, success, finished_unix))) if p == plan.profile => Some(report::LastApply {
+                success,
+                finished_unix,
+            }),
+            _ => None,
+        };
+        c.audit = report::prometheus(plan, now(), last);
+    }
+    let mut out = c.audit.clone();
+    let mut counter = |name: &str, help: &str, label: &str, values: &BTreeMap<String, u64>| {
+        let _ = writeln!(out, "# HELP {name} {help}");
+        let _ = writeln!(out, "# TYPE {name} counter");
+        for (k, v) in values {
+            let _ = writeln!(out, "{name}{{{label}=\"{k}\"}} {v}");
+        }
+    };
+    counter(
+        "hosttune_agent_changes_total",
+        "Changes the agent made, by kind.",
+        "kind",
+        &c.changes,
+    );
+    counter(
+        "hosttune_agent_events_total",
+        "Events the agent saw, by type (link, link_removed, interval, hup).",
+        "type",
+        &c.events,
+    );
+    let _ = writeln!(
+        out,
+        "# HELP hosttune_agent_cycles_total Plans the agent made (start, events, intervals).\n\
+         # TYPE hosttune_agent_cycles_total counter\nhosttune_agent_cycles_total {}",
+        c.cycles
+    );
+    let _ = writeln!(
+        out,
+        "# HELP hosttune_agent_failures_total Cycles that could not plan or apply.\n\
+         # TYPE hosttune_agent_failures_total counter\nhosttune_agent_failures_total {}",
+        c.failures
+    );
+    let _ = writeln!(
+        out,
+        "# HELP hosttune_agent_last_cycle_seconds How long the last cycle took.\n\
+         # TYPE hosttune_agent_last_cycle_seconds gauge\nhosttune_agent_last_cycle_seconds {:.6}",
+        c.last_cycle.as_secs_f64()
+    );
+    out
+}

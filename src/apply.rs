@@ -221,6 +221,11 @@ pub(crate) fn run_io(
         settings: before_values(&steps, opts.inherit),
     };
     store.save(&snap)?;
+    tracing::info!(
+        "snapshot {} written: {} settings",
+        snap.id,
+        snap.settings.len()
+    );
     store.begin(&Journal {
         snapshot: snap.id.clone(),
         origin: opts.origin,

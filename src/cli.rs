@@ -193,12 +193,24 @@ impl Ctx {
                 Default::default()
             }
         };
-        Ok(crate::plan::build_with(
-            &p,
-            &self.host(),
-            &kept,
-            self.allow_host_global,
-        ))
+        let plan = crate::plan::build_with(&p, &self.host(), &kept, self.allow_host_global);
+        tracing::info!(
+            "planned {}: {} items from {}",
+            plan.profile,
+            plan.entries.len(),
+            p.sources.join(", ")
+        );
+        for i in plan.items() {
+            tracing::debug!(
+                "{} {} {}: {} -> {}",
+                i.status,
+                i.kind,
+                i.object,
+                i.live,
+                i.desired
+            );
+        }
+        Ok(plan)
     }
 }
 

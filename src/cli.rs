@@ -24,7 +24,7 @@ use crate::snapshot::{self, Origin, Snapshot, Store};
 
 /// Host tuning for Linux load-balancing fleets: apply role profiles, audit drift, roll back.
 #[derive(Debug, Parser)]
-#[command(name = "hosttune", version, about)]
+#[command(name = "hosttune", version, about, after_help = crate::docs::exit_codes_help())]
 pub struct Args {
     /// Where /proc and /sys are read and written (a captured tree for offline audits).
     #[arg(long, global = true, default_value = "/", value_name = "DIR")]
@@ -55,15 +55,23 @@ pub enum Command {
     /// List profiles (built-in and from profile dirs) with descriptions.
     Profiles,
     /// Print the fully resolved profile (extends merged) as TOML.
-    Show { profile: String },
+    Show {
+        /// A built-in name, a name in a profile dir, or a path to a .toml file.
+        #[arg(value_name = "PROFILE")]
+        profile: String,
+    },
     /// Check profiles without reading or touching the host.
     Validate {
-        #[arg(required = true)]
+        /// Profiles to check: names or paths to .toml files.
+        #[arg(required = true, value_name = "PROFILE")]
         profiles: Vec<String>,
     },
     /// Drift report: desired vs live, every item.
     Audit {
+        /// The profile to audit against: a name or a path to a .toml file.
+        #[arg(value_name = "PROFILE")]
         profile: String,
+        /// Report format: aligned text, JSON, or a node_exporter textfile.
         #[arg(long, value_enum, default_value = "text")]
         format: Format,
         /// Write the report here (atomically) instead of stdout.
@@ -72,13 +80,19 @@ pub enum Command {
     },
     /// Snapshot what will change, change it, read it back.
     Apply {
+        /// The profile to apply: a name or a path to a .toml file.
+        #[arg(value_name = "PROFILE")]
         profile: String,
         /// Show what would change; exit 1 when changes are pending.
         #[arg(long)]
         dry_run: bool,
     },
     /// Record the live values of everything PROFILE covers.
-    Snapshot { profile: String },
+    Snapshot {
+        /// The profile whose settings are recorded: a name or a path to a .toml file.
+        #[arg(value_name = "PROFILE")]
+        profile: String,
+    },
     /// List, show or delete snapshots.
     Snapshots {
         #[command(subcommand)]
@@ -86,10 +100,16 @@ pub enum Command {
     },
     /// Restore a snapshot (default: the state before the newest completed apply; run again
     /// to walk further back).
-    Rollback { id: Option<String> },
+    Rollback {
+        /// The snapshot to restore (see `hosttune snapshots`); default: the newest apply's.
+        #[arg(value_name = "ID")]
+        id: Option<String>,
+    },
     /// Hold the profile: apply it, then re-apply an interface's settings when it appears or
     /// changes, and audit everything every interval (SPEC §7).
     Agent {
+        /// The profile to hold: a name or a path to a .toml file (re-read on SIGHUP).
+        #[arg(value_name = "PROFILE")]
         profile: String,
         /// Seconds between full audits.
         #[arg(long, default_value_t = 60, value_name = "SECS")]
@@ -110,13 +130,32 @@ pub enum Command {
         #[arg(long)]
         name: Option<String>,
     },
+    /// Print a shell completion script on stdout.
+    Completions {
+        /// The shell to complete for.
+        #[arg(value_enum, value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff, section 8) on stdout.
+    Man,
 }
 
 #[derive(Debug, Subcommand)]
 pub enum SnapshotsAction {
+    /// List snapshots, newest last, marking the rollback default and history (the default).
     List,
-    Show { id: String },
-    Delete { id: String },
+    /// Print one snapshot as JSON.
+    Show {
+        /// The snapshot's ID, as `hosttune snapshots list` prints it.
+        #[arg(value_name = "ID")]
+        id: String,
+    },
+    /// Delete one snapshot.
+    Delete {
+        /// The snapshot's ID, as `hosttune snapshots list` prints it.
+        #[arg(value_name = "ID")]
+        id: String,
+    },
 }
 
 /// How long a second apply or rollback waits for the lock.
@@ -238,6 +277,18 @@ fn seams(fs: &RootFs) -> (Box<dyn NicOps>, Box<dyn AddrOps>, Box<dyn Services>) 
 
 /// Runs a parsed command line.
 pub fn run(args: Args) -> Result<Code> {
+    // Documentation needs no host, state dir or profile: it works in a build chroot too.
+    match args.command {
+        Command::Completions { shell } => {
+            out(&crate::docs::completions(shell))?;
+            return Ok(0);
+        }
+        Command::Man => {
+            out(&crate::docs::man())?;
+            return Ok(0);
+        }
+        _ => {}
+    }
     let dirs = if args.profile_dirs.is_empty() {
         vec![PathBuf::from(profile::DEFAULT_DIR)]
     } else {
@@ -338,6 +389,8 @@ pub fn run(args: Args) -> Result<Code> {
             crate::agent::run(&ctx, &settings)
         }
         Command::Import { files, name } => import(&files, name.as_deref()),
+        // Answered above, before the host is looked at.
+        Command::Completions { .. } | Command::Man => Ok(0),
     }
 }
 

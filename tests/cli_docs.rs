@@ -1,7 +1,11 @@
 //! The documentation generated from the command line: every argument and command has help
-//! text, `--help` lists the exit codes, and `completions` and `man` cover every command.
+//! text, `--help` lists the exit codes, `completions` and `man` cover every command, and the
+//! copies the Debian package ships (contrib/deb/generated/) match what the binary prints.
+//!
+//! When the command line changes, refresh the shipped copies with
+//! `HOSTTUNE_BLESS=1 cargo test --test cli_docs` and commit them.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 use assert_cmd::cargo::cargo_bin;
@@ -184,4 +188,66 @@ fn man_page_covers_every_command() {
 
 fn root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The Debian package ships these files as they are checked in (cargo-deb cannot run the
+/// binary it packages); they must be what this binary prints.
+#[test]
+fn packaged_man_page_and_completions_are_fresh() {
+    let dir = root().join("contrib/deb/generated");
+    let bless = std::env::var("HOSTTUNE_BLESS").as_deref() == Ok("1");
+    let mut stale = Vec::new();
+    for (file, args) in [
+        ("hosttune.8", &["man"][..]),
+        ("hosttune.bash", &["completions", "bash"][..]),
+        ("_hosttune", &["completions", "zsh"][..]),
+        ("hosttune.fish", &["completions", "fish"][..]),
+    ] {
+        let want = hosttune(args);
+        let path = dir.join(file);
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        if have != want {
+            if bless {
+                std::fs::create_dir_all(&dir).unwrap();
+                std::fs::write(&path, &want).unwrap();
+                eprintln!("wrote {}", path.display());
+            } else {
+                stale.push(format!("{} (`hosttune {}`)", rel(&path), args.join(" ")));
+            }
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "stale generated files, which the Debian package ships: {stale:?}; refresh them with \
+         `HOSTTUNE_BLESS=1 cargo test --test cli_docs` and commit them"
+    );
+}
+
+fn rel(p: &Path) -> String {
+    p.strip_prefix(root()).unwrap_or(p).display().to_string()
+}
+
+/// The example site profile that the package installs in /etc/hosttune/profiles is valid,
+/// and `extends = "web"` with a VIP.
+#[test]
+fn packaged_site_example_is_valid() {
+    let dir = root().join("contrib/deb");
+    let text = std::fs::read_to_string(dir.join("site-example.toml")).unwrap();
+    assert!(text.contains("\nextends = \"web\"\n"));
+    assert!(text.contains("\n[dsr]\n"));
+    let out = hosttune(&[
+        "--profile-dir",
+        dir.to_str().unwrap(),
+        "validate",
+        "site-example",
+    ]);
+    assert_eq!(out, "site-example: valid\n");
+    let shown = hosttune(&[
+        "--profile-dir",
+        dir.to_str().unwrap(),
+        "show",
+        "site-example",
+    ]);
+    assert!(shown.contains("192.0.2.10/32"), "{shown}");
+    assert!(shown.contains("arp_ignore = 1"), "{shown}");
 }

@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::fixture::FixtureHost;
-use common::{Netns, root_tests_enabled};
+use common::{Netns, root_tests_enabled, root_tests_with};
 
 const BIN: &str = env!("CARGO_BIN_EXE_hosttune");
 
@@ -212,7 +212,10 @@ fn assert_valid_metrics(text: &str) {
 
 #[test]
 fn a_new_veth_gets_its_settings_and_hand_changes_are_put_back() {
-    if !root_tests_enabled("a_new_veth_gets_its_settings_and_hand_changes_are_put_back") {
+    if !root_tests_with(
+        "a_new_veth_gets_its_settings_and_hand_changes_are_put_back",
+        &["ethtool"],
+    ) {
         return;
     }
     let rig = Rig::new("agent");

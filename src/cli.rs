@@ -174,6 +174,7 @@ impl Ctx {
                 .read_link(&crate::host::paths::self_netns())
                 .ok()
                 .map(|l| l.display().to_string()),
+            live: self.fs.is_live(),
         }
     }
 
@@ -469,9 +470,7 @@ fn rollback(ctx: &Ctx, id: Option<String>) -> Result<Code> {
     };
     let here = ctx.place();
     if let Some(there) = &snap.place {
-        if there.root != here.root
-            || (there.netns.is_some() && here.netns.is_some() && there.netns != here.netns)
-        {
+        if !there.same_as(&here) {
             bail!(
                 "snapshot {id} was taken on {there}, and this rollback runs on {here}: its values \
                  belong there; run the rollback with the same --root in the same network \

@@ -198,7 +198,7 @@ def main():
     rc, out, err = module.run_command(args)
     result.update(rc=rc, stdout=out, stderr=err, cmd=args)
     result["changes"] = [
-        l for l in out.splitlines() if l.startswith("changed ") or l.startswith("clamped ")
+        line for line in out.splitlines() if line.startswith(("changed ", "clamped "))
     ]
     if rc == 1:
         module.fail_json(

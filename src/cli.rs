@@ -14,7 +14,7 @@ use crate::atomic;
 use crate::host::ethtool::Ethtool;
 use crate::host::netlink::Netlink;
 use crate::host::systemd::Systemctl;
-use crate::host::{AddrOps, Files, Host, NicOps, Offline, RootFs, Services};
+use crate::host::{AddrOps, Files, ForeignServices, Host, NicOps, Offline, RootFs, Services};
 use crate::knobs;
 use crate::plan::{Plan, Status};
 use crate::profile::{self, Catalog};
@@ -178,7 +178,7 @@ fn out(s: &str) -> Result<()> {
 
 struct Ctx {
     fs: RootFs,
-    /// The live kernel's seams on root `/`; `Offline` on a captured tree.
+    /// The live kernel's seams on a live tree; `Offline` on a captured tree.
     nic: Box<dyn NicOps>,
     addrs: Box<dyn AddrOps>,
     services: Box<dyn Services>,
@@ -213,6 +213,7 @@ impl Ctx {
                 .read_link(&crate::host::paths::self_netns())
                 .ok()
                 .map(|l| l.display().to_string()),
+            live: self.fs.is_live(),
         }
     }
 
@@ -253,15 +254,33 @@ impl Ctx {
     }
 }
 
-/// The seams for `root`: the live kernel's on `/`, `Offline` on a captured tree (or, in
-/// builds for the tests, file-backed stand-ins when `HOSTTUNE_TEST_SEAMS=files`).
+/// The seams for `root`: the live kernel's on a live tree (`/`, or the host's `/proc` and
+/// `/sys` mounted in a pod that shares the host's network namespace: see `RootFs::is_live`),
+/// `Offline` on a captured tree (or, in builds for the tests, file-backed stand-ins when
+/// `HOSTTUNE_TEST_SEAMS=files`). systemctl only on `/`: from a pod it cannot reach the host's
+/// systemd, so service items are `unsupported` there.
 fn seams(fs: &RootFs) -> (Box<dyn NicOps>, Box<dyn AddrOps>, Box<dyn Services>) {
+    if !fs.is_slash() {
+        match crate::host::fs::live_tree(fs.root()) {
+            Ok(()) => tracing::info!(
+                "--root {}: live (the kernel's procfs, in this process's network namespace): \
+                 NIC and address items use the kernel; services are unsupported",
+                fs.root().display()
+            ),
+            Err(why) => tracing::info!(
+                "--root {}: a captured tree ({why}): NIC, address and service items are \
+                 unsupported",
+                fs.root().display()
+            ),
+        }
+    }
     if fs.is_live() {
-        return (
-            Box::new(Ethtool),
-            Box::new(Netlink::new()),
-            Box::new(Systemctl::host()),
-        );
+        let services: Box<dyn Services> = if fs.is_slash() {
+            Box::new(Systemctl::host())
+        } else {
+            Box::new(ForeignServices)
+        };
+        return (Box::new(Ethtool), Box::new(Netlink::new()), services);
     }
     #[cfg(feature = "test-hooks")]
     if std::env::var("HOSTTUNE_TEST_SEAMS").as_deref() == Ok("files") {
@@ -504,9 +523,7 @@ fn rollback(ctx: &Ctx, id: Option<String>) -> Result<Code> {
     };
     let here = ctx.place();
     if let Some(there) = &snap.place {
-        if there.root != here.root
-            || (there.netns.is_some() && here.netns.is_some() && there.netns != here.netns)
-        {
+        if !there.same_as(&here) {
             bail!(
                 "snapshot {id} was taken on {there}, and this rollback runs on {here}: its values \
                  belong there; run the rollback with the same --root in the same network \

@@ -111,6 +111,21 @@ pub struct Place {
     /// The network namespace (`net:[4026531833]`), when it could be read.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub netns: Option<String>,
+    /// Whether the tree was the live kernel (`/`, or the host's `/proc` and `/sys` mounted
+    /// elsewhere in the same network namespace, as `/host` in a DaemonSet pod).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub live: bool,
+}
+
+impl Place {
+    /// Whether a snapshot taken at `self` may be restored at `here`: the same tree, or two
+    /// live trees (the kernel seen through `/` on the host and through `/host` in a pod is one
+    /// kernel); and not another network namespace, where both are known.
+    pub fn same_as(&self, here: &Place) -> bool {
+        let live = |p: &Place| p.live || p.root == "/";
+        let netns_ok = self.netns.is_none() || here.netns.is_none() || self.netns == here.netns;
+        netns_ok && (self.root == here.root || (live(self) && live(here)))
+    }
 }
 
 impl std::fmt::Display for Place {
@@ -682,6 +697,25 @@ pub fn now_rfc3339() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_snapshot_belongs_to_its_tree_or_to_the_live_kernel() {
+        let p = |root: &str, netns: Option<&str>, live: bool| Place {
+            root: root.into(),
+            netns: netns.map(Into::into),
+            live,
+        };
+        let host = Some("net:[4026531833]");
+        let other = Some("net:[4026532001]");
+        // One kernel seen through / and through a pod's /host, in one namespace.
+        assert!(p("/host", host, true).same_as(&p("/", host, true)));
+        assert!(p("/", host, false).same_as(&p("/host", host, true)));
+        // Not across namespaces, nor between a live tree and a capture, nor two captures.
+        assert!(!p("/host", host, true).same_as(&p("/", other, true)));
+        assert!(!p("/", host, true).same_as(&p("/tmp/capture", host, false)));
+        assert!(!p("/tmp/a", None, false).same_as(&p("/tmp/b", None, false)));
+        assert!(p("/tmp/a", None, false).same_as(&p("/tmp/a", host, false)));
+    }
 
     #[test]
     fn civil_dates_are_right() {

@@ -12,7 +12,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::fixture::FixtureHost;
-use common::{Netns, root_tests_enabled};
+use common::{Netns, root_tests_enabled, root_tests_with};
 
 const BIN: &str = env!("CARGO_BIN_EXE_hosttune");
 
@@ -212,7 +212,10 @@ fn assert_valid_metrics(text: &str) {
 
 #[test]
 fn a_new_veth_gets_its_settings_and_hand_changes_are_put_back() {
-    if !root_tests_enabled("a_new_veth_gets_its_settings_and_hand_changes_are_put_back") {
+    if !root_tests_with(
+        "a_new_veth_gets_its_settings_and_hand_changes_are_put_back",
+        &["ethtool"],
+    ) {
         return;
     }
     let rig = Rig::new("agent");
@@ -406,11 +409,17 @@ fn on_a_fixture_root_an_irq_that_comes_back_unpinned_is_pinned_again() {
     );
     // A driver reset re-creates the IRQ with the default affinity.
     std::fs::write(h.root().join("proc/irq/60/smp_affinity_list"), "0-7\n").unwrap();
+    // The change is logged once its transaction is recorded, after the write: wait for both.
     within(
         Duration::from_secs(3),
         "irq 60 pinned again",
         || agent.log(),
-        || h.affinity(60) == "4",
+        || {
+            h.affinity(60) == "4"
+                && agent
+                    .log()
+                    .contains("changed irq_affinity eth0 queue 0 irq 60: 0-7 -> 4")
+        },
     );
     assert!(
         agent

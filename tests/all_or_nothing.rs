@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-use common::{Netns, root_tests_enabled};
+use common::{Netns, root_tests_enabled, root_tests_with};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use tempfile::TempDir;
@@ -276,7 +276,7 @@ const PARTIAL_RMEM: &str = r#"[sysctl]
 
 #[test]
 fn case01_a_partial_vector_write_is_undone() {
-    if !root_tests_enabled("case01_a_partial_vector_write_is_undone") {
+    if !root_tests_with("case01_a_partial_vector_write_is_undone", &["sysctl"]) {
         return;
     }
     let ns = Netns::new("aon01");
@@ -312,7 +312,10 @@ fn case01_a_partial_vector_write_is_undone() {
 
 #[test]
 fn case02_a_list_for_a_single_valued_key_is_a_plan_error() {
-    if !root_tests_enabled("case02_a_list_for_a_single_valued_key_is_a_plan_error") {
+    if !root_tests_with(
+        "case02_a_list_for_a_single_valued_key_is_a_plan_error",
+        &["sysctl"],
+    ) {
         return;
     }
     let ns = Netns::new("aon02");
@@ -373,7 +376,10 @@ fn case03_unusable_vips_are_rejected_and_a_read_back_mismatch_fails() {
         assert!(!r.out.contains("valid"), "{vip}: {r}");
     }
 
-    if !root_tests_enabled("case03_unusable_vips_are_rejected_and_a_read_back_mismatch_fails") {
+    if !root_tests_with(
+        "case03_unusable_vips_are_rejected_and_a_read_back_mismatch_fails",
+        &["sysctl"],
+    ) {
         return;
     }
     // ping_group_range takes "5 2" (high below low) without an error and stores "1 0"
@@ -432,7 +438,10 @@ fn sysctl_profile(keys: &[(&str, String)]) -> String {
 
 #[test]
 fn case04_the_default_rollback_target_is_not_hijacked() {
-    if !root_tests_enabled("case04_the_default_rollback_target_is_not_hijacked") {
+    if !root_tests_with(
+        "case04_the_default_rollback_target_is_not_hijacked",
+        &["sysctl"],
+    ) {
         return;
     }
     let tmp = TempDir::new().unwrap();
@@ -515,7 +524,10 @@ fn case04_the_default_rollback_target_is_not_hijacked() {
 
 #[test]
 fn case05_a_vanished_interface_does_not_block_the_rollback() {
-    if !root_tests_enabled("case05_a_vanished_interface_does_not_block_the_rollback") {
+    if !root_tests_with(
+        "case05_a_vanished_interface_does_not_block_the_rollback",
+        &["sysctl"],
+    ) {
         return;
     }
     let ns = Netns::new("aon05");
@@ -568,7 +580,10 @@ fn four_keys(ns: &Netns) -> String {
 
 #[test]
 fn case06_a_signal_mid_apply_undoes_and_mid_rollback_finishes() {
-    if !root_tests_enabled("case06_a_signal_mid_apply_undoes_and_mid_rollback_finishes") {
+    if !root_tests_with(
+        "case06_a_signal_mid_apply_undoes_and_mid_rollback_finishes",
+        &["sysctl"],
+    ) {
         return;
     }
     let ns = Netns::new("aon06");

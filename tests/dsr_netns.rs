@@ -90,7 +90,7 @@ fn profile(dir: &TempDir, body: &str) -> String {
 
 #[test]
 fn apply_adds_vips_to_lo_and_rollback_removes_only_those() {
-    if !common::root_tests_enabled("dsr_netns apply") {
+    if !common::root_tests_with("dsr_netns apply", &["sysctl"]) {
         return;
     }
     let ns = server("dsr-cli");
@@ -146,7 +146,7 @@ fn apply_adds_vips_to_lo_and_rollback_removes_only_those() {
 
 #[test]
 fn plan_time_stops_change_nothing() {
-    if !common::root_tests_enabled("dsr_netns stops") {
+    if !common::root_tests_with("dsr_netns stops", &["sysctl"]) {
         return;
     }
     let ns = server("dsr-stop");
@@ -211,7 +211,7 @@ fn lifetime(line: &str, what: &str) -> u32 {
 
 #[test]
 fn a_vip_moved_to_lo_comes_back_with_its_attributes() {
-    if !common::root_tests_enabled("dsr_netns attributes") {
+    if !common::root_tests_with("dsr_netns attributes", &["sysctl"]) {
         return;
     }
     let ns = server("dsr-attrs");

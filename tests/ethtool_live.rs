@@ -120,14 +120,7 @@ fn cli(args: &[&str]) -> Option<CliReport> {
 }
 
 fn ethtool_cli_present(test: &str) -> bool {
-    if Command::new("ethtool").arg("--version").output().is_ok() {
-        return true;
-    }
-    if std::env::var("HOSTTUNE_REQUIRE_ROOT_TESTS").as_deref() == Ok("1") {
-        panic!("{test}: the ethtool command is missing and HOSTTUNE_REQUIRE_ROOT_TESTS=1");
-    }
-    eprintln!("\n*** SKIPPED {test}: needs the ethtool command to compare with ***\n");
-    false
+    common::tools_present(test, &["ethtool"])
 }
 
 fn ifname(s: &str) -> IfName {

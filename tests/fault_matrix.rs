@@ -17,7 +17,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use common::fixture::FixtureHost;
-use common::{Netns, root_tests_enabled};
+use common::{Netns, root_tests_with};
 
 #[derive(Debug, Clone, Copy, PartialEq)]
 enum Fault {
@@ -237,7 +237,7 @@ rps_cpus = "0"
 #[test]
 fn every_fault_at_every_namespaced_step_leaves_the_namespace_as_before() {
     let test = "every_fault_at_every_namespaced_step_leaves_the_namespace_as_before";
-    if !root_tests_enabled(test) {
+    if !root_tests_with(test, &["sysctl", "ethtool"]) {
         return;
     }
     // (kind, which write of that kind): the second where there are several, so that an
@@ -371,7 +371,10 @@ fn the_fixture_rig_really_changes_every_kind() {
 
 #[test]
 fn the_namespace_rig_really_changes_every_kind() {
-    if !root_tests_enabled("the_namespace_rig_really_changes_every_kind") {
+    if !root_tests_with(
+        "the_namespace_rig_really_changes_every_kind",
+        &["sysctl", "ethtool"],
+    ) {
         return;
     }
     let rig = NsRig::new();

@@ -230,7 +230,7 @@ fn counted_down(lft: Option<u32>, set: u32) -> bool {
 
 #[test]
 fn attributes_given_to_ip_are_read_back() {
-    if !common::root_tests_enabled("attributes_given_to_ip_are_read_back") {
+    if !common::root_tests_with("attributes_given_to_ip_are_read_back", &["sysctl"]) {
         return;
     }
     let ns = veth_ns("addr-attrs");
@@ -289,7 +289,10 @@ fn attributes_given_to_ip_are_read_back() {
 
 #[test]
 fn an_address_taken_off_comes_back_with_its_attributes() {
-    if !common::root_tests_enabled("an_address_taken_off_comes_back_with_its_attributes") {
+    if !common::root_tests_with(
+        "an_address_taken_off_comes_back_with_its_attributes",
+        &["sysctl"],
+    ) {
         return;
     }
     let ns = veth_ns("addr-back");

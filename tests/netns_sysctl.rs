@@ -5,7 +5,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{Netns, root_tests_enabled};
+use common::{Netns, root_tests_enabled, root_tests_with};
 
 /// Client-style keys that every network namespace has and may write, plus a per-interface key
 /// of an interface whose name contains a dot.
@@ -137,7 +137,7 @@ fn sysctl_all(ns: &Netns) -> std::collections::BTreeMap<String, String> {
 
 #[test]
 fn apply_leaves_what_sysctl_p_leaves() {
-    if !root_tests_enabled("apply_leaves_what_sysctl_p_leaves") {
+    if !root_tests_with("apply_leaves_what_sysctl_p_leaves", &["sysctl"]) {
         return;
     }
     let a = Netns::new("sysp");

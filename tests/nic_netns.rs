@@ -48,20 +48,12 @@ fn qlen(ns: &Netns) -> String {
         .to_string()
 }
 
-fn ethtool_present() -> bool {
-    std::process::Command::new("ethtool")
-        .arg("--version")
-        .output()
-        .is_ok()
-}
-
 #[test]
 fn veth_queues_apply_reapply_audit_rollback_in_a_namespace() {
     let test = "veth_queues_apply_reapply_audit_rollback_in_a_namespace";
-    if !root_tests_enabled(test) {
+    if !root_tests_enabled(test) || !common::tools_present(test, &["ethtool"]) {
         return;
     }
-    assert!(ethtool_present(), "{test}: the ethtool command is needed");
     let ns = Netns::new("nicq");
     let q = ["numrxqueues", "8", "numtxqueues", "8"];
     let mut args = vec!["link", "add", "v0"];

@@ -100,7 +100,7 @@ fn rps_masks_follow_a_channel_change_and_roll_back() {
 #[test]
 fn a_queue_removed_by_a_channel_change_gets_its_mask_back() {
     let test = "a_queue_removed_by_a_channel_change_gets_its_mask_back";
-    if !root_tests_enabled(test) {
+    if !root_tests_enabled(test) || !common::tools_present(test, &["ethtool"]) {
         return;
     }
     let ns = rig();

@@ -61,8 +61,19 @@ impl RootFs {
         &self.root
     }
 
-    /// Whether this accessor reads the live kernel (root `/`), as opposed to a captured tree.
+    /// Whether this accessor reads the live kernel that this process runs on and the network
+    /// namespace it runs in, as opposed to a captured tree. Live-ness is a property of the tree,
+    /// not of its path: `/` is live, and so is a root whose `proc` is the kernel's procfs showing
+    /// this process in this process's network namespace, as in a Kubernetes DaemonSet pod with
+    /// `hostNetwork: true` and the host's `/proc` and `/sys` mounted at `/host/proc` and
+    /// `/host/sys` (`--root /host`). See [`live_tree`].
     pub fn is_live(&self) -> bool {
+        self.root == Path::new("/") || live_tree(&self.root).is_ok()
+    }
+
+    /// Whether the root is `/` itself: only there does `systemctl` talk to the service manager
+    /// that owns the tree's units (a pod's systemctl cannot reach the host's systemd).
+    pub fn is_slash(&self) -> bool {
         self.root == Path::new("/")
     }
 
@@ -75,6 +86,47 @@ impl RootFs {
         }
         out
     }
+}
+
+/// Why `root` is not a live tree, if it is not. A tree is live when:
+/// 1. `ROOT/proc` is a procfs (statfs `f_type` is `PROC_SUPER_MAGIC`, 0x9fa0): the kernel's own
+///    files, not a copy; and `ROOT/sys` is a sysfs (`SYSFS_MAGIC`);
+/// 2. `ROOT/proc/self/ns/net` names the same network namespace as `/proc/self/ns/net`
+///    (readlink equality, `net:[INODE]`): that procfs shows this process, so its `/proc/sys/net`
+///    is this namespace's and the SIOCETHTOOL ioctls and rtnetlink, which act on the calling
+///    process's namespace, reach the same interfaces as its files.
+///
+/// A pod with `hostNetwork: true` shares the host's network namespace, so the host's `/proc`
+/// mounted in it passes; a fixture copy fails (1), and a pod without host networking fails (2)
+/// (its NIC and address calls would reach the pod's veth, not the host's NICs).
+pub fn live_tree(root: &Path) -> Result<(), String> {
+    use nix::sys::statfs::{PROC_SUPER_MAGIC, SYSFS_MAGIC, statfs};
+    let proc = root.join("proc");
+    let sys = root.join("sys");
+    let fs_type = |p: &Path| {
+        statfs(p)
+            .map(|s| s.filesystem_type())
+            .map_err(|e| format!("statfs {}: {e}", p.display()))
+    };
+    if fs_type(&proc)? != PROC_SUPER_MAGIC {
+        return Err(format!("{} is not a procfs", proc.display()));
+    }
+    if fs_type(&sys)? != SYSFS_MAGIC {
+        return Err(format!("{} is not a sysfs", sys.display()));
+    }
+    let theirs = proc.join("self/ns/net");
+    let theirs = std::fs::read_link(&theirs).map_err(|e| format!("{}: {e}", theirs.display()))?;
+    let ours =
+        std::fs::read_link("/proc/self/ns/net").map_err(|e| format!("/proc/self/ns/net: {e}"))?;
+    if theirs != ours {
+        return Err(format!(
+            "{} names {} and this process runs in {}",
+            proc.join("self/ns/net").display(),
+            theirs.display(),
+            ours.display()
+        ));
+    }
+    Ok(())
 }
 
 impl Files for RootFs {
@@ -256,6 +308,29 @@ pub mod paths {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn slash_is_live_and_a_copy_of_the_netns_link_is_not() {
+        assert!(RootFs::new("/").is_live());
+        assert!(RootFs::new("/").is_slash());
+        // `/` passes the tree test too wherever /proc is mounted.
+        if Path::new("/proc/self/ns/net").exists() {
+            assert_eq!(live_tree(Path::new("/")), Ok(()));
+        }
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("proc/self/ns")).unwrap();
+        std::fs::create_dir_all(dir.path().join("sys")).unwrap();
+        if let Ok(ours) = std::fs::read_link("/proc/self/ns/net") {
+            std::os::unix::fs::symlink(ours, dir.path().join("proc/self/ns/net")).unwrap();
+        }
+        let fs = RootFs::new(dir.path());
+        assert!(!fs.is_live());
+        assert!(!fs.is_slash());
+        let why = live_tree(dir.path()).unwrap_err();
+        assert!(why.ends_with("proc is not a procfs"), "{why}");
+        let missing = live_tree(&dir.path().join("nothing")).unwrap_err();
+        assert!(missing.contains("statfs"), "{missing}");
+    }
 
     #[test]
     fn root_prefix_is_applied_and_dotted_segments_stay_whole() {

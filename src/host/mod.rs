@@ -118,3 +118,28 @@ impl Services for Offline {
         Err(ServiceError::Unsupported(OFFLINE.into()))
     }
 }
+
+/// The service manager seen from a live tree that is not `/` (`--root /host` in a DaemonSet
+/// pod): `systemctl` in the pod talks to no systemd, or to another one than the host's, so
+/// service items (irqbalance) are `unsupported` there, with a note saying why and what to do.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct ForeignServices;
+
+const FOREIGN: &str = "the service manager of a --root other than / cannot be reached from \
+                       here (systemctl talks to this system's systemd, not the host's); \
+                       manage the unit on the host (package, Ansible, or hosttune run there)";
+
+impl Services for ForeignServices {
+    fn state(&self, _: &str) -> Result<Option<ServiceState>, ServiceError> {
+        Err(ServiceError::Unsupported(FOREIGN.into()))
+    }
+    fn set_active(&self, _: &str, _: bool) -> Result<(), ServiceError> {
+        Err(ServiceError::Unsupported(FOREIGN.into()))
+    }
+    fn set_enabled(&self, _: &str, _: bool) -> Result<(), ServiceError> {
+        Err(ServiceError::Unsupported(FOREIGN.into()))
+    }
+    fn restart(&self, _: &str) -> Result<(), ServiceError> {
+        Err(ServiceError::Unsupported(FOREIGN.into()))
+    }
+}

@@ -9,31 +9,113 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use hosttune::sysctl::SysctlKey;
 
+/// Whether `HOSTTUNE_REQUIRE_ROOT_TESTS=1` is set (CI sets it): a test that cannot run then
+/// fails instead of skipping.
+pub fn skips_fail() -> bool {
+    std::env::var("HOSTTUNE_REQUIRE_ROOT_TESTS").as_deref() == Ok("1")
+}
+
+/// Skips `test` loudly (a `*** SKIPPED` banner on stderr, shown even when the test passes) and returns
+/// false; panics instead when `HOSTTUNE_REQUIRE_ROOT_TESTS=1`. Every test that cannot run on
+/// this machine goes through here, so that a fresh machine's `cargo test --locked` passes and
+/// CI's run never hides a skip.
+pub fn skip(test: &str, why: &str) -> bool {
+    if skips_fail() {
+        panic!("{test}: cannot run ({why}) and HOSTTUNE_REQUIRE_ROOT_TESTS=1");
+    }
+    // Straight to fd 2, past the test harness's capture (which only takes the print macros),
+    // so that the skip shows in a passing `cargo test` run.
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "\n*** SKIPPED {test}: {why} ***\n");
+    false
+}
+
 /// Whether tests that need root and namespaces may run. When they cannot, prints a loud
 /// message and returns false, unless `HOSTTUNE_REQUIRE_ROOT_TESTS=1`, which turns the skip
 /// into a failure (CI sets it).
 pub fn root_tests_enabled(test: &str) -> bool {
-    let why = if !nix::unistd::Uid::effective().is_root() {
-        Some("not running as root".to_string())
+    if !nix::unistd::Uid::effective().is_root() {
+        skip(
+            test,
+            "real-kernel test needs root and iproute2 (not running as root)",
+        )
     } else if Command::new("ip").arg("-V").output().is_err() {
-        Some("the ip command (iproute2) is missing".to_string())
+        skip(
+            test,
+            "real-kernel test needs root and iproute2 (the ip command is missing)",
+        )
     } else {
-        None
-    };
-    match why {
-        None => true,
-        Some(why) => {
-            if std::env::var("HOSTTUNE_REQUIRE_ROOT_TESTS").as_deref() == Ok("1") {
-                panic!(
-                    "{test}: real-kernel test cannot run ({why}) and HOSTTUNE_REQUIRE_ROOT_TESTS=1"
-                );
-            }
-            eprintln!(
-                "\n*** SKIPPED {test}: real-kernel test needs root and iproute2 ({why}) ***\n"
-            );
-            false
-        }
+        true
     }
+}
+
+/// Where each tool a test may need comes from, for the skip message.
+const TOOL_SOURCES: &[(&str, &str)] = &[
+    ("nft", "apt package nftables"),
+    ("arping", "apt package iputils-arping"),
+    ("bridge", "apt package iproute2"),
+    ("ethtool", "apt package ethtool"),
+    ("sysctl", "apt package procps"),
+    ("curl", "apt package curl"),
+    ("python3", "apt package python3"),
+    ("systemd-analyze", "apt package systemd"),
+    ("unshare", "apt package util-linux"),
+    ("setpriv", "apt package util-linux"),
+    ("mount", "apt package mount"),
+    (
+        "prometheus-node-exporter",
+        "apt package prometheus-node-exporter",
+    ),
+    (
+        "ansible-playbook",
+        "PyPI package ansible-core, in $HOSTTUNE_VENV",
+    ),
+    (
+        "kubernetes-validate",
+        "PyPI package kubernetes-validate, in $HOSTTUNE_VENV",
+    ),
+];
+
+/// Finds a tool: `$HOSTTUNE_VENV/bin` first (where `.ci/run` puts the PyPI tools), then
+/// `PATH`, then the sbin directories (a non-root `PATH` often lacks them).
+pub fn tool_path(tool: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    if let Some(v) = std::env::var_os("HOSTTUNE_VENV") {
+        dirs.push(PathBuf::from(v).join("bin"));
+    }
+    if let Some(p) = std::env::var_os("PATH") {
+        dirs.extend(std::env::split_paths(&p));
+    }
+    dirs.extend(["/usr/sbin", "/sbin", "/usr/bin", "/bin"].map(PathBuf::from));
+    dirs.into_iter().map(|d| d.join(tool)).find(|p| {
+        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    })
+}
+
+/// Whether every tool `test` needs is installed. When one is missing, skips loudly naming
+/// each missing tool and where it comes from, and returns false; panics instead when
+/// `HOSTTUNE_REQUIRE_ROOT_TESTS=1` (CI installs them all).
+pub fn tools_present(test: &str, tools: &[&str]) -> bool {
+    let missing: Vec<String> = tools
+        .iter()
+        .filter(|t| tool_path(t).is_none())
+        .map(|t| match TOOL_SOURCES.iter().find(|(n, _)| n == t) {
+            Some((_, from)) => format!("{t} ({from})"),
+            None => t.to_string(),
+        })
+        .collect();
+    if missing.is_empty() {
+        true
+    } else {
+        skip(test, &format!("needs {}", missing.join(", ")))
+    }
+}
+
+/// `root_tests_enabled(test) && tools_present(test, tools)`: a real-kernel test that also
+/// runs these commands.
+pub fn root_tests_with(test: &str, tools: &[&str]) -> bool {
+    root_tests_enabled(test) && tools_present(test, tools)
 }
 
 /// Runs a command and panics with its output if it fails.

@@ -22,6 +22,7 @@ pub mod apply;
 pub mod atomic;
 pub mod cli;
 pub mod cpulist;
+pub mod evidence;
 pub mod host;
 pub mod irq;
 pub mod knobs;

@@ -4,8 +4,10 @@
 mod counts;
 pub mod discover;
 pub mod interrupts;
+pub mod percpu;
 pub mod placement;
 
 pub use discover::{DiscoverError, QueueIrq, queue_irqs, queue_irqs_in};
 pub use interrupts::{Interrupts, InterruptsError, IrqLine};
+pub use percpu::irq_counts;
 pub use placement::{Affinity, Placement, PlacementError, read_affinity, round_robin};

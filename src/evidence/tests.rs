@@ -1,0 +1,1 @@
+//! Tests of evaluation and rendering (pure) and of collection on fixture roots.

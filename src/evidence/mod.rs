@@ -198,6 +198,20 @@ pub fn irq_sets(profile: &Profile, cx: &PlanCx) -> BTreeMap<IfName, CpuList> {
 /// a kernel or namespace lacks, such as nf_conntrack's without the module) is left out, and
 /// `-v` logs why.
 pub fn collect(plan: &mut Plan, profile: &Profile, host: &Host, interval: Option<Duration>) {
+    match interval {
+        Some(d) => collect_between(plan, profile, host, Some(&mut || std::thread::sleep(d))),
+        None => collect_between(plan, profile, host, None),
+    }
+}
+
+/// [`collect`] with what happens between the two samples given: sleeping the interval, or in
+/// a test, rewriting a fixture's counters. `None` reads once.
+pub fn collect_between(
+    plan: &mut Plan,
+    profile: &Profile,
+    host: &Host,
+    between: Option<&mut dyn FnMut()>,
+) {
     let cache = Cache::default();
     let cx = PlanCx::new(*host, &cache);
     let sets = irq_sets(profile, &cx);
@@ -221,8 +235,8 @@ pub fn collect(plan: &mut Plan, profile: &Profile, host: &Host, interval: Option
         Scope::Namespace => Since::Namespace,
     };
     let first = Sample::read(host.fs, &all, online);
-    let second = interval.map(|d| {
-        std::thread::sleep(d);
+    let second = between.map(|wait| {
+        wait();
         Sample::read(host.fs, &all, online)
     });
     for (e, sources) in plan.entries.iter_mut().zip(wanted) {

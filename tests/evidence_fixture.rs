@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::Command;
 
 use assert_cmd::cargo::cargo_bin;
-use common::fixture::FixtureHost;
+use common::fixture::{FixtureHost, grow_interrupts};
 use hosttune::evidence::{self, Evidence};
 use hosttune::host::{Host, RootFs};
 use hosttune::plan::Kind;
@@ -89,7 +89,8 @@ fn evidence_of(doc: &serde_json::Value, object: &str) -> Vec<(String, Option<u64
 #[test]
 fn evidence_of_three_kernels_through_the_binary() {
     // (kernel, ListenOverflows, softnet dropped with its CPUs, TCPRcvQDrop)
-    let table: &[(&str, u64, &[(u64, u64)], Option<u64>)] = &[
+    type Row<'a> = (&'a str, u64, &'a [(u64, u64)], Option<u64>);
+    let table: &[Row] = &[
         ("4.19", 275243, &[(1, 523), (3, 7)], None),
         ("5.10", 1900, &[(1, 100), (3, 23)], Some(0)),
         ("6.18", 6907, &[(1, 42)], Some(17)),
@@ -171,38 +172,6 @@ fn evidence_is_for_reports_only() {
     assert_eq!(code, 2, "{err}");
 }
 
-/// `/proc/interrupts` of the fixture with `add` more interrupts of eth0's queue IRQs (60-63)
-/// on each CPU `cpu_of(irq)`.
-fn grow(root: &Path, cpu_of: impl Fn(u32) -> u32, add: u64) {
-    let path = root.join("proc/interrupts");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let mut out = String::new();
-    for line in text.lines() {
-        let irq = line
-            .trim_start()
-            .split(':')
-            .next()
-            .and_then(|l| l.parse::<u32>().ok());
-        match irq {
-            Some(irq @ 60..=63) => {
-                let (label, rest) = line.split_once(':').unwrap();
-                let mut cols: Vec<String> = rest.split_whitespace().map(String::from).collect();
-                let c = cpu_of(irq) as usize;
-                cols[c] = (cols[c].parse::<u64>().unwrap() + add).to_string();
-                let (counts, tail) = cols.split_at(8);
-                let counts: Vec<String> = counts.iter().map(|c| format!("{c:>10}")).collect();
-                out.push_str(&format!(
-                    "{label}:{}  {}\n",
-                    counts.join(" "),
-                    tail.join(" ")
-                ));
-            }
-            _ => out.push_str(&format!("{line}\n")),
-        }
-    }
-    std::fs::write(path, out).unwrap();
-}
-
 /// The evidence of eth0's IRQ items when the queue interrupts grow between the two samples
 /// by `grow_on(irq)`: per IRQ, (absolute count outside irq_cpus, increase outside).
 fn irq_evidence(h: &FixtureHost, profile: &str, grow_on: &dyn Fn(u32) -> u32) -> Vec<(u64, u64)> {
@@ -215,7 +184,7 @@ fn irq_evidence(h: &FixtureHost, profile: &str, grow_on: &dyn Fn(u32) -> u32) ->
         &mut plan,
         &p,
         &host,
-        Some(&mut || grow(&root, grow_on, 1000)),
+        Some(&mut || grow_interrupts(&root, 60..=63, grow_on, 1000)),
     );
     plan.items()
         .filter(|i| i.kind == Kind::IrqAffinity)

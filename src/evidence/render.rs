@@ -60,7 +60,9 @@ fn lead(i: &Item) -> String {
             match (d.strip_prefix("≥ "), d.strip_prefix("≤ ")) {
                 (Some(b), _) if single(b) && single(l) => format!("{name} {l} < {b}"),
                 (_, Some(b)) if single(b) && single(l) => format!("{name} {l} > {b}"),
-                _ if single(d) && single(l) => format!("{name} {l} ≠ {d}"),
+                _ if i.kind == Kind::Sysctl && single(d) && single(l) => {
+                    format!("{name} {l} ≠ {d}")
+                }
                 _ => format!("{name} {l}, wants {d}"),
             }
         }

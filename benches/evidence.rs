@@ -11,7 +11,6 @@
 //! 3. What `--evidence` costs: `audit web` with and without it.
 
 #[path = "../tests/common/mod.rs"]
-#[allow(dead_code)]
 mod common;
 
 use std::process::{Command, Stdio};

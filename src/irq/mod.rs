@@ -1,5 +1,5 @@
 //! NIC queue interrupts: parsing `/proc/interrupts`, finding a NIC's queue vectors and
-//! placing them one CPU each.
+//! placing them one CPU each; their per-CPU counts, for `--evidence`.
 
 mod counts;
 pub mod discover;

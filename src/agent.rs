@@ -59,6 +59,8 @@ pub trait Host {
     fn place(&self) -> crate::snapshot::Place;
     /// Whether this is the live kernel (link events exist only there).
     fn live(&self) -> bool;
+    /// Attaches each item's evidence counters (`--evidence`) for the textfile.
+    fn evidence(&self, _profile: &Profile, _plan: &mut Plan) {}
 }
 
 /// Why a cycle ran.
@@ -212,7 +214,7 @@ impl Agent<'_> {
     /// differs (enforce) or only count it (report), then write the metrics.
     fn cycle(&mut self, profile: &Profile, iface: Option<&str>, why: Why) {
         let start = Instant::now();
-        let plan = match self.host.plan(profile) {
+        let mut plan = match self.host.plan(profile) {
             Ok(p) => p,
             Err(e) => {
                 eprintln!("hosttune: agent: cannot plan {}: {e:#}", self.s.profile);
@@ -246,6 +248,11 @@ impl Agent<'_> {
         }
         self.counters.cycles += 1;
         self.counters.last_cycle = start.elapsed();
+        // The textfile carries the evidence gauges; read after any apply, so they describe
+        // the host as the next cycle finds it.
+        if self.s.textfile.is_some() {
+            self.host.evidence(profile, &mut plan);
+        }
         self.write_metrics(Some((&plan, applied)));
     }
 

@@ -77,6 +77,8 @@ pub enum Command {
         /// Write the report here (atomically) instead of stdout.
         #[arg(long, value_name = "FILE")]
         output: Option<PathBuf>,
+        #[command(flatten)]
+        evidence: crate::evidence::EvidenceArgs,
     },
     /// Snapshot what will change, change it, read it back.
     Apply {
@@ -86,6 +88,9 @@ pub enum Command {
         /// Show what would change; exit 1 when changes are pending.
         #[arg(long)]
         dry_run: bool,
+        /// With --dry-run: the counters that show whether each setting matters.
+        #[command(flatten)]
+        evidence: crate::evidence::EvidenceArgs,
     },
     /// Record the live values of everything PROFILE covers.
     Snapshot {
@@ -252,6 +257,16 @@ impl Ctx {
         }
         Ok(plan)
     }
+
+    /// [`Ctx::plan`], then with `--evidence` the counters tied to each item.
+    fn plan_evidence(&self, name: &str, ev: &crate::evidence::EvidenceArgs) -> Result<Plan> {
+        ev.check().map_err(anyhow::Error::msg)?;
+        let mut plan = self.plan(name)?;
+        if let Some(interval) = ev.wanted() {
+            crate::evidence::collect(&mut plan, &self.load(name)?, &self.host(), interval);
+        }
+        Ok(plan)
+    }
 }
 
 /// The seams for `root`: the live kernel's on a live tree (`/`, or the host's `/proc` and
@@ -356,19 +371,27 @@ pub fn run(args: Args) -> Result<Code> {
             profile,
             format,
             output,
-        } => audit(&ctx, &profile, format, output),
+            evidence,
+        } => audit(&ctx, &profile, format, output, &evidence),
         Command::Apply {
             profile,
             dry_run: true,
+            evidence,
         } => {
-            let plan = ctx.plan(&profile)?;
+            let plan = ctx.plan_evidence(&profile, &evidence)?;
             out(&report::text(&plan, true))?;
             Ok(verdict(&plan))
         }
         Command::Apply {
             profile,
             dry_run: false,
-        } => apply(&ctx, &profile),
+            evidence,
+        } => {
+            if evidence.wanted().is_some() {
+                bail!("--evidence reports; give it to `audit` or `apply --dry-run`");
+            }
+            apply(&ctx, &profile)
+        }
         Command::Snapshot { profile } => {
             let plan = ctx.plan(&profile)?;
             let snap = Snapshot {
@@ -592,8 +615,14 @@ fn verdict(plan: &Plan) -> Code {
     }
 }
 
-fn audit(ctx: &Ctx, profile: &str, format: Format, output: Option<PathBuf>) -> Result<Code> {
-    let plan = ctx.plan(profile)?;
+fn audit(
+    ctx: &Ctx,
+    profile: &str,
+    format: Format,
+    output: Option<PathBuf>,
+    evidence: &crate::evidence::EvidenceArgs,
+) -> Result<Code> {
+    let plan = ctx.plan_evidence(profile, evidence)?;
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap_or_default()
@@ -754,5 +783,8 @@ impl crate::agent::Host for Ctx {
     }
     fn live(&self) -> bool {
         self.fs.is_live()
+    }
+    fn evidence(&self, profile: &profile::Profile, plan: &mut Plan) {
+        crate::evidence::collect(plan, profile, &self.host(), None);
     }
 }

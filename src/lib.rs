@@ -7,6 +7,7 @@
 //! profile file ─load→ Profile ─validate→ Desired          (profile: pure, all problems at once)
 //! Desired ─resolve(host)→ targets ─observe(host)→ Observed (knobs::*: read-only)
 //! (Desired, Observed) ─diff→ Plan                          (knobs::*::diff, plan: pure)
+//! Plan ─evidence (--evidence)→ counters per item             (evidence: read, then pure)
 //! Plan ─report→ audit / dry-run output                     (report: pure)
 //! Plan ─apply(host, snapshot store)→ Outcome               (apply: snapshot first, write, read back)
 //! Snapshot ─→ Plan ─apply→                                  (apply::rollback_plan: just another plan)
@@ -23,6 +24,7 @@ pub mod atomic;
 pub mod cli;
 pub mod cpulist;
 pub mod docs;
+pub mod evidence;
 pub mod host;
 pub mod irq;
 pub mod knobs;

@@ -17,12 +17,18 @@ pub enum Format {
 }
 
 /// One line per item (kind, object, desired, live, status, note), columns aligned, then a
-/// summary line. `quiet` leaves out items that are `ok`.
+/// summary line. `quiet` leaves out items that are `ok`. With evidence (`--evidence`), items
+/// whose counters show something come first and each evidence reads on a line of its own.
 pub fn text(plan: &Plan, quiet: bool) -> String {
     let items: Vec<&Item> = plan
         .items()
         .filter(|i| !quiet || i.status != Status::Ok)
         .collect();
+    let items = if items.iter().any(|i| !i.evidence.is_empty()) {
+        crate::evidence::render::order(items)
+    } else {
+        items
+    };
     let mut out = String::new();
     if !items.is_empty() {
         let w = |f: &dyn Fn(&Item) -> usize, h: &str| {
@@ -55,6 +61,9 @@ pub fn text(plan: &Plan, quiet: bool) -> String {
                 None => {
                     let _ = writeln!(out, "{}", line.trim_end());
                 }
+            }
+            if let Some(s) = crate::evidence::render::sentence(i) {
+                let _ = writeln!(out, "    {s}");
             }
         }
     }
@@ -127,7 +136,8 @@ pub fn json(plan: &Plan, host: &str) -> String {
     s
 }
 
-fn label(v: &str) -> String {
+/// A Prometheus label value, escaped.
+pub(crate) fn label(v: &str) -> String {
     v.replace('\\', "\\\\")
         .replace('"', "\\\"")
         .replace('\n', "\\n")
@@ -230,6 +240,7 @@ pub fn prometheus(plan: &Plan, now_unix: u64, last: Option<LastApply>) -> String
             l.finished_unix
         );
     }
+    out.push_str(&crate::evidence::render::prometheus(plan, &p));
     out.push_str("# HELP hosttune_build_info The hosttune version that wrote this file.\n");
     out.push_str("# TYPE hosttune_build_info gauge\n");
     let _ = writeln!(

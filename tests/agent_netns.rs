@@ -407,6 +407,12 @@ fn on_a_fixture_root_an_irq_that_comes_back_unpinned_is_pinned_again() {
         || agent.log(),
         || textfile.exists() && h.affinity(60) == "4",
     );
+    // The textfile carries each item's evidence gauges.
+    let metrics = std::fs::read_to_string(&textfile).unwrap();
+    assert!(
+        metrics.contains("object=\"eth0 queue 0 irq 60\",counter=\"interrupts_outside_irq_cpus\"}"),
+        "{metrics}"
+    );
     // A driver reset re-creates the IRQ with the default affinity.
     std::fs::write(h.root().join("proc/irq/60/smp_affinity_list"), "0-7\n").unwrap();
     // The change is logged once its transaction is recorded, after the write: wait for both.

@@ -267,6 +267,23 @@ pub mod paths {
         p
     }
 
+    /// `/proc/net/FILE` (`netstat`, `snmp`, `softnet_stat`, `stat/nf_conntrack`): the kernel
+    /// counters that show whether a setting matters (`--evidence`). Per network namespace,
+    /// like `/proc/sys/net`.
+    pub fn proc_net(file: &str) -> PathBuf {
+        let mut p = PathBuf::from("/proc/net");
+        p.extend(file.split('/'));
+        p
+    }
+
+    /// `/sys/class/net/IFACE/statistics/STAT` (`rx_missed_errors`, `rx_dropped`, ...): the
+    /// interface's totals, as `ip -s link` shows them.
+    pub fn net_statistic(iface: &IfName, stat: &str) -> PathBuf {
+        let mut p = net(iface, "statistics");
+        p.push(stat);
+        p
+    }
+
     /// irqbalance's environment file: `/etc/default/irqbalance` (Debian, Ubuntu), then
     /// `/etc/sysconfig/irqbalance` (RHEL, Fedora, SUSE), in the order they are looked for.
     pub fn irqbalance_env() -> [PathBuf; 2] {

@@ -155,7 +155,7 @@ impl<'a> Interrupts<'a> {
     }
 }
 
-fn parse_header(no: usize, header: &str) -> Result<Vec<u32>, InterruptsError> {
+pub(super) fn parse_header(no: usize, header: &str) -> Result<Vec<u32>, InterruptsError> {
     header
         .split_ascii_whitespace()
         .map(|token| {

@@ -92,6 +92,10 @@ pub struct Item {
     /// another value (SPEC §4).
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub conflicts: Vec<crate::sysctld::Conflict>,
+    /// With `--evidence`: the kernel counters that show whether this setting matters here
+    /// (SPEC §4).
+    #[serde(skip_serializing_if = "Vec::is_empty", default)]
+    pub evidence: Vec<crate::evidence::Evidence>,
 }
 
 impl Item {
@@ -111,6 +115,7 @@ impl Item {
             status,
             note: None,
             conflicts: Vec::new(),
+            evidence: Vec::new(),
         }
     }
 

@@ -91,3 +91,42 @@ fn walk(root: &Path, dir: &Path, m: &mut BTreeMap<PathBuf, Vec<u8>>) {
         }
     }
 }
+
+/// Rewrites `ROOT/proc/interrupts` with `add` more interrupts of each IRQ in `irqs`, counted
+/// on CPU `cpu_of(irq)` (the header's CPUs must be 0..N without gaps): what the kernel shows
+/// after traffic, for the evidence of IRQ affinity.
+pub fn grow_interrupts(
+    root: &Path,
+    irqs: std::ops::RangeInclusive<u32>,
+    cpu_of: impl Fn(u32) -> u32,
+    add: u64,
+) {
+    let path = root.join("proc/interrupts");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let ncpu = text.lines().next().unwrap().split_whitespace().count();
+    let mut out = String::new();
+    for line in text.lines() {
+        let irq = line
+            .trim_start()
+            .split(':')
+            .next()
+            .and_then(|l| l.parse::<u32>().ok());
+        match irq {
+            Some(irq) if irqs.contains(&irq) => {
+                let (label, rest) = line.split_once(':').unwrap();
+                let mut cols: Vec<String> = rest.split_whitespace().map(String::from).collect();
+                let c = cpu_of(irq) as usize;
+                cols[c] = (cols[c].parse::<u64>().unwrap() + add).to_string();
+                let (counts, tail) = cols.split_at(ncpu);
+                let counts: Vec<String> = counts.iter().map(|c| format!("{c:>10}")).collect();
+                out.push_str(&format!(
+                    "{label}:{}  {}\n",
+                    counts.join(" "),
+                    tail.join(" ")
+                ));
+            }
+            _ => out.push_str(&format!("{line}\n")),
+        }
+    }
+    std::fs::write(path, out).unwrap();
+}

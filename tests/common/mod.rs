@@ -1,6 +1,7 @@
 //! Shared helpers for integration tests: root checks and throw-away network namespaces.
 #![allow(dead_code)]
 
+pub mod burst;
 pub mod fixture;
 
 use std::path::PathBuf;

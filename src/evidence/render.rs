@@ -1,0 +1,176 @@
+//! Evidence in reports (pure): the order of the text report, the line under each item that
+//! reads like a troubleshooting note ("somaxconn 4096 < 500000, ListenOverflows 6907 since
+//! boot"), and the Prometheus gauges.
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+
+use super::Evidence;
+use crate::knobs::{Item, Kind, Status};
+use crate::plan::Plan;
+
+/// Where an item goes in the text report with evidence: drifted items whose evidence shows
+/// something first, then other items whose evidence shows something, then the rest.
+pub fn tier(i: &Item) -> u8 {
+    let shows = i.evidence.iter().any(Evidence::nonzero);
+    match (shows, i.status == Status::Drift) {
+        (true, true) => 0,
+        (true, false) => 1,
+        _ => 2,
+    }
+}
+
+/// `items` in report order (stable: plan order within a tier).
+pub fn order(mut items: Vec<&Item>) -> Vec<&Item> {
+    items.sort_by_key(|i| tier(i));
+    items
+}
+
+/// The short name of a counter in text: `ListenOverflows`, `Udp RcvbufErrors`,
+/// `softnet dropped`.
+pub fn short(counter: &str) -> String {
+    if let Some(f) = counter.strip_prefix("TcpExt") {
+        return f.to_string();
+    }
+    for p in ["Udp", "Tcp", "IpExt", "Ip"] {
+        if let Some(f) = counter.strip_prefix(p) {
+            if f.starts_with(|c: char| c.is_ascii_uppercase()) {
+                return format!("{p} {f}");
+            }
+        }
+    }
+    match counter {
+        "interrupts_outside_irq_cpus" => "interrupts outside irq_cpus".into(),
+        c => c
+            .replacen("softnet_", "softnet ", 1)
+            .replacen("conntrack_", "conntrack ", 1),
+    }
+}
+
+/// How the item stands, in a few words: `somaxconn 4096 < 500000`.
+fn lead(i: &Item) -> String {
+    let name = match i.kind {
+        Kind::Sysctl => i.object.rsplit(['.', '/']).next().unwrap_or(&i.object),
+        _ => &i.object,
+    };
+    let single = |s: &str| !s.trim().contains(' ');
+    match i.status {
+        Status::Drift => {
+            let (l, d) = (i.live.as_str(), i.desired.as_str());
+            match (d.strip_prefix("≥ "), d.strip_prefix("≤ ")) {
+                (Some(b), _) if single(b) && single(l) => format!("{name} {l} < {b}"),
+                (_, Some(b)) if single(b) && single(l) => format!("{name} {l} > {b}"),
+                _ if i.kind == Kind::Sysctl && single(d) && single(l) => {
+                    format!("{name} {l} ≠ {d}")
+                }
+                _ => format!("{name} {l}, wants {d}"),
+            }
+        }
+        Status::Ok => format!("{name} {} (ok)", i.live),
+        s => format!("{name} ({s})"),
+    }
+}
+
+fn amount(e: &Evidence) -> String {
+    match (e.increase, e.per_second) {
+        (Some(d), Some(r)) => format!(
+            "{} {}, +{d} in the interval ({:.1}/s)",
+            e.value,
+            e.since.as_str(),
+            r.0
+        ),
+        _ => format!("{} {}", e.value, e.since.as_str()),
+    }
+}
+
+/// The line under an item with evidence, or `None` without any.
+pub fn sentence(i: &Item) -> Option<String> {
+    let totals: Vec<&Evidence> = i.evidence.iter().filter(|e| e.cpu.is_none()).collect();
+    if totals.is_empty() {
+        return None;
+    }
+    let mut out = lead(i);
+    for t in totals {
+        let _ = write!(out, ", {} {}", short(&t.counter), amount(t));
+        let mut parts: Vec<&Evidence> = i
+            .evidence
+            .iter()
+            .filter(|e| e.cpu.is_some() && e.counter == t.counter)
+            .collect();
+        parts.sort_by_key(|e| std::cmp::Reverse(e.increase.unwrap_or(e.value)));
+        if !parts.is_empty() {
+            let shown: Vec<String> = parts
+                .iter()
+                .take(8)
+                .map(|e| match e.increase {
+                    Some(d) => format!("CPU {}: +{d}", e.cpu.unwrap_or_default()),
+                    None => format!("CPU {}: {}", e.cpu.unwrap_or_default(), e.value),
+                })
+                .collect();
+            let more = parts.len().saturating_sub(8);
+            let more = if more > 0 {
+                format!(", {more} more")
+            } else {
+                String::new()
+            };
+            let _ = write!(out, " ({}{more})", shown.join(", "));
+        }
+    }
+    Some(out)
+}
+
+/// The evidence gauges of a plan, empty when no item has evidence:
+/// `hosttune_evidence{profile,kind,object,counter}` (absolute), the per-CPU parts in
+/// `hosttune_evidence_per_cpu{...,cpu}`, and with an interval
+/// `hosttune_evidence_per_second{profile,kind,object,counter}`.
+pub fn prometheus(plan: &Plan, profile: &str) -> String {
+    let esc = crate::report::label;
+    let mut out = String::new();
+    let items: Vec<&Item> = plan.items().filter(|i| !i.evidence.is_empty()).collect();
+    if items.is_empty() {
+        return out;
+    }
+    let mut family = |name: &str, help: &str, pick: &dyn Fn(&Evidence) -> Option<String>| {
+        let mut lines = String::new();
+        let mut seen = HashSet::new();
+        for i in &items {
+            for e in &i.evidence {
+                let Some(v) = pick(e) else { continue };
+                if !seen.insert((i.kind, i.object.clone(), e.counter.clone(), e.cpu)) {
+                    continue;
+                }
+                let cpu = e.cpu.map(|c| format!(",cpu=\"{c}\"")).unwrap_or_default();
+                let _ = writeln!(
+                    lines,
+                    "{name}{{profile=\"{profile}\",kind=\"{}\",object=\"{}\",counter=\"{}\"{cpu}}} {v}",
+                    i.kind,
+                    esc(&i.object),
+                    esc(&e.counter)
+                );
+            }
+        }
+        if !lines.is_empty() {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
+            out.push_str(&lines);
+        }
+    };
+    family(
+        "hosttune_evidence",
+        "Kernel counters tied to an item (--evidence), absolute.",
+        &|e| e.cpu.is_none().then(|| e.value.to_string()),
+    );
+    family(
+        "hosttune_evidence_per_cpu",
+        "Per-CPU parts of an item's evidence counters that are not zero.",
+        &|e| e.cpu.map(|_| e.value.to_string()),
+    );
+    family(
+        "hosttune_evidence_per_second",
+        "Rate of an item's evidence counters over --evidence-interval.",
+        &|e| match (e.cpu, e.per_second) {
+            (None, Some(r)) => Some(format!("{}", r.0)),
+            _ => None,
+        },
+    );
+    out
+}

@@ -59,6 +59,8 @@ pub trait Host {
     fn place(&self) -> crate::snapshot::Place;
     /// Whether this is the live kernel (link events exist only there).
     fn live(&self) -> bool;
+    /// The interfaces there now.
+    fn ifaces(&self) -> Vec<String>;
     /// Attaches each item's evidence counters (`--evidence`) for the textfile.
     fn evidence(&self, _profile: &Profile, _plan: &mut Plan) {}
 }
@@ -94,10 +96,12 @@ pub fn run(host: &dyn Host, s: &Settings) -> anyhow::Result<u8> {
         None
     };
     let mut counters = Counters::default();
+    let mut known: BTreeSet<String> = host.ifaces().into_iter().collect();
     let mut agent = Agent {
         host,
         s,
         counters: &mut counters,
+        known: &mut known,
     };
     agent.cycle(&profile, None, Why::Start);
     let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
@@ -130,6 +134,7 @@ pub fn run(host: &dyn Host, s: &Settings) -> anyhow::Result<u8> {
                         host,
                         s,
                         counters: &mut counters,
+                        known: &mut known,
                     };
                     match host.load(&s.profile) {
                         Ok(p) => {
@@ -174,6 +179,7 @@ pub fn run(host: &dyn Host, s: &Settings) -> anyhow::Result<u8> {
                 host,
                 s,
                 counters: &mut counters,
+                known: &mut known,
             };
             if overrun {
                 agent.cycle(&profile, None, Why::Link);
@@ -190,10 +196,12 @@ pub fn run(host: &dyn Host, s: &Settings) -> anyhow::Result<u8> {
                 host,
                 s,
                 counters: &mut counters,
+                known: &mut known,
             };
             agent.cycle(&profile, None, Why::Interval);
             next_audit = now + s.interval;
         }
+        let now = Instant::now();
         if let (Some(p), Some(d)) = (next_ping, watchdog) {
             if now >= p {
                 let _ = sd_notify::notify(&[sd_notify::NotifyState::Watchdog]);
@@ -207,6 +215,9 @@ struct Agent<'a> {
     host: &'a dyn Host,
     s: &'a Settings,
     counters: &'a mut Counters,
+    /// Interfaces seen so far (at start, or since): a link event for one not in it is a new
+    /// interface.
+    known: &'a mut BTreeSet<String>,
 }
 
 impl Agent<'_> {
@@ -233,7 +244,10 @@ impl Agent<'_> {
             iface.map(|i| format!(" {i}")).unwrap_or_default(),
             part.entries.len()
         );
-        let enforce = self.s.mode == Mode::Enforce || why == Why::Start;
+        // Report mode never corrects drift, but an interface that appeared since the agent
+        // started is not drift: it gets the profile, like at start (SPEC §7: link events apply).
+        let new_iface = iface.is_some_and(|i| self.known.insert(i.to_string()));
+        let enforce = self.s.mode == Mode::Enforce || why == Why::Start || new_iface;
         if drift > 0 && !enforce {
             for i in part.items().filter(|i| i.status == Status::Drift) {
                 eprintln!(
@@ -245,6 +259,12 @@ impl Agent<'_> {
         let mut applied = None;
         if drift > 0 && enforce {
             applied = Some(self.apply(&part));
+        }
+        // The metrics show the host after this cycle, not before its corrections.
+        if applied == Some(true) {
+            if let Ok(p) = self.host.plan(profile) {
+                plan = p;
+            }
         }
         self.counters.cycles += 1;
         self.counters.last_cycle = start.elapsed();
@@ -267,16 +287,36 @@ impl Agent<'_> {
                 return false;
             }
         };
+        // A transaction of this agent (or of an apply) that was killed: its snapshot holds the
+        // values from before it and is the newest record; take it over, as `apply` does.
+        let interrupted = match apply::recover(store, true) {
+            Ok(Some(i)) if i.journal.origin == Origin::Apply => {
+                eprintln!(
+                    "hosttune: agent: the {} of profile {} started {} (pid {}) was \
+                     interrupted; this transaction takes its snapshot over",
+                    i.journal.origin.as_str(),
+                    i.journal.profile,
+                    i.journal.started,
+                    i.journal.pid
+                );
+                i.snapshot.ok().map(|s| (i.journal, s))
+            }
+            _ => None,
+        };
         // The newest apply of this profile is the agent's snapshot so far: this transaction's
         // "before" values are that snapshot's, wherever it recorded one.
-        let base = store
-            .last_apply()
-            .ok()
-            .and_then(|id| store.load(&id).ok())
-            .filter(|b| b.profile == plan.profile && b.origin == Origin::Apply);
+        let base = match &interrupted {
+            Some((_, s)) => Some(s.clone()),
+            None => store
+                .last_apply()
+                .ok()
+                .and_then(|id| store.load(&id).ok())
+                .filter(|b| b.profile == plan.profile && b.origin == Origin::Apply),
+        };
         let host_name = self.host.host_name();
         let opts = Opts {
             inherit: base.as_ref(),
+            interrupted: interrupted.as_ref().map(|(j, _)| j),
             place: Some(self.host.place()),
             commit: Commit::Push {
                 replaces: base.as_ref().map(|b| b.id.clone()),

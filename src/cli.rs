@@ -784,6 +784,11 @@ impl crate::agent::Host for Ctx {
     fn live(&self) -> bool {
         self.fs.is_live()
     }
+    fn ifaces(&self) -> Vec<String> {
+        self.fs
+            .read_dir(&crate::host::paths::net_class())
+            .unwrap_or_default()
+    }
     fn evidence(&self, profile: &profile::Profile, plan: &mut Plan) {
         crate::evidence::collect(plan, profile, &self.host(), None);
     }

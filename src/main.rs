@@ -24,6 +24,8 @@ fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .with_max_level(level)
         .with_target(false)
+        // journald shows escape codes literally: colour only on a terminal.
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     match hosttune::cli::run(args) {
         Ok(code) => ExitCode::from(code),

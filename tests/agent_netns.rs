@@ -436,3 +436,81 @@ fn on_a_fixture_root_an_irq_that_comes_back_unpinned_is_pinned_again() {
     );
     assert_eq!(agent.stop(), 0);
 }
+
+#[test]
+fn report_mode_still_tunes_an_interface_that_appears() {
+    if !root_tests_enabled("report_mode_still_tunes_an_interface_that_appears") {
+        return;
+    }
+    let rig = Rig::new("agrnew");
+    let agent = rig.agent(&["--interval", "30", "--mode", "report"]);
+    rig.veth("veth3");
+    within(
+        Duration::from_secs(1),
+        "new veth3 tuned",
+        || agent.log(),
+        || rig.qlen("veth3") == "5000",
+    );
+    // A change to it afterwards is drift, only reported.
+    rig.ns.ip(&["link", "set", "veth3", "txqueuelen", "1000"]);
+    within(
+        Duration::from_secs(2),
+        "drift reported",
+        || agent.log(),
+        || agent.log().contains("drift txqueuelen veth3"),
+    );
+    assert_eq!(rig.qlen("veth3"), "1000");
+    assert_eq!(agent.stop(), 0);
+}
+
+#[test]
+fn an_agent_killed_mid_transaction_loses_no_before_value() {
+    if !root_tests_enabled("an_agent_killed_mid_transaction_loses_no_before_value") {
+        return;
+    }
+    let rig = Rig::new("agkill");
+    let before = rig.ns.sysctl_all();
+    std::fs::write(
+        rig.profile(),
+        "[sysctl]\n\"net.core.somaxconn\" = 4242\n\"net.ipv4.tcp_fin_timeout\" = 33\n\
+         \"net.ipv4.tcp_keepalive_time\" = 777\n",
+    )
+    .unwrap();
+    let mark = rig.dir.path().join("paused");
+    let mut c = Command::new("ip");
+    c.args(["netns", "exec", &rig.ns.name, BIN, "--state-dir"])
+        .arg(rig.state())
+        .args(["agent", &rig.profile(), "--interval", "30"])
+        .env("HOSTTUNE_FAULT", "sysctl:2:pause")
+        .env("HOSTTUNE_FAULT_MARK", &mark);
+    let mut first = Agent::start(c, rig.dir.path());
+    within(
+        Duration::from_secs(10),
+        "paused mid-apply",
+        || first.log(),
+        || mark.exists(),
+    );
+    first.child.as_mut().unwrap().kill().unwrap(); // SIGKILL: no undo
+    first.child.as_mut().unwrap().wait().unwrap();
+    assert_eq!(
+        rig.ns.sysctl("net.core.somaxconn"),
+        "4242",
+        "the first write stayed"
+    );
+
+    let second = rig.agent(&["--interval", "30"]);
+    within(
+        Duration::from_secs(3),
+        "second agent applied",
+        || second.log(),
+        || rig.ns.sysctl("net.ipv4.tcp_keepalive_time") == "777",
+    );
+    assert_eq!(second.stop(), 0);
+    let (code, out, err) = rig.ns.hosttune(&rig.state(), &["rollback"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(
+        rig.ns.sysctl_all(),
+        before,
+        "one rollback returns to before the first apply"
+    );
+}

@@ -198,12 +198,16 @@ _hosttune() {
             return 0
             ;;
         hosttune__subcmd__apply)
-            opts="-v -q -h --dry-run --root --state-dir --profile-dir --verbose --quiet --allow-host-global --help"
+            opts="-v -q -h --dry-run --evidence --evidence-interval --root --state-dir --profile-dir --verbose --quiet --allow-host-global --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --evidence-interval)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -224,7 +228,7 @@ _hosttune() {
             return 0
             ;;
         hosttune__subcmd__audit)
-            opts="-v -q -h --format --output --root --state-dir --profile-dir --verbose --quiet --allow-host-global --help"
+            opts="-v -q -h --format --output --evidence --evidence-interval --root --state-dir --profile-dir --verbose --quiet --allow-host-global --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -235,6 +239,10 @@ _hosttune() {
                     return 0
                     ;;
                 --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --evidence-interval)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

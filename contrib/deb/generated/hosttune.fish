@@ -70,17 +70,21 @@ complete -c hosttune -n "__fish_hosttune_using_subcommand audit" -l format -d 'R
 json\t''
 prometheus\t''"
 complete -c hosttune -n "__fish_hosttune_using_subcommand audit" -l output -d 'Write the report here (atomically) instead of stdout' -r -F
+complete -c hosttune -n "__fish_hosttune_using_subcommand audit" -l evidence-interval -d 'Read the counters twice, SECS apart, and report their increase and rate too (implies --evidence)' -r
 complete -c hosttune -n "__fish_hosttune_using_subcommand audit" -l root -d 'Where /proc and /sys are read and written (a captured tree for offline audits)' -r -F
 complete -c hosttune -n "__fish_hosttune_using_subcommand audit" -l state-dir -d 'Snapshots and the lock' -r -F
 complete -c hosttune -n "__fish_hosttune_using_subcommand audit" -l profile-dir -d 'Site profile directory, searched before the built-ins (repeatable)' -r -F
+complete -c hosttune -n "__fish_hosttune_using_subcommand audit" -l evidence -d 'Attach to each item the kernel counters that show whether its setting matters (listen queue overflows, softnet drops, NIC rx drops, IRQs outside irq_cpus, ...)'
 complete -c hosttune -n "__fish_hosttune_using_subcommand audit" -s v -l verbose -d 'More log output (-v info, -vv debug)'
 complete -c hosttune -n "__fish_hosttune_using_subcommand audit" -s q -l quiet -d 'Only problems: leave `ok` items out of reports'
 complete -c hosttune -n "__fish_hosttune_using_subcommand audit" -l allow-host-global -d 'Inside a non-initial network namespace, write host-global settings too (kernel.*, vm.*, fs.*, /proc/irq, services), which change the whole host. Off by default: they are skipped there'
 complete -c hosttune -n "__fish_hosttune_using_subcommand audit" -s h -l help -d 'Print help'
+complete -c hosttune -n "__fish_hosttune_using_subcommand apply" -l evidence-interval -d 'Read the counters twice, SECS apart, and report their increase and rate too (implies --evidence)' -r
 complete -c hosttune -n "__fish_hosttune_using_subcommand apply" -l root -d 'Where /proc and /sys are read and written (a captured tree for offline audits)' -r -F
 complete -c hosttune -n "__fish_hosttune_using_subcommand apply" -l state-dir -d 'Snapshots and the lock' -r -F
 complete -c hosttune -n "__fish_hosttune_using_subcommand apply" -l profile-dir -d 'Site profile directory, searched before the built-ins (repeatable)' -r -F
 complete -c hosttune -n "__fish_hosttune_using_subcommand apply" -l dry-run -d 'Show what would change; exit 1 when changes are pending'
+complete -c hosttune -n "__fish_hosttune_using_subcommand apply" -l evidence -d 'Attach to each item the kernel counters that show whether its setting matters (listen queue overflows, softnet drops, NIC rx drops, IRQs outside irq_cpus, ...)'
 complete -c hosttune -n "__fish_hosttune_using_subcommand apply" -s v -l verbose -d 'More log output (-v info, -vv debug)'
 complete -c hosttune -n "__fish_hosttune_using_subcommand apply" -s q -l quiet -d 'Only problems: leave `ok` items out of reports'
 complete -c hosttune -n "__fish_hosttune_using_subcommand apply" -l allow-host-global -d 'Inside a non-initial network namespace, write host-global settings too (kernel.*, vm.*, fs.*, /proc/irq, services), which change the whole host. Off by default: they are skipped there'

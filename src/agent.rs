@@ -171,7 +171,11 @@ pub fn run(host: &dyn Host, s: &Settings) -> anyhow::Result<u8> {
                         counters.event("link");
                         changed.insert(n);
                     }
-                    LinkEvent::Removed(_) => counters.event("link_removed"),
+                    LinkEvent::Removed(n) => {
+                        counters.event("link_removed");
+                        // A later interface of the same name is a new one.
+                        known.remove(&n);
+                    }
                     LinkEvent::Overrun => overrun = true,
                 }
             }
@@ -347,7 +351,16 @@ impl Agent<'_> {
                     }
                 }
                 match &o.failure {
-                    None => true,
+                    None => {
+                        // The new snapshot holds every value the one it replaced held: the
+                        // replaced file would only pile up (one per correction).
+                        if let (Some(b), Some(new)) = (&base, &o.snapshot) {
+                            if &b.id != new {
+                                let _ = store.delete(&b.id);
+                            }
+                        }
+                        true
+                    }
                     Some(f) => {
                         eprintln!(
                             "hosttune: agent: apply failed, {}: {}",

@@ -293,6 +293,9 @@ pub(crate) fn run_io(
                 return Ok(fail(&tx, out, cause, &written, &snap.settings));
             }
         };
+        // The report shows the value written (a bound's resolved value, not `≥ N`).
+        let mut item = item;
+        item.desired = describe(&to).2;
         let mut d = Done {
             item,
             kept: None,

@@ -209,6 +209,20 @@ impl Ctx {
             .unwrap_or_else(|_| "unknown".into())
     }
 
+    /// Fails when `--root` is no host tree at all (a typo, an empty directory): every item
+    /// would read as absent and the report would say "in sync".
+    fn check_root(&self) -> Result<()> {
+        let root = self.fs.root();
+        if !root.join("proc").is_dir() {
+            bail!(
+                "--root {}: there is no proc/ under it; give / or a captured tree with proc/ \
+                 (and sys/)",
+                root.display()
+            );
+        }
+        Ok(())
+    }
+
     /// Where this run works: `--root`, and the network namespace of that tree.
     fn place(&self) -> snapshot::Place {
         snapshot::Place {
@@ -227,6 +241,7 @@ impl Ctx {
     }
 
     fn plan(&self, name: &str) -> Result<Plan> {
+        self.check_root()?;
         let p = self.load(name)?;
         // Kept values only turn a rounded ring size from drift into `clamped`: an unreadable
         // file costs a warning, never the run.
@@ -428,6 +443,7 @@ pub fn run(args: Args) -> Result<Code> {
                 mode,
                 textfile,
             };
+            ctx.check_root()?;
             crate::agent::run(&ctx, &settings)
         }
         Command::Import { files, name } => import(&files, name.as_deref()),
@@ -536,6 +552,7 @@ fn apply(ctx: &Ctx, profile: &str) -> Result<Code> {
 }
 
 fn rollback(ctx: &Ctx, id: Option<String>) -> Result<Code> {
+    ctx.check_root()?;
     let (guard, _lock, _found) = begin(ctx, "rollback")?;
     let (id, snap) = match id {
         Some(id) => {

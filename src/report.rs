@@ -245,7 +245,7 @@ pub fn prometheus(plan: &Plan, now_unix: u64, last: Option<LastApply>) -> String
     out.push_str("# TYPE hosttune_build_info gauge\n");
     let _ = writeln!(
         out,
-        "hosttune_build_info{{version=\"{}\"}} 1",
+        "hosttune_build_info{{profile=\"{p}\",version=\"{}\"}} 1",
         env!("CARGO_PKG_VERSION")
     );
     out
@@ -581,6 +581,9 @@ mod tests {
             p.contains("hosttune_last_run_timestamp_seconds{profile=\"web\"} 7\n"),
             "{p}"
         );
-        assert!(p.contains("hosttune_build_info{version=\""), "{p}");
+        assert!(
+            p.contains("hosttune_build_info{profile=\"web\",version=\""),
+            "{p}"
+        );
     }
 }

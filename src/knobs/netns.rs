@@ -30,18 +30,23 @@ pub enum Scope {
 /// 1. `/proc/self/ns/net` names inode 0xEFFFFFF9: the initial namespace (kernels with fixed
 ///    initial-namespace inodes). `/proc/1/ns/net` is not compared: it can be unreadable in a
 ///    sandbox even for root, and in a container PID 1 shares the container's namespace.
-/// 2. Otherwise, `net.core.netdev_max_backlog` exists only in the initial namespace: the
-///    kernel registers `net_core_table` for `init_net` alone (the per-namespace keys such as
-///    `somaxconn` are in a separate table), on every kernel with network namespaces. A
-///    captured tree (`--root`) is judged by the same file.
+/// 2. Otherwise (another inode: a namespace, or an older kernel whose initial inode is
+///    dynamic), `net.core.netdev_max_backlog` decides: it exists only in the initial
+///    namespace, because the kernel registers `net_core_table` for `init_net` alone (the
+///    per-namespace keys such as `somaxconn` are in a separate table).
+///
+/// A captured tree (`--root` on a copy, with no `proc/self` link) is a host's tree: it is
+/// judged as the initial namespace, so that a partial capture is not mistaken for a
+/// namespace and its host-global keys are still compared.
 pub fn detect(fs: &dyn Files) -> Scope {
-    let ino = fs.read_link(&paths::self_netns()).ok().and_then(|t| {
-        let t = t.to_string_lossy().into_owned();
-        t.strip_prefix("net:[")?
-            .strip_suffix(']')?
-            .parse::<u64>()
-            .ok()
-    });
+    let Ok(link) = fs.read_link(&paths::self_netns()) else {
+        return Scope::Initial;
+    };
+    let link = link.to_string_lossy().into_owned();
+    let ino = link
+        .strip_prefix("net:[")
+        .and_then(|t| t.strip_suffix(']'))
+        .and_then(|t| t.parse::<u64>().ok());
     if ino == Some(INIT_NET_INO) {
         return Scope::Initial;
     }
@@ -50,6 +55,58 @@ pub fn detect(fs: &dyn Files) -> Scope {
         Scope::Initial
     } else {
         Scope::Namespace
+    }
+}
+
+/// `net.` keys that the kernel registers for the initial network namespace only (measured on
+/// 6.18 by listing `/proc/sys/net/{core,ipv4}` inside and outside a namespace): absent inside
+/// one, which is not an error there. Any other missing key still is.
+fn initial_only(key: &SysctlKey) -> bool {
+    let s = key.segments();
+    let name = s.get(2).map(String::as_str).unwrap_or_default();
+    if s.len() != 3 || s[0] != "net" {
+        return false;
+    }
+    match s[1].as_str() {
+        "core" => {
+            [
+                "netdev_",
+                "dev_weight",
+                "bpf_jit_",
+                "busy_",
+                "flow_limit_",
+                "message_",
+            ]
+            .iter()
+            .any(|p| name.starts_with(p))
+                || [
+                    "default_qdisc",
+                    "devconf_inherit_init_net",
+                    "fb_tunnels_only_for_init_net",
+                    "gro_normal_batch",
+                    "high_order_alloc_disable",
+                    "max_skb_frags",
+                    "mem_pcpu_rsv",
+                    "rps_sock_flow_entries",
+                    "skb_defer_max",
+                    "warnings",
+                ]
+                .contains(&name)
+        }
+        "ipv4" => {
+            ["cipso_", "inet_peer_"].iter().any(|p| name.starts_with(p))
+                || [
+                    "fib_sync_mem",
+                    "ipfrag_secret_interval",
+                    "tcp_available_ulp",
+                    "tcp_low_latency",
+                    "tcp_max_orphans",
+                    "tcp_mem",
+                    "udp_mem",
+                ]
+                .contains(&name)
+        }
+        _ => false,
     }
 }
 
@@ -80,7 +137,12 @@ impl Policy {
         if key.segments().first().map(String::as_str) != Some("net") {
             return Some(HOST_GLOBAL.into());
         }
-        match fs.writable(Path::new(&paths::sysctl(key))) {
+        let path = paths::sysctl(key);
+        // A directory is no key at all: reading it fails, as it should, with EISDIR.
+        if fs.read_dir(&path).is_ok() {
+            return None;
+        }
+        match fs.writable(Path::new(&path)) {
             Ok(false) => Some(
                 "read-only inside a network namespace (the initial namespace's value \
                  applies); skipped"
@@ -94,12 +156,11 @@ impl Policy {
     /// such as `net.core.netdev_max_backlog` and `net.ipv4.tcp_mem` exist only in the initial
     /// namespace.
     pub fn absent_here(&self, key: &SysctlKey) -> Option<String> {
-        (self.skips_host_global() && key.segments().first().map(String::as_str) == Some("net"))
-            .then(|| {
-                "not present in this network namespace (a host-global key of the initial \
+        (self.skips_host_global() && initial_only(key)).then(|| {
+            "not present in this network namespace (a host-global key of the initial \
                  namespace); skipped"
-                    .into()
-            })
+                .into()
+        })
     }
 }
 
@@ -109,14 +170,45 @@ mod tests {
     use crate::host::RootFs;
 
     #[test]
-    fn a_tree_without_netdev_max_backlog_is_a_namespace() {
+    fn a_namespace_is_told_by_its_inode_then_by_netdev_max_backlog() {
         let dir = tempfile::tempdir().unwrap();
         let fs = RootFs::new(dir.path());
+        // A captured tree without proc/self: a host's tree.
+        assert_eq!(detect(&fs), Scope::Initial);
+        let ns = dir.path().join("proc/self/ns");
+        std::fs::create_dir_all(&ns).unwrap();
+        std::os::unix::fs::symlink("net:[4026532177]", ns.join("net")).unwrap();
         assert_eq!(detect(&fs), Scope::Namespace);
         let core = dir.path().join("proc/sys/net/core");
         std::fs::create_dir_all(&core).unwrap();
         std::fs::write(core.join("netdev_max_backlog"), "1000\n").unwrap();
-        assert_eq!(detect(&fs), Scope::Initial);
+        assert_eq!(
+            detect(&fs),
+            Scope::Initial,
+            "an older kernel's dynamic initial inode"
+        );
+    }
+
+    #[test]
+    fn only_keys_of_the_initial_namespace_may_be_absent() {
+        let inside = Policy {
+            scope: Scope::Namespace,
+            allow_host_global: false,
+        };
+        for k in [
+            "net.core.netdev_max_backlog",
+            "net.ipv4.tcp_mem",
+            "net.core.dev_weight",
+        ] {
+            assert!(inside.absent_here(&k.parse().unwrap()).is_some(), "{k}");
+        }
+        for k in [
+            "net.core.somaxconnn",
+            "net.ipv4.tcp_fin_timeoutt",
+            "net.ipv4.conf.x.y",
+        ] {
+            assert!(inside.absent_here(&k.parse().unwrap()).is_none(), "{k}");
+        }
     }
 
     #[test]

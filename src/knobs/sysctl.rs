@@ -61,12 +61,43 @@ impl SysctlValue {
     }
 }
 
-/// One field or a list of fields of a bound.
-#[derive(Deserialize)]
-#[serde(untagged)]
+/// One field or a list of fields of a bound: whole numbers only.
 enum Fields {
     One(i64),
     Many(Vec<i64>),
+}
+
+impl<'de> Deserialize<'de> for Fields {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Fields;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a whole number, or a list of whole numbers (one per field)")
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Fields, E> {
+                Ok(Fields::One(v))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Fields, E> {
+                i64::try_from(v)
+                    .map(Fields::One)
+                    .map_err(|_| E::custom(format!("{v} is too large for a bound")))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Fields, A::Error> {
+                let mut v = Vec::new();
+                while let Some(n) = seq.next_element::<i64>()? {
+                    v.push(n);
+                }
+                if v.is_empty() {
+                    return Err(de::Error::custom(
+                        "a bound's list of fields must not be empty",
+                    ));
+                }
+                Ok(Fields::Many(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
 }
 
 impl From<Fields> for Vec<i128> {
@@ -191,6 +222,20 @@ impl SysctlTable {
                     continue;
                 }
             };
+            if let Some(seg) = key
+                .segments()
+                .iter()
+                .find(|g| g.matches('[').count() != g.matches(']').count())
+            {
+                errs.push(ProfileError::invalid(
+                    at,
+                    format!(
+                        "sysctl key {key}: unbalanced '[' in the glob segment {seg:?}; a class \
+                         is written [a-z] and closes with ']'"
+                    ),
+                ));
+                continue;
+            }
             if let Some(&first) = seen.get(&key) {
                 errs.push(ProfileError::invalid(
                     at,
@@ -305,7 +350,8 @@ fn expand(fs: &dyn Files, glob: &SysctlKey) -> Vec<SysctlKey> {
     let mut keys: Vec<SysctlKey> = found
         .into_iter()
         .filter_map(|segs| SysctlKey::from_segments(segs).ok())
-        .filter(|k| fs.exists(&paths::sysctl(k)))
+        // Keys are files: a glob over a segment that also names directories skips those.
+        .filter(|k| fs.exists(&paths::sysctl(k)) && fs.read_dir(&paths::sysctl(k)).is_err())
         .collect();
     keys.sort();
     keys

@@ -460,6 +460,15 @@ fn report_mode_still_tunes_an_interface_that_appears() {
         || agent.log().contains("drift txqueuelen veth3"),
     );
     assert_eq!(rig.qlen("veth3"), "1000");
+    // Deleted and created again under the same name: a new interface, tuned again.
+    rig.ns.ip(&["link", "del", "veth3"]);
+    rig.veth("veth3");
+    within(
+        Duration::from_secs(1),
+        "re-created veth3 tuned",
+        || agent.log(),
+        || rig.qlen("veth3") == "5000",
+    );
     assert_eq!(agent.stop(), 0);
 }
 

@@ -242,3 +242,47 @@ fn the_builtin_web_applies_in_a_namespace_and_leaves_host_keys_alone() {
     let (code, out, err) = run(&["rollback"]);
     assert_eq!(code, 0, "{out}{err}");
 }
+
+/// Found by an operator's review: inside a namespace a mistyped `net.` key was skipped as if
+/// it existed only in the initial namespace.
+#[test]
+fn a_mistyped_key_is_an_error_inside_a_namespace_too() {
+    if !root_tests_enabled("a_mistyped_key_is_an_error_inside_a_namespace_too") {
+        return;
+    }
+    let ns = Netns::new("typo");
+    let tmp = tempfile::tempdir().unwrap();
+    let p = write(
+        tmp.path(),
+        "t.toml",
+        "[sysctl]\n\"net.core.somaxconnn\" = 1\n",
+    );
+    let (code, out, err) = ns.hosttune(&tmp.path().join("state"), &["apply", "--dry-run", &p]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(err.contains("no such key"), "{err}");
+    // A key that exists only in the initial namespace is skipped there, not an error.
+    let p = write(
+        tmp.path(),
+        "g.toml",
+        "[sysctl]\n\"net.core.netdev_max_backlog\" = 5000\n",
+    );
+    let (code, out, err) = ns.hosttune(&tmp.path().join("state"), &["apply", "--dry-run", &p]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("skipped"), "{out}");
+}
+
+#[test]
+fn a_root_without_proc_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_hosttune"))
+        .arg("--root")
+        .arg(tmp.path().join("nonexistent"))
+        .arg("--state-dir")
+        .arg(tmp.path().join("state"))
+        .args(["audit", "client"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(2), "{err}");
+    assert!(err.contains("there is no proc/ under it"), "{err}");
+}

@@ -15,10 +15,8 @@
 //! used, so that the figures can be taken the same way before and after a change inside the
 //! library; the plan is checked through its `Debug` text.
 
-use std::fs::File;
 use std::hint::black_box;
-use std::io::{self, BufWriter, Write};
-use std::os::unix::fs::symlink;
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -26,192 +24,11 @@ use std::time::{Duration, Instant};
 use hosttune::host::{Files, Host, RootFs};
 use hosttune::profile::Catalog;
 
-const CPUS: u32 = 256;
-const ISOLATED: &str = "128-255";
-const IRQS: u32 = 4096;
-const QUEUES: u32 = 64;
-/// Port 0's async vector; its completion vectors follow, then port 1's async and completion
-/// vectors.
-const NIC_BASE: u32 = 2000;
-const PORTS: [(&str, &str); 2] = [("ens1f0np0", "0000:3b:00.0"), ("ens1f1np1", "0000:3b:00.1")];
-const PCI_PARENT: &str = "sys/devices/pci0000:3a/0000:3a:00.0";
+#[path = "common/host.rs"]
+mod host;
+use host::{PORTS, QUEUES, SHAPES, write_interrupts, write_tree};
+
 const ITERATIONS: usize = 30;
-
-/// The keys of `lb` and what it extends that are not optional, with the values a stock
-/// kernel holds (so the plan has drift to report).
-const SYSCTLS: &[(&str, &str)] = &[
-    ("net/ipv4/tcp_fin_timeout", "60"),
-    ("net/ipv4/tcp_syncookies", "1"),
-    ("net/ipv4/tcp_syn_retries", "6"),
-    ("net/ipv4/tcp_max_syn_backlog", "4096"),
-    ("net/ipv4/tcp_keepalive_time", "7200"),
-    ("net/ipv4/tcp_keepalive_intvl", "75"),
-    ("net/ipv4/tcp_keepalive_probes", "9"),
-    ("net/ipv4/tcp_window_scaling", "1"),
-    ("net/core/netdev_max_backlog", "1000"),
-    ("net/core/rmem_default", "212992"),
-    ("net/core/wmem_default", "212992"),
-    ("net/core/rmem_max", "212992"),
-    ("net/core/wmem_max", "212992"),
-    ("net/ipv4/tcp_rmem", "4096\t131072\t6291456"),
-    ("net/ipv4/tcp_wmem", "4096\t16384\t4194304"),
-    ("net/ipv4/tcp_mem", "4628160\t6170880\t9256320"),
-    ("fs/file-max", "9223372036854775807"),
-    ("net/ipv4/ip_forward", "0"),
-    ("net/ipv4/conf/all/rp_filter", "2"),
-    ("net/ipv4/conf/all/route_localnet", "0"),
-    ("net/ipv4/ip_local_port_range", "32768\t60999"),
-    ("vm/swappiness", "60"),
-    ("net/ipv6/conf/all/disable_ipv6", "0"),
-    ("net/ipv6/conf/default/disable_ipv6", "0"),
-    ("net/core/somaxconn", "4096"),
-    ("net/ipv4/tcp_max_orphans", "262144"),
-    ("net/ipv4/tcp_max_tw_buckets", "262144"),
-    ("net/core/netdev_budget", "300"),
-    ("net/core/netdev_budget_usecs", "2000"),
-    ("kernel/numa_balancing", "1"),
-];
-
-/// Which port and queue an IRQ belongs to: `Some((port, None))` for the async vector,
-/// `Some((port, Some(q)))` for completion vector `q`.
-fn nic_vector(irq: u32) -> Option<(usize, Option<u32>)> {
-    let off = irq.checked_sub(NIC_BASE)?;
-    let (port, idx) = (off / (QUEUES + 1), off % (QUEUES + 1));
-    (port < PORTS.len() as u32).then(|| (port as usize, idx.checked_sub(1)))
-}
-
-fn put(path: &Path, text: &str) {
-    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
-    std::fs::write(path, text).unwrap();
-}
-
-/// `/proc/interrupts` as the kernel prints it (prec 4 since nr_irqs >= 1000, "%10u " per
-/// online CPU, chip, hwirq, flow, actions; then x86's own lines), written as it is made so
-/// that the fixture does not count in the peak.
-fn write_interrupts(path: &Path) -> io::Result<u64> {
-    std::fs::create_dir_all(path.parent().unwrap())?;
-    let mut w = BufWriter::new(File::create(path)?);
-    write!(w, "{:12}", "")?;
-    for c in 0..CPUS {
-        write!(w, "CPU{c:<8}")?;
-    }
-    writeln!(w)?;
-    for irq in 0..IRQS {
-        write!(w, "{irq:>4}: ")?;
-        for c in 0..CPUS {
-            let n = if (irq + c) % 7 == 0 {
-                u64::from(irq) * 7919 + u64::from(c)
-            } else {
-                0
-            };
-            write!(w, "{n:>10} ")?;
-        }
-        let (chip, hwirq, flow, name) = match (irq, nic_vector(irq)) {
-            (_, Some((port, q))) => {
-                let bdf = PORTS[port].1;
-                let name = match q {
-                    None => format!("mlx5_async0@pci:{bdf}"),
-                    Some(q) => format!("mlx5_comp{q}@pci:{bdf}"),
-                };
-                (
-                    format!("IR-PCI-MSIX-{bdf}"),
-                    q.map_or(0, |q| q + 1),
-                    "edge",
-                    name,
-                )
-            }
-            (0..=15, _) => ("IR-IO-APIC".into(), irq, "edge", format!("legacy{irq}")),
-            (16..=23, _) => (
-                "IR-IO-APIC".into(),
-                irq,
-                "fasteoi",
-                "i801_smbus, ehci_hcd:usb1".into(),
-            ),
-            // Filler: NVMe queues and another NIC's vectors that must not be taken for ens1*.
-            (i, _) if i % 2 == 0 => (
-                "IR-PCI-MSIX-0000:5e:00.0".into(),
-                i % 512,
-                "edge",
-                format!("nvme{}q{}", i / 256, i % 256),
-            ),
-            (i, _) => (
-                "IR-PCI-MSIX-0000:18:00.0".into(),
-                i % 512,
-                "edge",
-                format!("eth{}-TxRx-{}", i / 128, i % 128),
-            ),
-        };
-        writeln!(w, " {chip:>8} {hwirq:>4}-{flow:<8}  {name}")?;
-    }
-    for (label, desc) in [
-        ("NMI", "Non-maskable interrupts"),
-        ("LOC", "Local timer interrupts"),
-        ("RES", "Rescheduling interrupts"),
-        ("CAL", "Function call interrupts"),
-        ("TLB", "TLB shootdowns"),
-    ] {
-        write!(w, "{label:>4}: ")?;
-        for c in 0..CPUS {
-            write!(w, "{:>10} ", c * 3)?;
-        }
-        writeln!(w, "  {desc}")?;
-    }
-    writeln!(w, " ERR:          0\n MIS:          0")?;
-    w.into_inner()?.sync_all()?;
-    Ok(std::fs::metadata(path)?.len())
-}
-
-/// Everything else `lb` reads: CPUs, the two ports' sysfs and IRQ files, `lo`, `/proc/sys`.
-fn write_tree(root: &Path) {
-    let cpu = root.join("sys/devices/system/cpu");
-    put(&cpu.join("possible"), &format!("0-{}\n", CPUS - 1));
-    put(&cpu.join("present"), &format!("0-{}\n", CPUS - 1));
-    put(&cpu.join("online"), &format!("0-{}\n", CPUS - 1));
-    put(&cpu.join("offline"), "\n");
-    put(&cpu.join("isolated"), &format!("{ISOLATED}\n"));
-    std::fs::create_dir_all(root.join("sys/class/net")).unwrap();
-
-    for (port, (iface, bdf)) in PORTS.iter().enumerate() {
-        let rel = format!("{PCI_PARENT}/{bdf}");
-        let dev = root.join(&rel);
-        put(&dev.join("numa_node"), "0\n");
-        put(&dev.join("local_cpulist"), "0-63,128-191\n");
-        let base = NIC_BASE + port as u32 * (QUEUES + 1);
-        for irq in base..=base + QUEUES {
-            put(&dev.join("msi_irqs").join(irq.to_string()), "msix\n");
-            // The driver's own spread: completion vector q on CPU q, async on 0.
-            let cpu = irq - base;
-            let irq_dir = root.join(format!("proc/irq/{irq}"));
-            put(&irq_dir.join("smp_affinity_list"), &format!("{cpu}\n"));
-            put(
-                &irq_dir.join("effective_affinity_list"),
-                &format!("{cpu}\n"),
-            );
-        }
-        let nd = dev.join("net").join(iface);
-        put(&nd.join("tx_queue_len"), "1000\n");
-        put(&nd.join("mtu"), "1500\n");
-        put(&nd.join("operstate"), "up\n");
-        symlink(format!("../../../{bdf}"), nd.join("device")).unwrap();
-        symlink(
-            format!("../../{}/net/{iface}", rel.trim_start_matches("sys/")),
-            root.join("sys/class/net").join(iface),
-        )
-        .unwrap();
-    }
-    let lo = root.join("sys/devices/virtual/net/lo");
-    put(&lo.join("tx_queue_len"), "1000\n");
-    put(&lo.join("mtu"), "65536\n");
-    symlink(
-        "../../devices/virtual/net/lo",
-        root.join("sys/class/net/lo"),
-    )
-    .unwrap();
-
-    for (key, value) in SYSCTLS {
-        put(&root.join("proc/sys").join(key), &format!("{value}\n"));
-    }
-}
 
 /// The root's files, counting the reads of `/proc/interrupts`.
 struct Counting {
@@ -273,8 +90,9 @@ fn mib(kib: u64) -> f64 {
 fn main() {
     let dir = tempfile::tempdir().unwrap();
     let root = dir.path().join("root");
-    let text_len = write_interrupts(&root.join("proc/interrupts")).unwrap();
-    write_tree(&root);
+    let shape = &SHAPES[0];
+    let text_len = write_interrupts(shape, &root.join("proc/interrupts")).unwrap();
+    write_tree(shape, &root);
     let profiles = dir.path().join("profiles"); // empty: the built-in `lb`
     std::fs::create_dir_all(&profiles).unwrap();
     let profile = Catalog::new(vec![profiles])
@@ -324,8 +142,11 @@ fn main() {
     let med = median(times);
 
     println!(
-        "plan: built-in lb, {CPUS} CPUs (isolated {ISOLATED}), {IRQS} IRQs, {:.1} MB of \
-         /proc/interrupts, 2 x {QUEUES}-queue mlx5, {ITERATIONS} iterations",
+        "plan: built-in lb, {} CPUs (isolated {}), {} IRQs, {:.1} MB of /proc/interrupts, \
+         2 x {QUEUES}-queue mlx5, {ITERATIONS} iterations",
+        shape.cpus,
+        shape.isolated,
+        shape.irqs,
         text_len as f64 / 1e6
     );
     println!(

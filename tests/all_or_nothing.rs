@@ -7,6 +7,8 @@
 
 mod common;
 
+use common::fixture::{copy_tree, tree_bytes};
+
 use std::collections::BTreeMap;
 use std::fmt;
 use std::os::unix::fs::PermissionsExt;
@@ -224,33 +226,7 @@ impl Fixture {
     }
     /// Every file under the root, byte for byte.
     fn bytes(&self) -> BTreeMap<PathBuf, Vec<u8>> {
-        let mut m = BTreeMap::new();
-        walk(&self.root(), &mut m);
-        m
-    }
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let t = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_tree(&e.path(), &t);
-        } else {
-            std::fs::copy(e.path(), t).unwrap();
-        }
-    }
-}
-
-fn walk(dir: &Path, m: &mut BTreeMap<PathBuf, Vec<u8>>) {
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            walk(&p, &mut *m);
-        } else {
-            m.insert(p.clone(), std::fs::read(&p).unwrap());
-        }
+        tree_bytes(&self.root())
     }
 }
 

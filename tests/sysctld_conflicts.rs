@@ -3,6 +3,9 @@
 //! sysctl.d(5) precedence (masking by name and by /dev/null, /etc/sysctl.conf last, an
 //! explicit key over a glob).
 
+mod common;
+
+use common::fixture::copy_tree;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
@@ -82,19 +85,6 @@ impl Host {
                     .map(|c| (i["object"].as_str().unwrap().to_string(), c.clone()))
             })
             .collect()
-    }
-}
-
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        let t = to.join(e.file_name());
-        if e.file_type().unwrap().is_dir() {
-            copy_tree(&e.path(), &t);
-        } else {
-            std::fs::copy(e.path(), t).unwrap();
-        }
     }
 }
 

@@ -63,7 +63,8 @@ pub fn changed(a: &BTreeMap<PathBuf, Vec<u8>>, b: &BTreeMap<PathBuf, Vec<u8>>) -
     out
 }
 
-fn copy_tree(from: &Path, to: &Path) {
+/// Copies a tree, symlinks kept as links (sysfs links are relative, so they stay inside).
+pub fn copy_tree(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for e in std::fs::read_dir(from).unwrap() {
         let e = e.unwrap();
@@ -77,6 +78,13 @@ fn copy_tree(from: &Path, to: &Path) {
             std::fs::copy(e.path(), t).unwrap();
         }
     }
+}
+
+/// Every regular file under `root`, by path relative to it, byte for byte.
+pub fn tree_bytes(root: &Path) -> BTreeMap<PathBuf, Vec<u8>> {
+    let mut m = BTreeMap::new();
+    walk(root, root, &mut m);
+    m
 }
 
 fn walk(root: &Path, dir: &Path, m: &mut BTreeMap<PathBuf, Vec<u8>>) {

@@ -9,6 +9,7 @@
 use crate::host::Host;
 use crate::knobs::{self, KnobError};
 use crate::plan::{Item, Plan, ReadFailure, Setting, Status, describe};
+use crate::side;
 use crate::signals;
 use crate::snapshot::{
     Journal, KeptValue, Origin, Place, Snapshot, Store, StoreError, now_rfc3339,
@@ -204,13 +205,29 @@ pub(crate) fn run_io(
             return Ok(out);
         }
     }
+    // What the writes can change besides themselves, read before the first of them: the
+    // values the kernel rewrites on its own (recorded, so that undo and rollback put them
+    // back) and the wider surface (compared afterwards, so that nothing changes unseen).
+    let writes: Vec<&Setting> = steps
+        .iter()
+        .filter_map(|s| match s {
+            Step::Change(c) => Some(&c.to),
+            Step::Replan(_) => None,
+        })
+        .collect();
+    let scopes = side::scopes(writes.iter().copied());
+    let surface = side::Surface::read(host, &scopes);
+    let side_now = side::capture(host, &side::reach_all(writes.iter().copied()));
     let tx = undo::Tx {
         store,
         opts,
         host,
         io,
         prior_history: store.history()?,
+        scopes,
+        surface,
     };
+    let settings = before_values(&steps, opts.inherit);
     let mut snap = Snapshot {
         id: Store::new_id(),
         profile: plan.profile.clone(),
@@ -218,7 +235,8 @@ pub(crate) fn run_io(
         created: now_rfc3339(),
         host: opts.host_name.to_string(),
         place: opts.place.clone(),
-        settings: before_values(&steps, opts.inherit),
+        side: side_values(&settings, side_now, opts.inherit),
+        settings,
     };
     store.save(&snap)?;
     tracing::info!(
@@ -245,7 +263,7 @@ pub(crate) fn run_io(
     while i < steps.len() {
         if let Some(sig) = stop_for_signal(opts, &mut out) {
             let cause = Cause::Signal(sig);
-            return Ok(fail(&tx, out, cause, &written, &snap.settings));
+            return Ok(fail(&tx, out, cause, &written, &snap));
         }
         let (item, to, from, iface) = match &steps[i] {
             Step::Change(c) => {
@@ -260,7 +278,7 @@ pub(crate) fn run_io(
                     Err(e) => {
                         let (item, error) = *e;
                         let cause = Cause::Step { item, error };
-                        return Ok(fail(&tx, out, cause, &written, &snap.settings));
+                        return Ok(fail(&tx, out, cause, &written, &snap));
                     }
                 }
                 i += 1;
@@ -283,14 +301,14 @@ pub(crate) fn run_io(
             }
             Err(error) => {
                 let cause = Cause::Step { item, error };
-                return Ok(fail(&tx, out, cause, &written, &snap.settings));
+                return Ok(fail(&tx, out, cause, &written, &snap));
             }
         }
         let back = match io.read(host, &to) {
             Ok(back) => back,
             Err(error) => {
                 let cause = Cause::Step { item, error };
-                return Ok(fail(&tx, out, cause, &written, &snap.settings));
+                return Ok(fail(&tx, out, cause, &written, &snap));
             }
         };
         // The report shows the value written (a bound's resolved value, not `≥ N`).
@@ -312,7 +330,7 @@ pub(crate) fn run_io(
                     item: d.item,
                     error,
                 };
-                return Ok(fail(&tx, out, cause, &written, &snap.settings));
+                return Ok(fail(&tx, out, cause, &written, &snap));
             }
             // The driver rounded the value (a ring size): what it keeps is what later audits
             // compare against.
@@ -332,12 +350,14 @@ pub(crate) fn run_io(
     }
     // A rollback restores channels before IRQ affinity and RPS masks; a queue that a channel
     // change had removed exists again only now, so what was `gone` when planning is read
-    // again and restored if it is back.
+    // again and restored if it is back. And a value that read as recorded when planning may
+    // have been rewritten by the kernel since, as a side effect of a write before it
+    // (`ip_forward = 0` resets every interface's `forwarding`): it is read again too.
     if opts.origin == Origin::Rollback {
         for e in plan
             .entries
             .iter()
-            .filter(|e| e.item.status == Status::Gone)
+            .filter(|e| matches!(e.item.status, Status::Gone | Status::Ok))
         {
             let Some(want) = &e.desired else { continue };
             let Ok(now) = io.read(host, want) else {
@@ -349,10 +369,12 @@ pub(crate) fn run_io(
             if !snap.settings.iter().any(|s| s.address() == now.address()) {
                 snap.settings.push(now.clone());
                 if let Err(e) = store.save(&snap) {
-                    return Ok(fail(&tx, out, Cause::Store(e), &written, &snap.settings));
+                    return Ok(fail(&tx, out, Cause::Store(e), &written, &snap));
                 }
             }
-            let item = e.item.clone();
+            let mut item = e.item.clone();
+            item.live = describe(&now).2;
+            item.status = Status::Drift;
             written.push((item.clone(), now));
             let res = io.write(host, want).and_then(|()| io.read(host, want));
             match res {
@@ -368,11 +390,11 @@ pub(crate) fn run_io(
                         read: describe(&back).2,
                     };
                     let cause = Cause::Step { item, error };
-                    return Ok(fail(&tx, out, cause, &written, &snap.settings));
+                    return Ok(fail(&tx, out, cause, &written, &snap));
                 }
                 Err(error) => {
                     let cause = Cause::Step { item, error };
-                    return Ok(fail(&tx, out, cause, &written, &snap.settings));
+                    return Ok(fail(&tx, out, cause, &written, &snap));
                 }
             }
         }
@@ -380,7 +402,10 @@ pub(crate) fn run_io(
     // A signal during the last write: an apply still undoes.
     if let Some(sig) = stop_for_signal(opts, &mut out) {
         let cause = Cause::Signal(sig);
-        return Ok(fail(&tx, out, cause, &written, &snap.settings));
+        return Ok(fail(&tx, out, cause, &written, &snap));
+    }
+    if let Err(e) = surface_after(&tx, plan, &mut snap, &mut out) {
+        return Ok(fail(&tx, out, Cause::Store(e), &written, &snap));
     }
     // The host is done; record the outcome. A store failure now undoes the writes: the
     // snapshot on disk already holds every value they replaced.
@@ -396,13 +421,77 @@ pub(crate) fn run_io(
         Ok(())
     })();
     if let Err(e) = recorded {
-        return Ok(fail(&tx, out, Cause::Store(e), &written, &snap.settings));
+        return Ok(fail(&tx, out, Cause::Store(e), &written, &snap));
     }
     if let Err(e) = store.end() {
         out.warnings
             .push(format!("cannot clear the transaction journal: {e}"));
     }
     Ok(out)
+}
+
+/// Compares the wider surface with before the writes. An apply records what else changed in
+/// its snapshot (rollback then puts it back) and says so; a rollback says what its writes
+/// changed beyond the recorded values.
+fn surface_after(
+    tx: &undo::Tx,
+    plan: &Plan,
+    snap: &mut Snapshot,
+    out: &mut Outcome,
+) -> Result<(), StoreError> {
+    if tx.surface.is_empty() {
+        return Ok(());
+    }
+    let after = side::Surface::read(tx.host, &tx.scopes);
+    let planned = |a: &str| plan.changes().any(|(to, _)| to.address() == a);
+    let mut recorded = false;
+    for d in after.since(&tx.surface) {
+        if planned(&d.address) {
+            continue;
+        }
+        if tx.opts.origin == Origin::Rollback {
+            out.warnings
+                .push(format!("the kernel also changed {}", d.describe()));
+            continue;
+        }
+        let known = snap
+            .settings
+            .iter()
+            .chain(&snap.side)
+            .any(|s| s.address() == d.address);
+        if known {
+            continue;
+        }
+        if let Some(before) = d.before.clone() {
+            snap.side.push(before);
+            recorded = true;
+        }
+        out.warnings.push(format!(
+            "the kernel also changed {}; recorded, rollback puts it back",
+            d.describe()
+        ));
+    }
+    if recorded {
+        tx.store.save(snap)?;
+    }
+    Ok(())
+}
+
+/// The side values of a new snapshot: those an interrupted apply recorded, then those read
+/// now, less any that `settings` hold themselves.
+fn side_values(
+    settings: &[Setting],
+    now: Vec<Setting>,
+    inherit: Option<&Snapshot>,
+) -> Vec<Setting> {
+    let mut out: Vec<Setting> = inherit.map(|s| s.side.clone()).unwrap_or_default();
+    for s in now {
+        if !out.iter().any(|o| o.address() == s.address()) {
+            out.push(s);
+        }
+    }
+    out.retain(|s| !settings.iter().any(|x| x.address() == s.address()));
+    out
 }
 
 /// A signal received so far: an apply stops for it (it is returned); a rollback notes it and
@@ -456,8 +545,8 @@ pub fn rollback_plan(host: &Host, snap: &Snapshot) -> Plan {
 }
 
 pub(crate) fn rollback_plan_with(host: &Host, snap: &Snapshot, io: &dyn SettingIo) -> Plan {
-    let live = snap
-        .settings
+    let order = snap.restore_order();
+    let live = order
         .iter()
         .map(|s| {
             io.read(host, s).map_err(|e| {
@@ -473,7 +562,7 @@ pub(crate) fn rollback_plan_with(host: &Host, snap: &Snapshot, io: &dyn SettingI
         .collect();
     Plan {
         profile: format!("to snapshot {}", snap.id),
-        entries: crate::plan::rollback_entries(&snap.settings, live),
+        entries: crate::plan::rollback_entries(&order, live),
         replan: Vec::new(),
     }
 }

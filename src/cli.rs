@@ -417,7 +417,16 @@ pub fn run(args: Args) -> Result<Code> {
                 host: ctx.host_name(),
                 place: Some(ctx.place()),
                 settings: plan.entries.iter().filter_map(|e| e.live.clone()).collect(),
+                side: Vec::new(),
             };
+            // What the profile's writes would change besides themselves, as it is now.
+            let reach =
+                crate::side::reach_all(plan.entries.iter().filter_map(|e| e.desired.as_ref()));
+            let mut snap = snap;
+            snap.side = crate::side::capture(&ctx.host(), &reach)
+                .into_iter()
+                .filter(|s| !snap.settings.iter().any(|x| x.address() == s.address()))
+                .collect();
             ctx.store.save(&snap)?;
             out(&format!(
                 "snapshot {}: {} settings of profile {profile}\n",

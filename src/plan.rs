@@ -49,11 +49,27 @@ pub fn build_with(profile: &Profile, host: &Host, kept: &Kept, allow_host_global
         skip_host_global(&mut entries);
     }
     apply_kept(&mut entries, kept);
+    annotate_side_effects(&mut entries, host);
     crate::sysctld::conflicts::annotate(&mut entries, host.fs);
     Plan {
         profile: profile.name.clone(),
         entries,
         replan,
+    }
+}
+
+/// Says on each sysctl change what else the kernel will change with it (see [`crate::side`]).
+fn annotate_side_effects(entries: &mut [Entry], host: &Host) {
+    for e in entries.iter_mut() {
+        let Some((Setting::Sysctl { key, value }, _)) = e.change() else {
+            continue;
+        };
+        if let Some(more) = crate::side::predict(host, key, value) {
+            e.item.note = Some(match e.item.note.take() {
+                Some(n) => format!("{n}; {more}"),
+                None => more,
+            });
+        }
     }
 }
 
@@ -127,22 +143,19 @@ pub fn apply_kept(entries: &mut [Entry], kept: &crate::snapshot::Kept) {
     }
 }
 
-/// A rollback plan: every recorded setting is desired again; `live` is what is there now.
-/// Pure: the caller reads the live values. Work goes in reverse order of the apply that
-/// recorded them (a VIP is re-added to its NIC before it leaves `lo`), except that IRQ
-/// affinity comes last: restoring channels re-creates a NIC's queue IRQs, which would lose
-/// any affinity restored before.
+/// A rollback plan: every recorded setting is desired again, in the order given (see
+/// [`crate::snapshot::Snapshot::restore_order`]); `live` is what is there now, in the same
+/// order. Pure: the caller reads the live values.
 /// A read error whose object has vanished (an interface deleted, an IRQ freed) is `gone`, so
 /// that one vanished object does not block restoring the rest.
 pub fn rollback_entries(
-    recorded: &[Setting],
+    recorded: &[&Setting],
     live: Vec<Result<Setting, ReadFailure>>,
 ) -> Vec<Entry> {
-    let mut pairs: Vec<(&Setting, Result<Setting, ReadFailure>)> =
-        recorded.iter().zip(live).rev().collect();
-    pairs.sort_by_key(|(s, _)| restores_late(s));
-    pairs
-        .into_iter()
+    recorded
+        .iter()
+        .copied()
+        .zip(live)
         .map(|(want, now)| {
             let (kind, object, desired) = describe(want);
             match now {

@@ -101,6 +101,31 @@ pub struct Snapshot {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub place: Option<Place>,
     pub settings: Vec<Setting>,
+    /// Values the kernel may change on its own when `settings` are written (another
+    /// interface's `forwarding`, `accept_redirects`, the addresses and routes `disable_ipv6`
+    /// drops, LRO): put back after them, keys first, then addresses, routes and LRO. Absent in
+    /// older snapshots.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub side: Vec<Setting>,
+}
+
+impl Snapshot {
+    /// Every recorded value in the order a rollback or an undo restores them: the settings in
+    /// reverse order of the apply that recorded them (a VIP is re-added to its NIC before it
+    /// leaves `lo`), then what their writes changed on the side, then IRQ affinity and RPS
+    /// masks, since restoring channels re-creates a NIC's queues and their IRQs.
+    pub fn restore_order(&self) -> Vec<&Setting> {
+        let mut out: Vec<&Setting> = self.settings.iter().rev().collect();
+        let mut side: Vec<&Setting> = self
+            .side
+            .iter()
+            .filter(|s| !self.settings.iter().any(|x| x.address() == s.address()))
+            .collect();
+        side.sort_by_key(|s| crate::side::restore_rank(s));
+        out.extend(side);
+        out.sort_by_key(|s| crate::plan::restores_late(s));
+        out
+    }
 }
 
 /// Where a snapshot was taken: its values belong to that tree and network namespace only.
@@ -736,6 +761,7 @@ mod tests {
             created: now_rfc3339(),
             host: "h".into(),
             place: None,
+            side: Vec::new(),
             settings: vec![Setting::Sysctl {
                 key: "vm.swappiness".parse().unwrap(),
                 value: "60\n".into(),
@@ -807,6 +833,7 @@ mod tests {
             host: "h".into(),
             place: None,
             settings: Vec::new(),
+            side: Vec::new(),
         };
         store.save(&snap).unwrap();
         fs::write(store.snapshots_dir().join("a0.json"), "{\"id\": \"a0\", ").unwrap();

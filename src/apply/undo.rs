@@ -5,7 +5,7 @@ use super::outcome::{Cause, Undone};
 use super::{Commit, Failure, Opts, Outcome, SettingIo};
 use crate::host::Host;
 use crate::plan::{Item, Setting, describe};
-use crate::snapshot::{Origin, Store};
+use crate::snapshot::{Origin, Snapshot, Store};
 
 /// What undoing needs beyond the changes: where to record, how, and the rollback history as
 /// it was before the transaction.
@@ -15,6 +15,9 @@ pub(super) struct Tx<'a> {
     pub host: &'a Host<'a>,
     pub io: &'a dyn SettingIo,
     pub prior_history: Vec<String>,
+    /// The wider surface the writes can reach, as read before the first of them.
+    pub scopes: Vec<crate::side::Scope>,
+    pub surface: crate::side::Surface,
 }
 
 /// Undoes every change attempted, newest first, then puts back anything else the snapshot
@@ -27,11 +30,12 @@ pub(super) fn fail(
     mut out: Outcome,
     cause: Cause,
     written: &[(Item, Setting)],
-    recorded: &[Setting],
+    recorded: &Snapshot,
 ) -> Outcome {
     let (store, opts) = (tx.store, tx.opts);
     let mut undone = undo(tx.host, tx.io, written);
     undone.extend(reconcile(tx.host, tx.io, recorded, written));
+    undone.extend(surface_check(tx));
     let failure = Failure {
         cause,
         undo: undone,
@@ -62,20 +66,59 @@ pub(super) fn fail(
     out
 }
 
+/// Every difference of the wider surface from before the transaction, after everything was
+/// put back: each is a value the kernel changed on its own that could not be restored, so the
+/// host does not read back as before.
+fn surface_check(tx: &Tx) -> Vec<(Item, Undone)> {
+    if tx.surface.is_empty() {
+        return Vec::new();
+    }
+    let after = crate::side::Surface::read(tx.host, &tx.scopes);
+    after
+        .since(&tx.surface)
+        .into_iter()
+        .map(|d| {
+            let s = d
+                .before
+                .as_ref()
+                .or(d.after.as_ref())
+                .expect("one side exists");
+            let (kind, object, _) = describe(s);
+            let shown = |x: &Option<Setting>| {
+                x.as_ref()
+                    .map_or("absent".to_string(), |x| describe(x).2.trim().to_string())
+            };
+            let item = Item::new(
+                kind,
+                object,
+                shown(&d.before),
+                shown(&d.after),
+                crate::plan::Status::Drift,
+            );
+            let why = format!(
+                "reads {} (was {} before; the kernel changed it as a side effect)",
+                shown(&d.after),
+                shown(&d.before)
+            );
+            (item, Undone::Failed(why))
+        })
+        .collect()
+}
+
 /// Restores every recorded setting not among the changes undone whose object exists and whose
-/// value differs from the record, in rollback order (IRQ affinity and RPS last).
+/// value differs from the record, in rollback order (the settings, then what their writes
+/// changed on the side, then IRQ affinity and RPS).
 fn reconcile(
     host: &Host,
     io: &dyn SettingIo,
-    recorded: &[Setting],
+    recorded: &Snapshot,
     written: &[(Item, Setting)],
 ) -> Vec<(Item, Undone)> {
-    let mut rest: Vec<&Setting> = recorded
-        .iter()
+    let rest: Vec<&Setting> = recorded
+        .restore_order()
+        .into_iter()
         .filter(|s| !written.iter().any(|(_, w)| w.address() == s.address()))
-        .rev()
         .collect();
-    rest.sort_by_key(|s| crate::plan::restores_late(s));
     rest.into_iter()
         .filter(|s| io.read(host, s).is_ok_and(|now| !now.same_value(s)))
         .map(|s| {

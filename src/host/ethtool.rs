@@ -33,6 +33,13 @@ pub mod abi {
     pub const ETHTOOL_GRXFH: u32 = 0x0000_0029;
     /// Set the RX flow hash configuration of one flow type (`struct ethtool_rxnfc`).
     pub const ETHTOOL_SRXFH: u32 = 0x0000_002a;
+    /// Get the legacy offload flags word (`struct ethtool_value`).
+    pub const ETHTOOL_GFLAGS: u32 = 0x0000_0025;
+    /// Set the legacy offload flags word (`struct ethtool_value`); carries every flag, so
+    /// read first.
+    pub const ETHTOOL_SFLAGS: u32 = 0x0000_0026;
+    /// `ETH_FLAG_LRO` in the flags word: large receive offload.
+    pub const ETH_FLAG_LRO: u32 = 1 << 15;
 
     /// Flow types, for `ethtool_rxnfc.flow_type`: TCP over IPv4.
     pub const TCP_V4_FLOW: u32 = 0x01;
@@ -71,6 +78,14 @@ pub mod abi {
     pub const ETH_ALEN: usize = 6;
     /// `IFNAMSIZ` (`include/uapi/linux/if.h`): 15 bytes of name and a NUL.
     pub const IFNAMSIZ: usize = 16;
+
+    /// `struct ethtool_value`: a command and one 32-bit word.
+    #[repr(C)]
+    #[derive(Debug, Default, Clone, Copy)]
+    pub struct ethtool_value {
+        pub cmd: u32,
+        pub data: u32,
+    }
 
     /// `struct ethtool_ringparam`.
     #[repr(C)]
@@ -216,7 +231,7 @@ pub mod abi {
     }
 }
 
-use abi::{ethtool_channels, ethtool_ringparam, ethtool_rxnfc, ifreq, ifreq_ifru};
+use abi::{ethtool_channels, ethtool_ringparam, ethtool_rxnfc, ethtool_value, ifreq, ifreq_ifru};
 
 nix::ioctl_readwrite_bad!(
     /// `ioctl(fd, SIOCETHTOOL, struct ifreq *)`.
@@ -234,6 +249,7 @@ trait Command {}
 impl Command for ethtool_ringparam {}
 impl Command for ethtool_channels {}
 impl Command for ethtool_rxnfc {}
+impl Command for ethtool_value {}
 
 /// Maps an errno from SIOCETHTOOL to a [`NicError`]. EOPNOTSUPP (the same value as ENOTSUP on
 /// Linux) is what the ethtool core returns when the driver has no callback for `op`, so the
@@ -285,7 +301,7 @@ fn ethtool_ioctl<T: Command>(
 
     // SAFETY: `sock` is an open socket that outlives the call. `ifr` is a fully initialised
     // `struct ifreq` with a NUL-terminated name, and `ifru_data` points at `*cmd`, which is
-    // exclusively borrowed for the whole call. `Command` admits only the three `#[repr(C)]`
+    // exclusively borrowed for the whole call. `Command` admits only the four `#[repr(C)]`
     // mirrors, and each caller here sets `cmd` to a command whose kernel struct is `T`, so
     // the kernel's copy_from_user and copy_to_user of that struct stay inside `*cmd`. For
     // `ethtool_rxnfc` the only commands are GRXFH and SRXFH: the kernel copies 16 bytes
@@ -420,6 +436,32 @@ impl NicOps for Ethtool {
     ) -> Result<(), NicError> {
         rxfh_ioctl(iface, flow, Some(fields)).map(drop)
     }
+
+    /// Whether LRO is on. Equivalent to `ethtool -k IFACE | grep large-receive-offload`.
+    fn lro(&self, iface: &IfName) -> Result<bool, NicError> {
+        let mut raw = ethtool_value {
+            cmd: abi::ETHTOOL_GFLAGS,
+            data: 0,
+        };
+        ethtool_ioctl(iface, "ETHTOOL_GFLAGS", &mut raw)?;
+        Ok(raw.data & abi::ETH_FLAG_LRO != 0)
+    }
+
+    /// Turns LRO on or off, keeping the other flags. Equivalent to `ethtool -K IFACE lro on`.
+    fn set_lro(&self, iface: &IfName, on: bool) -> Result<(), NicError> {
+        let mut raw = ethtool_value {
+            cmd: abi::ETHTOOL_GFLAGS,
+            data: 0,
+        };
+        ethtool_ioctl(iface, "ETHTOOL_GFLAGS", &mut raw)?;
+        raw.cmd = abi::ETHTOOL_SFLAGS;
+        raw.data = if on {
+            raw.data | abi::ETH_FLAG_LRO
+        } else {
+            raw.data & !abi::ETH_FLAG_LRO
+        };
+        ethtool_ioctl(iface, "ETHTOOL_SFLAGS", &mut raw)
+    }
 }
 
 #[cfg(test)]
@@ -492,6 +534,10 @@ mod tests {
         assert_eq!(abi::ETHTOOL_SCHANNELS, 0x3d);
         assert_eq!(abi::ETHTOOL_GRXFH, 0x29);
         assert_eq!(abi::ETHTOOL_SRXFH, 0x2a);
+        assert_eq!(abi::ETHTOOL_GFLAGS, 0x25);
+        assert_eq!(abi::ETHTOOL_SFLAGS, 0x26);
+        assert_eq!(abi::ETH_FLAG_LRO, 0x8000);
+        assert_eq!(size_of::<ethtool_value>(), 8);
     }
 
     #[test]

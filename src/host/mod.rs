@@ -13,7 +13,7 @@ pub mod nic;
 pub mod services;
 pub mod systemd;
 
-pub use addrs::{AddrAttrs, AddrError, AddrFlags, AddrOps, AddrScope, IfAddr};
+pub use addrs::{AddrAttrs, AddrError, AddrFlags, AddrOps, AddrScope, IfAddr, IfRoute};
 pub use fs::{Files, RootFs, paths};
 pub use nic::{ChannelParams, FlowType, HashFields, NicError, NicOps, RingParams};
 pub use services::{ServiceError, ServiceState, Services};

@@ -17,11 +17,14 @@ use netlink_packet_route::address::{
     AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope, CacheInfo,
 };
 use netlink_packet_route::link::{LinkAttribute, LinkMessage};
+use netlink_packet_route::route::{
+    RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
+};
 use netlink_packet_route::{AddressFamily, RouteNetlinkMessage};
 use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 use nix::errno::Errno;
 
-use crate::host::addrs::{AddrAttrs, AddrError, AddrOps, IfAddr};
+use crate::host::addrs::{AddrAttrs, AddrError, AddrOps, IfAddr, IfRoute};
 use crate::types::IfName;
 
 /// How long to wait for the kernel's answer. It answers at once; a silent socket means
@@ -154,6 +157,82 @@ impl Netlink {
         Ok(out)
     }
 
+    /// One pass of [`AddrOps::routes`]: both families, every table; multipath, non-unicast
+    /// and interface-less routes are left out (hosttune records none of them).
+    fn routes_once(&self) -> Result<Vec<IfRoute>, Failure> {
+        let names = self.link_names()?;
+        let mut out = Vec::new();
+        for family in [AddressFamily::Inet, AddressFamily::Inet6] {
+            let mut req = RouteMessage::default();
+            req.header.address_family = family;
+            let msgs = self.exchange(RouteNetlinkMessage::GetRoute(req), NLM_F_DUMP)?;
+            for m in msgs {
+                let RouteNetlinkMessage::NewRoute(r) = m else {
+                    continue;
+                };
+                if r.header.kind != RouteType::Unicast {
+                    continue;
+                }
+                let (mut dst, mut gateway, mut oif, mut metric) = (None, None, None, 0);
+                let mut table = u32::from(r.header.table);
+                for a in r.attributes {
+                    match a {
+                        RouteAttribute::Destination(d) => dst = ip_of(d),
+                        RouteAttribute::Gateway(g) => gateway = ip_of(g),
+                        RouteAttribute::Oif(i) => oif = Some(i),
+                        RouteAttribute::Priority(p) => metric = p,
+                        RouteAttribute::Table(t) => table = t,
+                        _ => {}
+                    }
+                }
+                let Some(oif) = oif else { continue };
+                let dst = dst.unwrap_or(match family {
+                    AddressFamily::Inet => IpAddr::from([0u8; 4]),
+                    _ => IpAddr::from([0u16; 8]),
+                });
+                let name = names.get(&oif).ok_or(Failure::Interrupted)?;
+                let Ok(iface) = name.parse() else { continue };
+                out.push(IfRoute {
+                    iface,
+                    dst,
+                    prefix: r.header.destination_prefix_length,
+                    gateway,
+                    table,
+                    metric,
+                    protocol: u8::from(r.header.protocol),
+                    scope: u8::from(r.header.scope),
+                });
+            }
+        }
+        Ok(out)
+    }
+
+    /// The RTM_NEWROUTE/RTM_DELROUTE body iproute2 sends for `r`.
+    fn route_message(index: u32, r: &IfRoute) -> RouteMessage {
+        let mut msg = RouteMessage::default();
+        msg.header.address_family = match r.dst {
+            IpAddr::V4(_) => AddressFamily::Inet,
+            IpAddr::V6(_) => AddressFamily::Inet6,
+        };
+        msg.header.destination_prefix_length = r.prefix;
+        msg.header.table = u8::try_from(r.table).unwrap_or(RouteHeader::RT_TABLE_UNSPEC);
+        msg.header.protocol = RouteProtocol::from(r.protocol);
+        msg.header.scope = RouteScope::from(r.scope);
+        msg.header.kind = RouteType::Unicast;
+        if r.prefix > 0 {
+            msg.attributes
+                .push(RouteAttribute::Destination(RouteAddress::from(r.dst)));
+        }
+        if let Some(g) = r.gateway {
+            msg.attributes
+                .push(RouteAttribute::Gateway(RouteAddress::from(g)));
+        }
+        msg.attributes.push(RouteAttribute::Oif(index));
+        msg.attributes.push(RouteAttribute::Priority(r.metric));
+        msg.attributes.push(RouteAttribute::Table(r.table));
+        msg
+    }
+
     /// The RTM_NEWADDR/RTM_DELADDR body iproute2 sends for `ADDR/PREFIX dev IFACE`.
     fn addr_message(index: u32, addr: IpAddr, prefix: u8, scope: AddressScope) -> AddressMessage {
         let mut msg = AddressMessage::default();
@@ -277,6 +356,15 @@ impl Netlink {
     }
 }
 
+/// The IP address of a route attribute (MPLS and others have none).
+fn ip_of(a: RouteAddress) -> Option<IpAddr> {
+    match a {
+        RouteAddress::Inet(v4) => Some(IpAddr::V4(v4)),
+        RouteAddress::Inet6(v6) => Some(IpAddr::V6(v6)),
+        _ => None,
+    }
+}
+
 impl Failure {
     fn into_addr_error(self, what: &str) -> AddrError {
         match self {
@@ -336,6 +424,41 @@ impl AddrOps for Netlink {
             Ok(_) | Err(Failure::Kernel(Errno::EADDRNOTAVAIL)) => Ok(()),
             Err(Failure::Kernel(errno)) => Err(AddrError::os("del", iface, addr, prefix, errno)),
             Err(f) => Err(f.into_addr_error(&format!("del {addr}/{prefix} on {iface}"))),
+        }
+    }
+
+    /// Equivalent to `ip route show table all; ip -6 route show table all`, less multipath,
+    /// non-unicast and interface-less routes.
+    fn routes(&self) -> Result<Vec<IfRoute>, AddrError> {
+        let mut attempt = 1;
+        loop {
+            match self.routes_once() {
+                Err(Failure::Interrupted) if attempt < DUMP_ATTEMPTS => attempt += 1,
+                r => return r.map_err(|f| f.into_addr_error("list routes")),
+            }
+        }
+    }
+
+    /// Equivalent to `ip -6 route add 2001:db8::/32 via fe80::1 dev eth0 table 254 metric
+    /// 1024 proto static`. EEXIST, the route already being there, counts as done.
+    fn add_route(&self, r: &IfRoute) -> Result<(), AddrError> {
+        let index = self.index_of(&r.iface)?;
+        let msg = Self::route_message(index, r);
+        let flags = NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL;
+        match self.exchange(RouteNetlinkMessage::NewRoute(msg), flags) {
+            Ok(_) | Err(Failure::Kernel(Errno::EEXIST)) => Ok(()),
+            Err(f) => Err(f.into_addr_error(&format!("add route {r}"))),
+        }
+    }
+
+    /// Equivalent to `ip -6 route del …` of the same route. ESRCH (no such route) counts as
+    /// done.
+    fn del_route(&self, r: &IfRoute) -> Result<(), AddrError> {
+        let index = self.index_of(&r.iface)?;
+        let msg = Self::route_message(index, r);
+        match self.exchange(RouteNetlinkMessage::DelRoute(msg), NLM_F_ACK) {
+            Ok(_) | Err(Failure::Kernel(Errno::ESRCH)) => Ok(()),
+            Err(f) => Err(f.into_addr_error(&format!("del route {r}"))),
         }
     }
 }

@@ -331,6 +331,27 @@ pub trait NicOps {
             NOT_IMPLEMENTED,
         ))
     }
+
+    /// Whether large receive offload is on. Equivalent to `ethtool -k IFACE` (its
+    /// `large-receive-offload` line). The kernel turns it off by itself when forwarding is
+    /// enabled, so hosttune records it before such a write. Default: `unsupported`.
+    fn lro(&self, iface: &IfName) -> Result<bool, NicError> {
+        Err(NicError::unsupported(
+            "ETHTOOL_GFLAGS",
+            iface,
+            "no LRO here",
+        ))
+    }
+
+    /// Equivalent to `ethtool -K IFACE lro on|off`. Default: `unsupported`.
+    fn set_lro(&self, iface: &IfName, on: bool) -> Result<(), NicError> {
+        let _ = on;
+        Err(NicError::unsupported(
+            "ETHTOOL_SFLAGS",
+            iface,
+            "no LRO here",
+        ))
+    }
 }
 
 const NOT_IMPLEMENTED: &str = "this NicOps does not implement rx-flow-hash";

@@ -4,9 +4,11 @@
 
 use super::nic::{AnyNicKnob, ChannelSpec, Count, IfGlob, IrqCpus, RingSpec};
 use super::setting::{kinds, settings};
-use super::{channels, dsr, irq, irqbalance, ring, rps, rx_flow_hash, sysctl, txqueuelen};
+use super::{
+    channels, dsr, irq, irqbalance, lro, ring, route, rps, rx_flow_hash, sysctl, txqueuelen,
+};
 use crate::cpulist::CpuList;
-use crate::host::{AddrAttrs, FlowType, HashFields};
+use crate::host::{AddrAttrs, FlowType, HashFields, IfRoute};
 use crate::sysctl::SysctlKey;
 use crate::types::IfName;
 use serde::{Deserialize, Serialize};
@@ -23,6 +25,8 @@ kinds! {
     IrqAffinity = "irq_affinity",
     IsolatedCpus = "isolated_cpus",
     Irqbalance = "irqbalance",
+    Route = "route",
+    Lro = "lro",
 }
 
 settings! {
@@ -58,6 +62,10 @@ settings! {
     /// irqbalance's environment file, whole; `None` when it does not exist.
     #[serde(rename = "file")]
     IrqbalanceFile { path: std::path::PathBuf, contents: Option<String> } => irqbalance::FileOps;
+    /// A route through an interface, present or not (recorded when a write can drop it).
+    Route { route: IfRoute, present: bool } => route::RouteOps;
+    /// Large receive offload of a device (recorded when a write can turn it off).
+    Lro { iface: IfName, on: bool } => lro::LroOps;
 }
 
 /// One `[[nic]]` rule.

@@ -576,4 +576,6 @@ pub use journal::{Interrupted, recover};
 pub use outcome::{Cause, Done, Failure, Outcome, Undone};
 use undo::fail;
 #[cfg(test)]
+mod side_tests;
+#[cfg(test)]
 mod tests;

@@ -103,7 +103,7 @@ fn conf(family: Family, scope: &str, name: &str) -> SysctlKey {
 
 /// Whether a sysctl value turns a switch on (anything but 0).
 fn on(value: &str) -> bool {
-    value.trim().parse::<i64>().map_or(true, |v| v != 0)
+    value.trim().parse::<i64>() != Ok(0)
 }
 
 /// What writing `value` to `key` can change besides the key itself: the table above.

@@ -13,6 +13,7 @@ mod item;
 pub mod netns;
 pub mod nic;
 pub mod queues;
+pub mod raw_ifaces;
 pub mod registry;
 pub mod ring;
 pub mod rps;

@@ -14,6 +14,15 @@ use crate::knobs::{Entry, Item, Kind, Status};
 use crate::sysctl::SysctlKey;
 use crate::types::RawIfName;
 
+/// How the note of every such item begins; [`is_raw_iface`] tells them by it.
+const NOTE: &str = "interface name is not UTF-8";
+
+/// Whether an item is the report of an interface whose name is not UTF-8: `apply` and the
+/// agent's first cycle say each one, which they do not for other skipped items.
+pub fn is_raw_iface(item: &Item) -> bool {
+    item.status == Status::Skipped && item.note.as_deref().is_some_and(|n| n.starts_with(NOTE))
+}
+
 /// The interfaces with names that are not UTF-8 that a profile covers, each with the kind of
 /// the first section that covers it and every profile line that does.
 #[derive(Debug, Default)]
@@ -70,8 +79,8 @@ impl Covered {
             .into_iter()
             .map(|(name, (kind, whats))| {
                 let note = format!(
-                    "interface name is not UTF-8, so hosttune leaves this interface alone \
-                     (covered by {}); rename it to tune it",
+                    "{NOTE}, so hosttune leaves this interface alone (covered by {}); rename \
+                     it to tune it",
                     whats.join(", ")
                 );
                 let item = Item::new(kind, name.to_string(), "-", "-", Status::Skipped).note(note);
@@ -115,5 +124,8 @@ mod tests {
         );
         // Valid in every output: plain ASCII.
         assert!(i.object.is_ascii() && note.is_ascii());
+        assert!(is_raw_iface(i));
+        let other = Item::new(Kind::Sysctl, "x", "-", "-", Status::Skipped).note("optional");
+        assert!(!is_raw_iface(&other));
     }
 }

@@ -51,7 +51,7 @@ impl Files for Counting {
     fn read_link(&self, path: &Path) -> io::Result<PathBuf> {
         self.inner.read_link(path)
     }
-    fn read_dir(&self, path: &Path) -> io::Result<Vec<String>> {
+    fn read_dir(&self, path: &Path) -> io::Result<Vec<std::ffi::OsString>> {
         self.inner.read_dir(path)
     }
     fn exists(&self, path: &Path) -> bool {

@@ -241,6 +241,21 @@ impl Agent<'_> {
             Some(i) => only_iface(&plan, i),
             None => plan.clone(),
         };
+        // Interfaces whose names are not UTF-8 are left alone: said when the profile is
+        // (re)loaded, not every cycle; the metrics carry them every cycle.
+        if matches!(why, Why::Start | Why::Reload) {
+            for i in plan
+                .items()
+                .filter(|i| crate::knobs::raw_ifaces::is_raw_iface(i))
+            {
+                eprintln!(
+                    "hosttune: agent: skipped {} {}: {}",
+                    i.kind,
+                    i.object,
+                    i.note.as_deref().unwrap_or_default()
+                );
+            }
+        }
         let drift = part.items().filter(|i| i.status == Status::Drift).count();
         tracing::info!(
             "cycle ({}{}): {} items, {drift} drift",

@@ -811,9 +811,11 @@ impl crate::agent::Host for Ctx {
         self.fs.is_live()
     }
     fn ifaces(&self) -> Vec<String> {
-        self.fs
+        let names = self
+            .fs
             .read_dir(&crate::host::paths::net_class())
-            .unwrap_or_default()
+            .unwrap_or_default();
+        crate::types::RawIfName::split(names).0
     }
     fn evidence(&self, profile: &profile::Profile, plan: &mut Plan) {
         crate::evidence::collect(plan, profile, &self.host(), None);

@@ -9,7 +9,7 @@ use crate::host::Host;
 use crate::knobs::cx::{Cache, PlanCx};
 pub use crate::knobs::nic::Replan;
 pub use crate::knobs::{Entry, Item, Kind, Setting, Status, describe};
-use crate::knobs::{cpu, dsr, irqbalance, nic, sysctl};
+use crate::knobs::{cpu, dsr, irqbalance, nic, raw_ifaces, sysctl};
 use crate::profile::Profile;
 use crate::snapshot::Kept;
 
@@ -28,16 +28,22 @@ pub fn build_with(profile: &Profile, host: &Host, kept: &Kept, allow_host_global
     let mut cx = PlanCx::new(*host, &cache);
     cx.allow_host_global = allow_host_global;
     let (observed, ctx) = sysctl::observe(&cx, &profile.sysctl);
+    let mut raw = raw_ifaces::Covered::default();
+    raw.sysctl(&ctx.raw);
     let mut entries = sysctl::diff(observed, &ctx, Kind::Sysctl);
     if let Some(d) = &profile.dsr {
         entries.extend(dsr::plan(d, &profile.sysctl, host));
+        raw.arp(&cx);
     }
     let mut replan = Vec::new();
     if let Some(rules) = &profile.nic {
         let (e, r) = nic::plan(rules, &cx);
         entries.extend(e);
         replan = r;
+        raw.nic(rules, &cx);
     }
+    // Interfaces whose names are not UTF-8: one `skipped` item each, never a failure.
+    entries.extend(raw.items());
     if let Some(c) = &profile.cpu {
         entries.extend(cpu::plan(c, &cx));
     }

@@ -288,6 +288,14 @@ pub fn outcome(verb: &str, plan: &Plan, o: &Outcome) -> String {
         let why = i.note.as_deref().unwrap_or("not supported");
         let _ = writeln!(out, "unsupported {} {}: {why}", i.kind, i.object);
     }
+    // An interface whose name is not UTF-8 is left alone: said once, escaped.
+    for i in plan
+        .items()
+        .filter(|i| crate::knobs::raw_ifaces::is_raw_iface(i))
+    {
+        let why = i.note.as_deref().unwrap_or_default();
+        let _ = writeln!(out, "skipped {} {}: {why}", i.kind, i.object);
+    }
     for i in plan.items().filter(|i| i.status == Status::Gone) {
         let why = without_object(i.note.as_deref().unwrap_or("vanished"), i);
         let _ = writeln!(

@@ -196,6 +196,7 @@ fn conf_ifaces(host: &Host, family: Family) -> Vec<String> {
         .read_dir(&dir)
         .unwrap_or_default()
         .into_iter()
+        .filter_map(|n| n.into_string().ok())
         .filter(|n| n != "all" && n != "default")
         .collect()
 }
@@ -255,7 +256,7 @@ pub fn capture(host: &Host, reach: &[Reach]) -> Vec<Setting> {
                         .read_dir(&paths::net_class())
                         .unwrap_or_default()
                         .into_iter()
-                        .filter_map(|n| n.parse().ok())
+                        .filter_map(|n| n.to_str()?.parse().ok())
                         .collect(),
                 };
                 for d in devices {
@@ -392,9 +393,10 @@ impl Surface {
                     "conf".into(),
                     dir.clone(),
                 ]);
-                for name in host.fs.read_dir(&path).unwrap_or_default() {
+                let names = host.fs.read_dir(&path).unwrap_or_default();
+                for name in names.iter().filter_map(|n| n.to_str()) {
                     // stable_secret reads EIO until set: unreadable keys are left out.
-                    if let Some(s) = read_sysctl(host, conf(sc.family, dir, &name)) {
+                    if let Some(s) = read_sysctl(host, conf(sc.family, dir, name)) {
                         put(s);
                     }
                 }

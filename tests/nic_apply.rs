@@ -68,7 +68,7 @@ impl Files for Logged<'_> {
     fn read_link(&self, p: &Path) -> io::Result<PathBuf> {
         self.rig.fs.read_link(p)
     }
-    fn read_dir(&self, p: &Path) -> io::Result<Vec<String>> {
+    fn read_dir(&self, p: &Path) -> io::Result<Vec<std::ffi::OsString>> {
         self.rig.fs.read_dir(p)
     }
     fn exists(&self, p: &Path) -> bool {

@@ -5,6 +5,7 @@
 //! trees. The [`Files`] trait is the narrow seam: [`RootFs`] is the real one, and tests wrap it
 //! to inject faults (`EIO` from `/proc/irq`, `EINVAL` from a sysctl) without a kernel.
 
+use std::ffi::OsString;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Component, Path, PathBuf};
@@ -21,8 +22,9 @@ pub trait Files {
     fn write(&self, path: &Path, data: &str) -> io::Result<()>;
     /// Reads a symlink's target, as stored (sysfs links are relative).
     fn read_link(&self, path: &Path) -> io::Result<PathBuf>;
-    /// Lists a directory's entry names, sorted.
-    fn read_dir(&self, path: &Path) -> io::Result<Vec<String>>;
+    /// Lists a directory's entry names, sorted, as the kernel gave them: an interface name
+    /// (`/sys/class/net`, `/proc/sys/net/ipv4/conf`) may be any bytes, not only UTF-8.
+    fn read_dir(&self, path: &Path) -> io::Result<Vec<OsString>>;
     /// Whether the path exists (following symlinks inside the root).
     fn exists(&self, path: &Path) -> bool;
     /// Resolves every symlink (sysfs links are relative, so they stay inside the root) and
@@ -154,9 +156,9 @@ impl Files for RootFs {
         std::fs::read_link(self.full(path))
     }
 
-    fn read_dir(&self, path: &Path) -> io::Result<Vec<String>> {
+    fn read_dir(&self, path: &Path) -> io::Result<Vec<OsString>> {
         let mut names = std::fs::read_dir(self.full(path))?
-            .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
+            .map(|e| e.map(|e| e.file_name()))
             .collect::<io::Result<Vec<_>>>()?;
         names.sort();
         Ok(names)

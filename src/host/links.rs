@@ -135,4 +135,22 @@ mod tests {
         );
         assert!(parse(&bytes[..7]).is_empty());
     }
+
+    #[test]
+    fn a_link_whose_name_is_not_utf8_is_passed_over_and_the_rest_still_read() {
+        // netlink-packet-route decodes IFLA_IFNAME as a string: such an interface's events do
+        // not decode. It is never tuned, so they are dropped, and the others in the datagram
+        // are still read.
+        let mut a = LinkMessage::default();
+        a.attributes.push(LinkAttribute::IfName("bvZZ".into()));
+        let mut b = LinkMessage::default();
+        b.attributes.push(LinkAttribute::IfName("bv0".into()));
+        let mut bytes = datagram(vec![
+            RouteNetlinkMessage::NewLink(a),
+            RouteNetlinkMessage::NewLink(b),
+        ]);
+        let at = bytes.windows(4).position(|w| w == b"bvZZ").unwrap();
+        bytes[at + 2..at + 4].copy_from_slice(b"\xff\xfe");
+        assert_eq!(parse(&bytes), [LinkEvent::Changed("bv0".into())]);
+    }
 }

@@ -11,12 +11,13 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use netlink_packet_core::{
     NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_EXCL, NLM_F_REQUEST, NetlinkBuffer,
-    NetlinkHeader, NetlinkMessage, NetlinkPayload,
+    NetlinkHeader, NetlinkMessage, NetlinkPayload, NlasIterator,
 };
 use netlink_packet_route::address::{
-    AddressAttribute, AddressFlags, AddressHeaderFlags, AddressMessage, AddressScope, CacheInfo,
+    AddressAttribute, AddressFlags, AddressHeader, AddressHeaderFlags, AddressMessage,
+    AddressScope, CacheInfo,
 };
-use netlink_packet_route::link::{LinkAttribute, LinkMessage};
+use netlink_packet_route::link::{LinkAttribute, LinkHeader, LinkMessage};
 use netlink_packet_route::route::{
     RouteAddress, RouteAttribute, RouteHeader, RouteMessage, RouteProtocol, RouteScope, RouteType,
 };
@@ -25,7 +26,7 @@ use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_ROUTE};
 use nix::errno::Errno;
 
 use crate::host::addrs::{AddrAttrs, AddrError, AddrOps, IfAddr, IfRoute};
-use crate::types::IfName;
+use crate::types::{IfName, RawIfName};
 
 /// How long to wait for the kernel's answer. It answers at once; a silent socket means
 /// something is badly wrong, and an agent must not hang on it forever.
@@ -42,6 +43,34 @@ const DUMP_ATTEMPTS: usize = 3;
 #[derive(Debug, Default)]
 pub struct Netlink {
     seq: AtomicU32,
+}
+
+/// `RTM_NEWLINK` and `RTM_NEWADDR` (include/uapi/linux/rtnetlink.h).
+const RTM_NEWLINK: u16 = 16;
+const RTM_NEWADDR: u16 = 20;
+/// `IFLA_IFNAME` (include/uapi/linux/if_link.h).
+const IFLA_IFNAME: u16 = 3;
+/// `sizeof(struct ifinfomsg)`: the attributes of a link message follow it.
+const IFINFOMSG_LEN: usize = 16;
+
+/// A reply netlink-packet-route cannot decode because a name in it is not UTF-8 (it decodes
+/// IFLA_IFNAME and IFA_LABEL as strings, and the kernel takes any bytes but `/`, `:`,
+/// whitespace and NUL in an interface name). Kept apart, so that one such interface does not
+/// fail the whole dump.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Undecoded {
+    /// An RTM_NEWLINK whose IFLA_IFNAME is not UTF-8.
+    Link { index: u32, name: RawIfName },
+    /// An RTM_NEWADDR that did not decode (an IPv4 address's IFA_LABEL is its interface's
+    /// name unless given): dropped if it belongs to such a link, an error otherwise.
+    Address { index: u32 },
+}
+
+/// The replies to one request.
+#[derive(Default)]
+struct Replies {
+    msgs: Vec<RouteNetlinkMessage>,
+    undecoded: Vec<Undecoded>,
 }
 
 /// Why an exchange with the kernel failed.
@@ -73,6 +102,7 @@ impl Netlink {
                 f => f.into_addr_error(&format!("look up interface {iface}")),
             })?;
         replies
+            .msgs
             .into_iter()
             .find_map(|m| match m {
                 RouteNetlinkMessage::NewLink(link) => Some(link.header.index),
@@ -83,13 +113,19 @@ impl Netlink {
             })
     }
 
-    /// Index to name for every interface. Equivalent to `ip -o link show`.
-    fn link_names(&self) -> Result<HashMap<u32, String>, Failure> {
+    /// Index to name for every interface, or to the bytes of a name that is not UTF-8.
+    /// Equivalent to `ip -o link show`.
+    fn link_names(&self) -> Result<HashMap<u32, Result<String, RawIfName>>, Failure> {
         let links = self.exchange(
             RouteNetlinkMessage::GetLink(LinkMessage::default()),
             NLM_F_DUMP,
         )?;
+        let raw = links.undecoded.into_iter().filter_map(|u| match u {
+            Undecoded::Link { index, name } => Some((index, Err(name))),
+            Undecoded::Address { .. } => None,
+        });
         Ok(links
+            .msgs
             .into_iter()
             .filter_map(|m| match m {
                 RouteNetlinkMessage::NewLink(link) => {
@@ -97,10 +133,11 @@ impl Netlink {
                         LinkAttribute::IfName(n) => Some(n),
                         _ => None,
                     })?;
-                    Some((link.header.index, name))
+                    Some((link.header.index, Ok(name)))
                 }
                 _ => None,
             })
+            .chain(raw)
             .collect())
     }
 
@@ -112,8 +149,21 @@ impl Netlink {
             RouteNetlinkMessage::GetAddress(AddressMessage::default()),
             NLM_F_DUMP,
         )?;
+        for u in &msgs.undecoded {
+            if let Undecoded::Address { index } = u {
+                match names.get(index) {
+                    Some(Err(_)) => {}
+                    Some(Ok(name)) => {
+                        return Err(Failure::Transport(format!(
+                            "parse reply: an address of {name} does not decode"
+                        )));
+                    }
+                    None => return Err(Failure::Interrupted),
+                }
+            }
+        }
         let mut out = Vec::new();
-        for m in msgs {
+        for m in msgs.msgs {
             let RouteNetlinkMessage::NewAddress(a) = m else {
                 continue;
             };
@@ -140,7 +190,10 @@ impl Netlink {
             let Some(addr) = local.or(address) else {
                 continue;
             };
-            let name = names.get(&a.header.index).ok_or(Failure::Interrupted)?;
+            // An interface whose name is not UTF-8 is never tuned; its addresses are no VIPs.
+            let Ok(name) = names.get(&a.header.index).ok_or(Failure::Interrupted)? else {
+                continue;
+            };
             let iface = name
                 .parse()
                 .map_err(|e| Failure::Transport(format!("interface {name:?}: {e}")))?;
@@ -165,8 +218,8 @@ impl Netlink {
         for family in [AddressFamily::Inet, AddressFamily::Inet6] {
             let mut req = RouteMessage::default();
             req.header.address_family = family;
-            let msgs = self.exchange(RouteNetlinkMessage::GetRoute(req), NLM_F_DUMP)?;
-            for m in msgs {
+            let replies = self.exchange(RouteNetlinkMessage::GetRoute(req), NLM_F_DUMP)?;
+            for m in replies.msgs {
                 let RouteNetlinkMessage::NewRoute(r) = m else {
                     continue;
                 };
@@ -191,7 +244,10 @@ impl Netlink {
                     _ => IpAddr::from([0u16; 8]),
                 });
                 let name = names.get(&oif).ok_or(Failure::Interrupted)?;
-                let Ok(iface) = name.parse() else { continue };
+                // An interface whose name is not UTF-8 is never tuned, so never recorded.
+                let Ok(Ok(iface)) = name.as_ref().map(|n| n.parse::<IfName>()) else {
+                    continue;
+                };
                 out.push(IfRoute {
                     iface,
                     dst,
@@ -274,11 +330,7 @@ impl Netlink {
 
     /// Sends one request and collects the replies: until NLMSG_DONE for a dump, until the
     /// ACK (NLMSG_ERROR with code 0) otherwise.
-    fn exchange(
-        &self,
-        msg: RouteNetlinkMessage,
-        flags: u16,
-    ) -> Result<Vec<RouteNetlinkMessage>, Failure> {
+    fn exchange(&self, msg: RouteNetlinkMessage, flags: u16) -> Result<Replies, Failure> {
         let transport = |what: &str, e: std::io::Error| Failure::Transport(format!("{what}: {e}"));
         let mut socket = Socket::new(NETLINK_ROUTE).map_err(|e| transport("open socket", e))?;
         socket
@@ -303,7 +355,7 @@ impl Netlink {
 
         let dump = flags & NLM_F_DUMP == NLM_F_DUMP;
         let mut interrupted = false;
-        let mut replies = Vec::new();
+        let mut replies = Replies::default();
         loop {
             // recv_from_full peeks at the datagram's size first, so a large dump chunk is
             // never truncated whatever the page size.
@@ -321,10 +373,22 @@ impl Netlink {
                 let len = NetlinkBuffer::new_checked(&bytes[off..])
                     .map_err(|e| Failure::Transport(format!("reply framing: {e}")))?
                     .length() as usize;
-                let reply =
-                    NetlinkMessage::<RouteNetlinkMessage>::deserialize(&bytes[off..off + len])
-                        .map_err(|e| Failure::Transport(format!("parse reply: {e}")))?;
+                let raw = &bytes[off..off + len];
                 off += (len + 3) & !3;
+                let reply = match NetlinkMessage::<RouteNetlinkMessage>::deserialize(raw) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        let Some(u) = undecoded(raw) else {
+                            return Err(Failure::Transport(format!("parse reply: {e}")));
+                        };
+                        let b = NetlinkBuffer::new(raw);
+                        if b.sequence_number() == seq {
+                            interrupted |= b.flags() & NLM_F_DUMP_INTR != 0;
+                            replies.undecoded.push(u);
+                        }
+                        continue;
+                    }
+                };
                 if reply.header.sequence_number != seq {
                     continue; // a stale answer to someone else's request
                 }
@@ -345,7 +409,7 @@ impl Netlink {
                             Ok(replies)
                         };
                     }
-                    NetlinkPayload::InnerMessage(m) => replies.push(m),
+                    NetlinkPayload::InnerMessage(m) => replies.msgs.push(m),
                     NetlinkPayload::Overrun(_) => {
                         return Err(Failure::Transport("reply overrun".into()));
                     }
@@ -361,6 +425,33 @@ fn ip_of(a: RouteAddress) -> Option<IpAddr> {
     match a {
         RouteAddress::Inet(v4) => Some(IpAddr::V4(v4)),
         RouteAddress::Inet6(v6) => Some(IpAddr::V6(v6)),
+        _ => None,
+    }
+}
+
+/// What a reply that did not decode is, if it is one of the [`Undecoded`] kinds: an
+/// RTM_NEWLINK read by hand (its `ifinfomsg`, then IFLA_IFNAME among its attributes, NUL
+/// terminated), or any RTM_NEWADDR (its `ifaddrmsg`).
+fn undecoded(msg: &[u8]) -> Option<Undecoded> {
+    let b = NetlinkBuffer::new_checked(msg).ok()?;
+    let payload = b.payload();
+    match b.message_type() {
+        RTM_NEWLINK => {
+            let index = LinkHeader::parse(payload).ok()?.index;
+            let attrs = payload.get(IFINFOMSG_LEN..)?;
+            let name = NlasIterator::new(attrs)
+                .filter_map(Result::ok)
+                .find(|a| a.kind() == IFLA_IFNAME)?;
+            let name = name.value();
+            let name = name.split(|&c| c == 0).next().unwrap_or(name);
+            std::str::from_utf8(name).is_err().then(|| Undecoded::Link {
+                index,
+                name: RawIfName::from(name.to_vec()),
+            })
+        }
+        RTM_NEWADDR => Some(Undecoded::Address {
+            index: AddressHeader::parse(payload).ok()?.index,
+        }),
         _ => None,
     }
 }
@@ -460,5 +551,64 @@ impl AddrOps for Netlink {
             Ok(_) | Err(Failure::Kernel(Errno::ESRCH)) => Ok(()),
             Err(f) => Err(f.into_addr_error(&format!("del route {r}"))),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// An RTM_NEWLINK or RTM_NEWADDR as the kernel sends it, with `name` (4 bytes) as the
+    /// interface name or label, patched in after serializing so that it need not be UTF-8.
+    fn message(link: bool, index: u32, name: &[u8; 4]) -> Vec<u8> {
+        let placeholder = "ZZZZ";
+        let inner = if link {
+            let mut m = LinkMessage::default();
+            m.header.index = index;
+            m.attributes.push(LinkAttribute::IfName(placeholder.into()));
+            RouteNetlinkMessage::NewLink(m)
+        } else {
+            let mut m = AddressMessage::default();
+            m.header.index = index;
+            m.header.family = AddressFamily::Inet;
+            m.attributes
+                .push(AddressAttribute::Local([192, 0, 2, 1].into()));
+            m.attributes
+                .push(AddressAttribute::Label(placeholder.into()));
+            RouteNetlinkMessage::NewAddress(m)
+        };
+        let mut n = NetlinkMessage::new(
+            NetlinkHeader::default(),
+            NetlinkPayload::InnerMessage(inner),
+        );
+        n.finalize();
+        let mut buf = vec![0; n.buffer_len()];
+        n.serialize(&mut buf);
+        let at = buf
+            .windows(4)
+            .position(|w| w == placeholder.as_bytes())
+            .unwrap();
+        buf[at..at + 4].copy_from_slice(name);
+        buf
+    }
+
+    #[test]
+    fn a_link_whose_name_is_not_utf8_is_kept_apart_with_its_bytes() {
+        let odd = message(true, 7, b"bv\xff\xfe");
+        assert!(NetlinkMessage::<RouteNetlinkMessage>::deserialize(&odd).is_err());
+        assert_eq!(
+            undecoded(&odd),
+            Some(Undecoded::Link {
+                index: 7,
+                name: RawIfName::from(b"bv\xff\xfe".to_vec())
+            })
+        );
+        let addr = message(false, 7, b"bv\xff\xfe");
+        assert!(NetlinkMessage::<RouteNetlinkMessage>::deserialize(&addr).is_err());
+        assert_eq!(undecoded(&addr), Some(Undecoded::Address { index: 7 }));
+        // A link that fails to decode for another reason is not taken for one.
+        let fine = message(true, 8, b"bv\xc3\xa9");
+        assert_eq!(undecoded(&fine), None);
+        assert_eq!(undecoded(&odd[..10]), None);
     }
 }

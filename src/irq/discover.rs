@@ -158,11 +158,14 @@ fn msi_irqs(
     entries
         .into_iter()
         .map(|entry| {
-            entry.parse().map_err(|_| DiscoverError::BadMsiEntry {
-                iface: iface.clone(),
-                path: fs.display(&dir),
-                entry,
-            })
+            entry
+                .to_str()
+                .and_then(|e| e.parse().ok())
+                .ok_or_else(|| DiscoverError::BadMsiEntry {
+                    iface: iface.clone(),
+                    path: fs.display(&dir),
+                    entry: crate::types::escape_bytes(entry.as_encoded_bytes()),
+                })
         })
         .collect::<Result<Vec<u32>, _>>()
         .map(Some)

@@ -8,13 +8,13 @@ use crate::cpulist::CpuList;
 use crate::host::{Host, paths};
 use crate::irq::Interrupts;
 use crate::knobs::netns::{self, Policy, Scope};
-use crate::types::IfName;
+use crate::types::{IfName, RawIfName};
 
 /// The values a [`PlanCx`] caches. Owned by the caller, which lends it to the context, so
 /// that the parsed `/proc/interrupts` can borrow the text it was parsed from.
 #[derive(Default)]
 pub struct Cache<'c> {
-    ifaces: OnceCell<Vec<IfName>>,
+    ifaces: OnceCell<(Vec<IfName>, Vec<RawIfName>)>,
     online: OnceCell<Result<CpuList, String>>,
     isolated: OnceCell<Result<CpuList, String>>,
     text: OnceCell<Result<String, String>>,
@@ -50,16 +50,27 @@ impl<'c> PlanCx<'c> {
         }
     }
 
-    /// Interface names under `/sys/class/net`, sorted (`lo` included).
+    /// Interface names under `/sys/class/net`, sorted (`lo` included), but for those that
+    /// are not UTF-8 ([`PlanCx::raw_ifaces`]).
     pub fn ifaces(&self) -> &'c [IfName] {
+        &self.listing().0
+    }
+
+    /// The interfaces under `/sys/class/net` whose names are not UTF-8: never tuned, only
+    /// reported.
+    pub fn raw_ifaces(&self) -> &'c [RawIfName] {
+        &self.listing().1
+    }
+
+    fn listing(&self) -> &'c (Vec<IfName>, Vec<RawIfName>) {
         self.cache.ifaces.get_or_init(|| {
-            self.host
+            let names = self
+                .host
                 .fs
                 .read_dir(&paths::net_class())
-                .unwrap_or_default()
-                .iter()
-                .filter_map(|n| n.parse().ok())
-                .collect()
+                .unwrap_or_default();
+            let (text, raw) = RawIfName::split(names);
+            (text.iter().filter_map(|n| n.parse().ok()).collect(), raw)
         })
     }
 

@@ -67,6 +67,12 @@ pub fn glob_matches(pattern: &str, name: &str) -> bool {
     glob(pattern.as_bytes(), name.as_bytes())
 }
 
+/// [`glob_matches`] on a name that may not be UTF-8 (`bv\xff\xfe` matches `bv*`). Matching is
+/// byte by byte, so `?` and a class stand for one byte, as in the C locale.
+pub fn glob_matches_bytes(pattern: &str, name: &[u8]) -> bool {
+    glob(pattern.as_bytes(), name)
+}
+
 fn glob(p: &[u8], s: &[u8]) -> bool {
     match p.first() {
         None => s.is_empty(),
@@ -111,6 +117,10 @@ mod tests {
         assert!(g.matches("enp3s0f1") && !g.matches("enp3s0f2") && !g.matches("enp33s0f1"));
         let g: IfGlob = "p2p[!1]".parse().unwrap();
         assert!(g.matches("p2p2") && !g.matches("p2p1"));
+        assert!(glob_matches_bytes("bv*", b"bv\xff\xfe"));
+        assert!(glob_matches_bytes("bv??", b"bv\xff\xfe"));
+        assert!(!glob_matches_bytes("eth*", b"bv\xff\xfe"));
+        assert!(glob_matches("bv*", "bv-é") && glob_matches("bv.?", "bv.1"));
         assert!("eth/0".parse::<IfGlob>().is_err());
         assert!("eth[0".parse::<IfGlob>().is_err());
     }

@@ -14,6 +14,7 @@ pub mod lro;
 pub mod netns;
 pub mod nic;
 pub mod queues;
+pub mod raw_ifaces;
 pub mod registry;
 pub mod ring;
 pub mod route;

@@ -16,7 +16,7 @@ use crate::knobs::registry::NIC_KNOBS;
 pub use crate::knobs::registry::NicRule;
 use crate::knobs::{Entry, Item, Kind, Status};
 use crate::schema::{Loc, Locator, ProfileError};
-use crate::types::IfName;
+use crate::types::{IfName, RawIfName};
 
 /// A queue count or size: a positive number or `"max"`, the driver's pre-set maximum.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -293,7 +293,9 @@ pub fn plan(rules: &[NicRule], cx: &PlanCx) -> (Vec<Entry>, Vec<Replan>) {
     let mut covered: BTreeMap<IfName, Vec<usize>> = BTreeMap::new();
     for (n, rule) in rules.iter().enumerate() {
         let ifaces = resolve(rule, cx);
-        if ifaces.is_empty() {
+        // An interface it covers whose name is not UTF-8 is reported on its own
+        // (knobs::raw_ifaces): the rule matched something.
+        if ifaces.is_empty() && resolve_raw(rule, cx).is_empty() {
             out.push(no_match(rule));
         }
         for iface in ifaces {
@@ -379,6 +381,21 @@ pub fn resolve(rule: &NicRule, cx: &PlanCx) -> Vec<IfName> {
             None => cx.host.fs.exists(&paths::net(n, "device")),
         })
         .cloned()
+        .collect()
+}
+
+/// The interfaces whose names are not UTF-8 that a rule covers, by the same test as
+/// [`resolve`] (the glob matched byte by byte): never tuned, only reported.
+pub fn resolve_raw<'c>(rule: &NicRule, cx: &PlanCx<'c>) -> Vec<&'c RawIfName> {
+    cx.raw_ifaces()
+        .iter()
+        .filter(|n| match &rule.pattern {
+            Some(g) => crate::knobs::ifglob::glob_matches_bytes(g.as_str(), n.as_bytes()),
+            None => cx
+                .host
+                .fs
+                .exists(&paths::net_class().join(n.as_os_str()).join("device")),
+        })
         .collect()
 }
 

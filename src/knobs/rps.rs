@@ -122,7 +122,7 @@ impl NicKnob for Rps {
             .map(|names| {
                 let mut q: Vec<u32> = names
                     .iter()
-                    .filter_map(|n| n.strip_prefix("rx-")?.parse().ok())
+                    .filter_map(|n| n.to_str()?.strip_prefix("rx-")?.parse().ok())
                     .collect();
                 q.sort_unstable();
                 q.into_iter()

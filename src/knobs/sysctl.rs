@@ -15,6 +15,7 @@ use crate::knobs::cx::PlanCx;
 use crate::knobs::{Entry, Item, Kind, Setting, Status};
 use crate::schema::{Loc, Locator, ProfileError};
 use crate::sysctl::{SysctlKey, check_value_text, normalize, numeric_fields, profile_key, same};
+use crate::types::RawIfName;
 
 /// One wanted sysctl value, with where it was asked for.
 #[derive(Debug, Clone, PartialEq)]
@@ -312,6 +313,9 @@ pub struct Observed {
 pub struct Context {
     pub unmatched: Vec<SysctlEntry>,
     pub rp_filter_all: Option<i64>,
+    /// Interfaces a glob key matched whose names are not UTF-8, with that key: left alone,
+    /// reported once by the plan (`knobs::raw_ifaces`).
+    pub raw: Vec<(RawIfName, SysctlKey)>,
 }
 
 /// Whether a key segment is a glob (`*`, `?`, `[...]`).
@@ -320,8 +324,11 @@ fn is_glob(seg: &str) -> bool {
 }
 
 /// The keys under `/proc/sys` a glob key matches, sorted (each glob segment is matched
-/// against the directory's entries as the shell would; equivalent to `sysctl -a --pattern`).
-fn expand(fs: &dyn Files, glob: &SysctlKey) -> Vec<SysctlKey> {
+/// against the directory's entries as the shell would; equivalent to `sysctl -a --pattern`),
+/// and the entries it matched whose names are not UTF-8 (interfaces under `conf/` and
+/// `neigh/`), which name no key hosttune can hold.
+fn expand(fs: &dyn Files, glob: &SysctlKey) -> (Vec<SysctlKey>, Vec<RawIfName>) {
+    let mut raw = Vec::new();
     let mut found: Vec<Vec<String>> = vec![Vec::new()];
     for seg in glob.segments() {
         let mut next = Vec::new();
@@ -331,6 +338,11 @@ fn expand(fs: &dyn Files, glob: &SysctlKey) -> Vec<SysctlKey> {
                 let Ok(names) = fs.read_dir(&dir) else {
                     continue;
                 };
+                let (names, odd) = RawIfName::split(names);
+                raw.extend(
+                    odd.into_iter()
+                        .filter(|n| crate::knobs::ifglob::glob_matches_bytes(seg, n.as_bytes())),
+                );
                 for n in names
                     .into_iter()
                     .filter(|n| crate::knobs::ifglob::glob_matches(seg, n))
@@ -354,7 +366,9 @@ fn expand(fs: &dyn Files, glob: &SysctlKey) -> Vec<SysctlKey> {
         .filter(|k| fs.exists(&paths::sysctl(k)) && fs.read_dir(&paths::sysctl(k)).is_err())
         .collect();
     keys.sort();
-    keys
+    raw.sort();
+    raw.dedup();
+    (keys, raw)
 }
 
 /// The interface a per-interface key names (`net.ipv4.conf.IFACE.x`, `net.ipv6.neigh.IFACE.x`),
@@ -396,7 +410,9 @@ pub fn observe(cx: &PlanCx, entries: &[SysctlEntry]) -> (Vec<Observed>, Context)
             planned.push((e.clone(), e.key.clone()));
             continue;
         }
-        let matches: Vec<SysctlKey> = expand(fs, &e.key)
+        let (matches, raw) = expand(fs, &e.key);
+        ctx.raw.extend(raw.into_iter().map(|n| (n, e.key.clone())));
+        let matches: Vec<SysctlKey> = matches
             .into_iter()
             .filter(|k| !explicit.contains(k))
             .collect();

@@ -42,7 +42,8 @@ pub fn sources(fs: &dyn Files) -> Vec<Line> {
 pub fn read(fs: &dyn Files) -> (Vec<Line>, Vec<String>) {
     let conf = paths::sysctl_conf();
     // File name -> the first directory's file of that name (the one that masks the others).
-    let mut files: BTreeMap<String, PathBuf> = BTreeMap::new();
+    // Names are bytes, compared as systemd-sysctl compares them (strcmp).
+    let mut files: BTreeMap<std::ffi::OsString, PathBuf> = BTreeMap::new();
     let mut problems = Vec::new();
     for dir in paths::sysctl_d() {
         let names = match fs.read_dir(&dir) {
@@ -53,7 +54,10 @@ pub fn read(fs: &dyn Files) -> (Vec<Line>, Vec<String>) {
                 continue;
             }
         };
-        for name in names.into_iter().filter(|n| n.ends_with(".conf")) {
+        for name in names
+            .into_iter()
+            .filter(|n| n.as_encoded_bytes().ends_with(b".conf"))
+        {
             let path = dir.join(&name);
             files.entry(name).or_insert(path);
         }

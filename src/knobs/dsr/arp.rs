@@ -36,7 +36,8 @@ pub fn uplinks(fs: &dyn Files) -> io::Result<Vec<IfName>> {
         if name == "lo" {
             continue;
         }
-        let Ok(iface) = name.parse::<IfName>() else {
+        // A name that is not UTF-8 is left alone; the plan reports it once (knobs::raw_ifaces).
+        let Some(Ok(iface)) = name.to_str().map(str::parse::<IfName>) else {
             continue;
         };
         let Ok(conf) = SysctlKey::from_segments(["net", "ipv4", "conf", iface.as_str()]) else {

@@ -130,7 +130,10 @@ fn the_builtins_are_the_top_level_profiles_only() {
 }
 
 fn hosttune(args: &[&str]) -> (i32, String, String) {
-    let o = Command::new(cargo_bin("hosttune")).args(args).output().unwrap();
+    let o = Command::new(cargo_bin("hosttune"))
+        .args(args)
+        .output()
+        .unwrap();
     (
         o.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&o.stdout).into(),
@@ -209,7 +212,10 @@ fn the_resolved_roles_keep_the_safety_rules() {
                     .and_then(|v| v.get("include"))
                     .and_then(toml::Value::as_array)
                     .unwrap_or_else(|| panic!("{role}: a widened range without reserved ports"));
-                let ports: Vec<i64> = reserved.iter().filter_map(toml::Value::as_integer).collect();
+                let ports: Vec<i64> = reserved
+                    .iter()
+                    .filter_map(toml::Value::as_integer)
+                    .collect();
                 assert!(ports.contains(&9100), "{role}: {ports:?}");
                 if *role == "web" {
                     assert!(ports.contains(&80) && ports.contains(&443), "{ports:?}");
@@ -221,9 +227,16 @@ fn the_resolved_roles_keep_the_safety_rules() {
     // lb pins IRQs with irqbalance off.
     assert!(sysctl("client").contains_key("net.ipv4.ip_local_port_range"));
     let (_, web, _) = hosttune(&["show", "web"]);
-    assert!(web.contains("arp_ignore = 1") && web.contains("arp_announce = 2"), "{web}");
+    assert!(
+        web.contains("arp_ignore = 1") && web.contains("arp_announce = 2"),
+        "{web}"
+    );
     let (_, lb, _) = hosttune(&["show", "lb"]);
-    for want in ["irq_cpus = \"isolated\"", "mode = \"disabled\"", "combined = \"max\""] {
+    for want in [
+        "irq_cpus = \"isolated\"",
+        "mode = \"disabled\"",
+        "combined = \"max\"",
+    ] {
         assert!(lb.contains(want), "{want}: {lb}");
     }
 }

@@ -197,6 +197,21 @@ mod tests {
     }
 
     #[test]
+    fn another_sources_value_is_accepted_when_within() {
+        // (what the entry asks, another source's value, accepted)
+        let ports = || Within::Include("80,443,9100".parse().unwrap());
+        for (w, value, ok) in [
+            (Within::Bound(b(Some(&[1000]), None)), "4096", true),
+            (Within::Bound(b(Some(&[1000]), None)), "10", false),
+            (ports(), "1-1024,9100", true),
+            (ports(), "80,443", false),
+            (ports(), "not ports", false),
+        ] {
+            assert_eq!(w.accepts(value), ok, "{w:?} {value:?}");
+        }
+    }
+
+    #[test]
     fn checks_and_display() {
         assert!(b(None, None).check().is_err());
         assert!(

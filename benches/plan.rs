@@ -3,7 +3,7 @@
 //! 11 MB, as the kernel prints it) and two 64-queue mlx5 ports, `ens1f0np0` and `ens1f1np1`
 //! (functions 0000:3b:00.0 and .1, each an async vector and 64 completion vectors, with sysfs
 //! device links, `msi_irqs` and `/proc/irq/N/*_affinity_list`), plus the `/proc/sys` keys of
-//! `lb`, `tcp-server` and `tcp-base` (optional ones absent).
+//! `lb` and `tcp-base` (optional ones absent).
 //!
 //! Times `hosttune::knobs::plan` with the `Offline` seams (rings and channels are then
 //! `unsupported`; the IRQ placement reads `/proc/interrupts`), and counts through a wrapping

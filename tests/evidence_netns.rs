@@ -1,6 +1,6 @@
 //! The proof of effect as a real-kernel test: in a network namespace, a burst of connections
 //! at a listener that never accepts overflows its accept queue under the default somaxconn
-//! (4096), does not after `hosttune apply web` (somaxconn ≥ 500000), and does again after
+//! (4096), does not after `hosttune apply web` (somaxconn ≥ 65535), and does again after
 //! `hosttune rollback`; `audit --evidence` shows ListenOverflows at each step.
 
 mod common;
@@ -53,7 +53,7 @@ fn listen_overflows_before_web_none_after_and_again_after_rollback() {
     assert_eq!(code, 1, "{err}");
     let line = text
         .lines()
-        .find(|l| l.trim_start().starts_with("somaxconn 4096 < 500000"))
+        .find(|l| l.trim_start().starts_with("somaxconn 4096 < 65535"))
         .unwrap_or_else(|| panic!("{text}"));
     assert!(
         line.contains(&format!(

@@ -1,6 +1,6 @@
-//! `hosttune import`: seed 003's "Web VM" sysctl.conf gives the built-in `web` profile's
-//! sysctls, the printed profile validates, and lines that cannot be carried over are named
-//! on stderr with file:line.
+//! `hosttune import`: seed 003's "Web VM" sysctl.conf gives the sysctls of the benchmark-rig
+//! example profile (`profiles/examples/benchmark-rig.toml`), the printed profile validates,
+//! and lines that cannot be carried over are named on stderr with file:line.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -56,20 +56,39 @@ fn sysctl(profile: &str) -> BTreeMap<String, (bool, toml::Value)> {
 }
 
 #[test]
-fn seed_003_web_vm_gives_the_web_profile_sysctls() {
+fn seed_003_web_vm_gives_the_benchmark_rig_example_sysctls() {
     let seed = fixture("seed003-web-vm.conf");
     let (code, out, err) = hosttune(&["import", seed.to_str().unwrap(), "--name", "web-vm"]);
     assert_eq!(code, 0, "{err}");
     assert!(err.is_empty(), "{err}");
     let imported = sysctl(&out);
-    let (code, shown, err) = hosttune(&["show", "web"]);
+    // The example reproduces the rig's director: the web VM's sysctl.conf plus the director's
+    // own keys, and the director's larger input backlog.
+    let rig = Path::new(env!("CARGO_MANIFEST_DIR")).join("profiles/examples/benchmark-rig.toml");
+    let (code, shown, err) = hosttune(&["show", rig.to_str().unwrap()]);
     assert_eq!(code, 0, "{err}");
-    let web = sysctl(&shown);
-
+    let mut web = sysctl(&shown);
+    let director_only: Vec<String> = web
+        .keys()
+        .filter(|k| !imported.contains_key(*k))
+        .cloned()
+        .collect();
     assert_eq!(
-        imported.keys().collect::<Vec<_>>(),
-        web.keys().collect::<Vec<_>>()
+        director_only,
+        ["kernel.numa_balancing", "net.ipv4.conf.all.route_localnet"]
     );
+    for k in &director_only {
+        web.remove(k);
+    }
+    assert_eq!(
+        web.remove("net.core.netdev_max_backlog").unwrap().1,
+        toml::Value::Table(toml::toml! { min = 9000000 })
+    );
+    assert_eq!(
+        imported["net.core.netdev_max_backlog"].1,
+        toml::Value::Integer(1000000)
+    );
+    assert_eq!(web.len() + 1, imported.len());
     let mut optional_in_web = Vec::new();
     for (key, (opt, want)) in &web {
         let (imp_opt, got) = &imported[key];
@@ -87,7 +106,7 @@ fn seed_003_web_vm_gives_the_web_profile_sysctls() {
             optional_in_web.push(key.as_str());
         }
     }
-    // The only differences: keys the built-in makes optional where the seed does not.
+    // The only other differences: keys the example makes optional where the seed does not.
     assert_eq!(
         optional_in_web,
         ["net.core.netdev_weight", "net.netfilter.nf_conntrack_max"]

@@ -248,6 +248,11 @@ pub mod paths {
         PathBuf::from("/proc/cmdline")
     }
 
+    /// `/proc/meminfo` (`MemTotal`, for memory limits given as a share of RAM).
+    pub fn meminfo() -> PathBuf {
+        PathBuf::from("/proc/meminfo")
+    }
+
     /// `/proc/irq/N/FILE` (`smp_affinity_list`, `effective_affinity_list`).
     pub fn irq(irq: u32, file: &str) -> PathBuf {
         PathBuf::from(format!("/proc/irq/{irq}/{file}"))

@@ -14,6 +14,26 @@ pub struct Bound {
     pub max: Option<Vec<i128>>,
 }
 
+/// What a value other than the desired one must hold to satisfy a `[sysctl]` entry that is not
+/// exact: within a bound, or including some ports.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Within {
+    Bound(Bound),
+    Include(crate::knobs::portset::PortSet),
+}
+
+impl Within {
+    /// Whether `value` (as the kernel or a sysctl.d line prints it) needs no change.
+    pub fn accepts(&self, value: &str) -> bool {
+        match self {
+            Within::Bound(b) => b.resolve(value).is_ok_and(|r| r.moves.is_empty()),
+            Within::Include(p) => {
+                crate::knobs::portset::include(p, value).is_ok_and(|r| r.added.ranges().is_empty())
+            }
+        }
+    }
+}
+
 /// Which way a field moves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Dir {
@@ -174,6 +194,21 @@ mod tests {
                 .contains("2 field(s)")
         );
         assert!(rmem.resolve("cubic").is_err());
+    }
+
+    #[test]
+    fn another_sources_value_is_accepted_when_within() {
+        // (what the entry asks, another source's value, accepted)
+        let ports = || Within::Include("80,443,9100".parse().unwrap());
+        for (w, value, ok) in [
+            (Within::Bound(b(Some(&[1000]), None)), "4096", true),
+            (Within::Bound(b(Some(&[1000]), None)), "10", false),
+            (ports(), "1-1024,9100", true),
+            (ports(), "80,443", false),
+            (ports(), "not ports", false),
+        ] {
+            assert_eq!(w.accepts(value), ok, "{w:?} {value:?}");
+        }
     }
 
     #[test]

@@ -146,9 +146,9 @@ pub struct Entry {
     /// The interface a `[[nic]]` knob planned this for (set by the NIC planner), so that
     /// apply can tell which steps a change on that interface makes stale.
     pub iface: Option<crate::types::IfName>,
-    /// The bound a `[sysctl]` value asked for (`{ min = N }`), when it was one: another
-    /// source's value conflicts only when it falls outside it.
-    pub bound: Option<crate::knobs::bound::Bound>,
+    /// The bound a `[sysctl]` value asked for (`{ min = N }`, `{ include = [...] }`), when it
+    /// was one: another source's value conflicts only when it falls outside it.
+    pub bound: Option<crate::knobs::bound::Within>,
 }
 
 impl Entry {

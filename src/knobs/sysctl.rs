@@ -10,8 +10,10 @@ use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
 use crate::host::{Files, paths};
-use crate::knobs::bound::Bound;
+use crate::knobs::bound::{Bound, Within};
 use crate::knobs::cx::PlanCx;
+use crate::knobs::portset::{self, PortSet};
+use crate::knobs::ram::{self, Ram, RamShare};
 use crate::knobs::{Entry, Item, Kind, Setting, Status};
 use crate::schema::{Loc, Locator, ProfileError};
 use crate::sysctl::{SysctlKey, check_value_text, normalize, numeric_fields, profile_key, same};
@@ -34,12 +36,15 @@ pub struct SysctlTable(pub Vec<(Spanned<String>, Spanned<SysctlValue>)>);
 
 /// A sysctl value: a number, a string, or a list of numbers written space-separated
 /// (`tcp_rmem = [4096, 16384, 4194304]`); a bound (`{ min = N }`, `{ max = N }`, a list per
-/// field); or `{ exclude = true }`, which keeps a key out of every glob, as a `-KEY` line does
-/// in sysctl.d(5).
+/// field); a share of RAM (`{ ram_fraction = [0.03, 0.04, 0.06] }`, computed at plan time);
+/// ports a list must include (`{ include = [80, 443, 9100] }`); or `{ exclude = true }`, which
+/// keeps a key out of every glob, as a `-KEY` line does in sysctl.d(5).
 #[derive(Debug, Clone, PartialEq)]
 pub enum SysctlValue {
     Exact(String),
     Bound(Bound),
+    RamShare(RamShare),
+    Include(PortSet),
     Exclude,
 }
 
@@ -52,11 +57,14 @@ impl SysctlValue {
         }
     }
 
-    /// How the report shows what is wanted: the value, `≥ N`, or `excluded`.
+    /// How the report shows what is wanted: the value, `≥ N`, `3% 4% 6% of RAM` (before the
+    /// host's RAM is known), `⊇ 80,443,9100`, or `excluded`.
     pub fn shown(&self) -> String {
         match self {
             SysctlValue::Exact(v) => normalize(v),
             SysctlValue::Bound(b) => b.to_string(),
+            SysctlValue::RamShare(r) => r.to_string(),
+            SysctlValue::Include(p) => format!("⊇ {p}"),
             SysctlValue::Exclude => "excluded".into(),
         }
     }
@@ -101,6 +109,84 @@ impl<'de> Deserialize<'de> for Fields {
     }
 }
 
+/// One share of RAM or a list of them (one per field).
+struct Fractions(Vec<f64>);
+
+impl<'de> Deserialize<'de> for Fractions {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Fractions;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a share of RAM such as 0.04, or a list of them (one per field)")
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Fractions, E> {
+                Ok(Fractions(vec![v]))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Fractions, E> {
+                Ok(Fractions(vec![v as f64]))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Fractions, E> {
+                Ok(Fractions(vec![v as f64]))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Fractions, A::Error> {
+                let mut v = Vec::new();
+                while let Some(n) = seq.next_element::<f64>()? {
+                    v.push(n);
+                }
+                if v.is_empty() {
+                    return Err(de::Error::custom("ram_fraction's list must not be empty"));
+                }
+                Ok(Fractions(v))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// One port (`9100`), a range (`"8000-8010"`), or a list of them.
+struct Ports(PortSet);
+
+impl<'de> Deserialize<'de> for Ports {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum One {
+            Port(i64),
+            Range(String),
+        }
+        fn range<E: de::Error>(o: One) -> Result<(u16, u16), E> {
+            match o {
+                One::Port(n) => u16::try_from(n)
+                    .map(|p| (p, p))
+                    .map_err(|_| E::custom(format!("{n} is not a port (0-65535)"))),
+                One::Range(s) => portset::parse_range(&s).map_err(E::custom),
+            }
+        }
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Many {
+            One(One),
+            List(Vec<One>),
+        }
+        let list = match Many::deserialize(d).map_err(|_| {
+            de::Error::custom(
+                "include takes ports: a number, a range \"8000-8010\", or a list of them",
+            )
+        })? {
+            Many::One(o) => vec![o],
+            Many::List(l) => l,
+        };
+        if list.is_empty() {
+            return Err(de::Error::custom(
+                "include's list of ports must not be empty",
+            ));
+        }
+        let ranges = list.into_iter().map(range).collect::<Result<Vec<_>, _>>()?;
+        Ok(Ports(PortSet::from_ranges(ranges)))
+    }
+}
+
 impl From<Fields> for Vec<i128> {
     fn from(f: Fields) -> Vec<i128> {
         match f {
@@ -118,7 +204,7 @@ impl<'de> Deserialize<'de> for SysctlValue {
             fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
                 f.write_str(
                     "a number, a string, a list of numbers, a bound { min = N } / { max = N }, \
-                     or { exclude = true }",
+                     { ram_fraction = F }, { include = [PORTS] }, or { exclude = true }",
                 )
             }
             fn visit_i64<E: de::Error>(self, v: i64) -> Result<SysctlValue, E> {
@@ -150,19 +236,41 @@ impl<'de> Deserialize<'de> for SysctlValue {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<SysctlValue, A::Error> {
                 let (mut min, mut max, mut exclude) = (None, None, None);
+                let (mut share, mut include) = (None, None);
                 while let Some(k) = map.next_key::<String>()? {
                     match k.as_str() {
                         "min" => min = Some(Vec::from(map.next_value::<Fields>()?)),
                         "max" => max = Some(Vec::from(map.next_value::<Fields>()?)),
                         "exclude" => exclude = Some(map.next_value::<bool>()?),
+                        "ram_fraction" => share = Some(map.next_value::<Fractions>()?.0),
+                        "include" => include = Some(map.next_value::<Ports>()?.0),
                         other => {
                             return Err(de::Error::custom(format!(
                                 "unknown field {other:?} in a sysctl value: a bound is \
                                  {{ min = N }}, {{ max = N }} or both (a number, or a list \
-                                 per field); {{ exclude = true }} keeps a key out of globs"
+                                 per field); {{ ram_fraction = F }} is a share of RAM; \
+                                 {{ include = [PORTS] }} ports a list must hold; \
+                                 {{ exclude = true }} keeps a key out of globs"
                             )));
                         }
                     }
+                }
+                let given = [min.is_some() || max.is_some(), exclude.is_some()]
+                    .into_iter()
+                    .chain([share.is_some(), include.is_some()])
+                    .filter(|g| *g)
+                    .count();
+                if given > 1 {
+                    return Err(de::Error::custom(
+                        "a sysctl value is one form: a bound (min/max), ram_fraction, include \
+                         or exclude, not several",
+                    ));
+                }
+                if let Some(f) = share {
+                    return Ok(SysctlValue::RamShare(RamShare(f)));
+                }
+                if let Some(p) = include {
+                    return Ok(SysctlValue::Include(p));
                 }
                 match (exclude, min, max) {
                     (Some(true), None, None) => Ok(SysctlValue::Exclude),
@@ -223,6 +331,15 @@ impl SysctlTable {
                     continue;
                 }
             };
+            if let SysctlValue::RamShare(share) = v.get_ref() {
+                if let Err(msg) = share.check() {
+                    errs.push(ProfileError::invalid(
+                        loc.at(v.span()),
+                        format!("sysctl key {key}: {msg}"),
+                    ));
+                    continue;
+                }
+            }
             if let Some(seg) = key
                 .segments()
                 .iter()
@@ -274,6 +391,30 @@ pub fn serialize_entries<S: Serializer>(entries: &[SysctlEntry], s: S) -> Result
                 Err(_) => m.serialize_entry(&name, v)?,
             },
             SysctlValue::Bound(b) => m.serialize_entry(&name, &BoundShown(b))?,
+            SysctlValue::RamShare(r) => {
+                let mut t = std::collections::BTreeMap::new();
+                match r.0.as_slice() {
+                    [one] => t.insert("ram_fraction", toml::Value::Float(*one)),
+                    many => t.insert(
+                        "ram_fraction",
+                        toml::Value::Array(many.iter().map(|f| toml::Value::Float(*f)).collect()),
+                    ),
+                };
+                m.serialize_entry(&name, &t)?
+            }
+            SysctlValue::Include(p) => {
+                let ports: Vec<toml::Value> = p
+                    .ranges()
+                    .iter()
+                    .map(|&(a, b)| match a == b {
+                        true => toml::Value::Integer(i64::from(a)),
+                        false => toml::Value::String(format!("{a}-{b}")),
+                    })
+                    .collect();
+                let mut t = std::collections::BTreeMap::new();
+                t.insert("include", ports);
+                m.serialize_entry(&name, &t)?
+            }
             SysctlValue::Exclude => {
                 let mut t = std::collections::BTreeMap::new();
                 t.insert("exclude", true);
@@ -307,8 +448,9 @@ pub struct Observed {
     pub found: Found,
 }
 
-/// What the sysctl diff needs beyond each key: the glob lines that matched nothing, and the
-/// conf/all `rp_filter` the kernel combines with every interface's (wanted, else live).
+/// What the sysctl diff needs beyond each key: the glob lines that matched nothing, the
+/// conf/all `rp_filter` the kernel combines with every interface's (wanted, else live), and
+/// the host's RAM when a value is a share of it (read only then).
 #[derive(Debug, Default)]
 pub struct Context {
     pub unmatched: Vec<SysctlEntry>,
@@ -316,6 +458,19 @@ pub struct Context {
     /// Interfaces a glob key matched whose names are not UTF-8, with that key: left alone,
     /// reported once by the plan (`knobs::raw_ifaces`).
     pub raw: Vec<(RawIfName, SysctlKey)>,
+    pub ram: Option<Result<Ram, String>>,
+}
+
+/// `MemTotal` from `/proc/meminfo` under the root, and this machine's page size.
+fn read_ram(fs: &dyn Files) -> Result<Ram, String> {
+    let path = paths::meminfo();
+    let shown = || fs.display(&path).display().to_string();
+    let text = fs.read(&path).map_err(|e| format!("{}: {e}", shown()))?;
+    let total = ram::mem_total(&text).map_err(|e| format!("{}: {e}", shown()))?;
+    Ok(Ram {
+        total,
+        page: ram::page_size(),
+    })
 }
 
 /// Whether a key segment is a glob (`*`, `?`, `[...]`).
@@ -447,6 +602,12 @@ pub fn observe(cx: &PlanCx, entries: &[SysctlEntry]) -> (Vec<Observed>, Context)
             Observed { entry, key, found }
         })
         .collect::<Vec<_>>();
+    if out
+        .iter()
+        .any(|o| matches!(o.entry.value, SysctlValue::RamShare(_)))
+    {
+        ctx.ram = Some(read_ram(fs));
+    }
     let all = SysctlKey::conf("ipv4", "all", "rp_filter");
     if out.iter().any(|o| is_rp_filter(&o.key)) {
         ctx.rp_filter_all = entries
@@ -493,7 +654,19 @@ fn diff_one(o: Observed, ctx: &Context, kind: Kind) -> Entry {
         found,
     } = o;
     let object = key.to_string();
-    let shown = e.value.shown();
+    // A share of RAM shows the number it comes to on this host, and the share.
+    let share = match &e.value {
+        SysctlValue::RamShare(r) => match &ctx.ram {
+            Some(Ok(ram)) => Some(Ok(r.resolve(&key, *ram))),
+            Some(Err(why)) => Some(Err(format!("cannot compute {r}: {why}"))),
+            None => Some(Err(format!("cannot compute {r}: RAM not read"))),
+        },
+        _ => None,
+    };
+    let shown = match (&share, &e.value) {
+        (Some(Ok(v)), SysctlValue::RamShare(r)) => format!("{v} ({r})"),
+        _ => e.value.shown(),
+    };
     let plain = |status: Status, live: &str, note: String| {
         Entry::new(
             Item::new(kind, object.clone(), shown.clone(), live, status).note(note),
@@ -531,9 +704,18 @@ fn diff_one(o: Observed, ctx: &Context, kind: Kind) -> Entry {
         key: key.clone(),
         value: raw.clone(),
     };
+    let exact = match (&e.value, share) {
+        (SysctlValue::RamShare(_), Some(Ok(v))) => Some(v),
+        (SysctlValue::RamShare(_), Some(Err(why))) => {
+            return plain(Status::Error, &normalize(&raw), format!("{why} ({})", e.at));
+        }
+        (SysctlValue::Exact(v), _) => Some(v.clone()),
+        _ => None,
+    };
     let (want, note) = match &e.value {
-        SysctlValue::Exact(v) => {
-            if let (Some(want_n), Some(live_n)) = (numeric_fields(v), numeric_fields(&raw)) {
+        SysctlValue::Exact(_) | SysctlValue::RamShare(_) => {
+            let v = exact.expect("an exact value or a computed share");
+            if let (Some(want_n), Some(live_n)) = (numeric_fields(&v), numeric_fields(&raw)) {
                 if want_n != live_n {
                     let why = format!(
                         "this key holds {live_n} field(s) on this host, the profile gives \
@@ -543,12 +725,19 @@ fn diff_one(o: Observed, ctx: &Context, kind: Kind) -> Entry {
                     return plain(Status::Error, &normalize(&raw), why);
                 }
             }
-            (v.clone(), None)
+            (v, None)
         }
         SysctlValue::Bound(b) => match b.resolve(&raw) {
             Ok(r) => {
                 let fields = r.value.split(' ').count();
                 let note = (!r.moves.is_empty()).then(|| r.note(fields));
+                (r.value, note)
+            }
+            Err(why) => return plain(Status::Error, &normalize(&raw), format!("{why} ({})", e.at)),
+        },
+        SysctlValue::Include(ports) => match portset::include(ports, &raw) {
+            Ok(r) => {
+                let note = (!r.added.ranges().is_empty()).then(|| format!("+ {}", r.added));
                 (r.value, note)
             }
             Err(why) => return plain(Status::Error, &normalize(&raw), format!("{why} ({})", e.at)),
@@ -575,9 +764,11 @@ fn diff_one(o: Observed, ctx: &Context, kind: Kind) -> Entry {
         Some(Setting::Sysctl { key, value: want }),
         Some(live_setting),
     );
-    if let SysctlValue::Bound(b) = &e.value {
-        entry.bound = Some(b.clone());
-    }
+    entry.bound = match &e.value {
+        SysctlValue::Bound(b) => Some(Within::Bound(b.clone())),
+        SysctlValue::Include(p) => Some(Within::Include(p.clone())),
+        _ => None,
+    };
     entry
 }
 
@@ -775,6 +966,124 @@ mod tests {
             d[0].item
         );
         assert!(d[0].change().is_none());
+    }
+
+    fn valued(key: &str, value: SysctlValue) -> SysctlEntry {
+        SysctlEntry {
+            key: key.parse().unwrap(),
+            value,
+            optional: false,
+            at: Loc::default(),
+        }
+    }
+
+    fn diff_with(obs: Vec<(SysctlEntry, &str)>, ctx: &Context) -> Vec<Entry> {
+        let obs = obs
+            .into_iter()
+            .map(|(e, live)| Observed {
+                key: e.key.clone(),
+                entry: e,
+                found: Found::Value(live.into()),
+            })
+            .collect();
+        diff(obs, ctx, Kind::Sysctl)
+    }
+
+    #[test]
+    fn a_share_of_ram_is_computed_shown_and_compared_exactly() {
+        let ctx = Context {
+            ram: Some(Ok(Ram {
+                total: 16 << 30,
+                page: 4096,
+            })),
+            ..Context::default()
+        };
+        let share = || SysctlValue::RamShare(RamShare(vec![0.03, 0.04, 0.06]));
+        // (live, status, desired shown)
+        let d = diff_with(
+            vec![
+                (
+                    valued("net.ipv4.tcp_mem", share()),
+                    "125829\t167772\t251658\n",
+                ),
+                (
+                    valued("net.ipv4.tcp_mem", share()),
+                    "185688 247584 6291456\n",
+                ),
+                (valued("net.ipv4.tcp_mem", share()), "1 2\n"),
+            ],
+            &ctx,
+        );
+        let want = "125829 167772 251658 (3% 4% 6% of RAM)";
+        assert_eq!(
+            (d[0].item.status, d[0].item.desired.as_str()),
+            (Status::Ok, want)
+        );
+        assert_eq!(
+            (d[1].item.status, d[1].item.desired.as_str()),
+            (Status::Drift, want)
+        );
+        assert_eq!(
+            d[1].change().unwrap().0,
+            &Setting::Sysctl {
+                key: "net.ipv4.tcp_mem".parse().unwrap(),
+                value: "125829 167772 251658".into()
+            }
+        );
+        assert_eq!(d[2].item.status, Status::Error);
+        // Without MemTotal the item is an error naming why, never a guess.
+        let no_ram = Context {
+            ram: Some(Err("/proc/meminfo: No such file".into())),
+            ..Context::default()
+        };
+        let d = diff_with(
+            vec![(valued("net.ipv4.tcp_mem", share()), "1 2 3\n")],
+            &no_ram,
+        );
+        assert_eq!(d[0].item.status, Status::Error);
+        assert!(
+            d[0].item.note.as_deref().unwrap().contains("/proc/meminfo"),
+            "{:?}",
+            d[0].item
+        );
+        assert!(d[0].change().is_none());
+    }
+
+    #[test]
+    fn include_keeps_reservations_and_adds_missing_ports() {
+        let ports = || SysctlValue::Include("80,443,9100".parse().unwrap());
+        let key = "net.ipv4.ip_local_reserved_ports";
+        // (live, status, value written, note)
+        for (live, status, write, note) in [
+            ("80,443,9100\n", Status::Ok, None, None),
+            ("1-1024,9100\n", Status::Ok, None, None),
+            (
+                "\n",
+                Status::Drift,
+                Some("80,443,9100"),
+                Some("+ 80,443,9100"),
+            ),
+            (
+                "8000-8010\n",
+                Status::Drift,
+                Some("80,443,8000-8010,9100"),
+                Some("+ 80,443,9100"),
+            ),
+            ("tcp\n", Status::Error, None, None),
+        ] {
+            let d = diff_with(vec![(valued(key, ports()), live)], &Context::default());
+            let e = &d[0];
+            assert_eq!(e.item.status, status, "{live:?}");
+            assert_eq!(e.item.desired, "⊇ 80,443,9100");
+            let written = e.change().map(|(d, _)| match d {
+                Setting::Sysctl { value, .. } => value.clone(),
+                _ => unreachable!(),
+            });
+            assert_eq!(written.as_deref(), write, "{live:?}");
+            if status != Status::Error {
+                assert_eq!(e.item.note.as_deref(), note, "{live:?}");
+            }
+        }
     }
 
     #[test]

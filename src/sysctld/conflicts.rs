@@ -42,7 +42,7 @@ pub fn annotate(entries: &mut [Entry], fs: &dyn Files) {
         let value = l.value.as_deref().unwrap_or_default();
         // A bound is satisfied by any value within it, not only the one this host resolves to.
         let differs = match &entries[i].bound {
-            Some(b) => b.resolve(value).map_or(true, |r| !r.moves.is_empty()),
+            Some(b) => !b.accepts(value),
             None => !same(value, &want),
         };
         if differs {

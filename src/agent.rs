@@ -1,4 +1,4 @@
-//! `hosttune agent PROFILE`: hold the profile, not just apply it once (SPEC §7).
+//! `hosttune agent PROFILE`: hold the profile, not just apply it once.
 //!
 //! One blocking loop over poll(2): an rtnetlink socket subscribed to link events, the signalfd,
 //! and a timer. At start it applies the profile. A link event re-plans and applies only that
@@ -264,7 +264,7 @@ impl Agent<'_> {
             part.entries.len()
         );
         // Report mode never corrects drift, but an interface that appeared since the agent
-        // started is not drift: it gets the profile, like at start (SPEC §7: link events apply).
+        // started is not drift: it gets the profile, like at start (link events apply).
         let new_iface = iface.is_some_and(|i| self.known.insert(i.to_string()));
         let enforce = self.s.mode == Mode::Enforce || why == Why::Start || new_iface;
         if drift > 0 && !enforce {

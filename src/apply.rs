@@ -3,7 +3,7 @@
 //! partial effect, a read-back that differs, a signal, a state-store error) undo every change
 //! made, the failing one included, newest first, reading each back.
 //!
-//! The rules are SPEC §3 and the README's "All or nothing": after an apply that exits 1 the
+//! The rules are the README's "All or nothing": after an apply that exits 1 the
 //! host reads back exactly as before it.
 
 use crate::host::Host;

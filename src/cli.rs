@@ -111,7 +111,7 @@ pub enum Command {
         id: Option<String>,
     },
     /// Hold the profile: apply it, then re-apply an interface's settings when it appears or
-    /// changes, and audit everything every interval (SPEC §7).
+    /// changes, and audit everything every interval.
     Agent {
         /// The profile to hold: a name or a path to a .toml file (re-read on SIGHUP).
         #[arg(value_name = "PROFILE")]

@@ -118,7 +118,7 @@ struct JsonReport<'a> {
     items: Vec<&'a Item>,
 }
 
-/// The stable JSON document of SPEC §4.
+/// The stable JSON document of the README's "Reports".
 pub fn json(plan: &Plan, host: &str) -> String {
     let summary = plan
         .summary()
@@ -150,7 +150,7 @@ pub struct LastApply {
     pub finished_unix: u64,
 }
 
-/// node_exporter textfile format (SPEC §4): drift per kind, items per kind and status, one
+/// node_exporter textfile format: drift per kind, items per kind and status, one
 /// gauge per item, when this ran, how the last apply ended, and the build.
 pub fn prometheus(plan: &Plan, now_unix: u64, last: Option<LastApply>) -> String {
     let p = label(&plan.profile);

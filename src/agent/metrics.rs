@@ -1,4 +1,4 @@
-//! The agent's textfile: the audit metrics of the last full plan (SPEC §4), with each item's
+//! The agent's textfile: the audit metrics of the last full plan, with each item's
 //! evidence gauges (`hosttune_evidence{profile,kind,object,counter}`), plus the agent's
 //! own: changes it made by kind, events it saw by type, cycles, failures and the last cycle's
 //! duration. Written atomically, mode 0644, after every cycle.

@@ -1,4 +1,4 @@
-//! Which kernel counters show whether an item's setting matters (pure). The table of SPEC §4:
+//! Which kernel counters show whether an item's setting matters (pure). The table:
 //!
 //! | setting | counters |
 //! |---|---|

@@ -1,5 +1,5 @@
 //! Evidence (`--evidence`): the kernel counters that show whether each item's setting
-//! matters on this host, read at plan time and attached to the items (SPEC §4).
+//! matters on this host, read at plan time and attached to the items.
 //!
 //! ```text
 //! Plan ─map::sources (pure)→ counters per item ─Sample::read(host)→ readings

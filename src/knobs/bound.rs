@@ -1,7 +1,7 @@
 //! Bounds on sysctl values: `{ min = N }` (at least), `{ max = N }` (at most), both, or a list
 //! per field for vector keys (`"net.ipv4.tcp_rmem" = { min = [4096, 16384, 4194304] }`). A
 //! bound never lowers a capacity the kernel sized for the host: the live value stands when it
-//! is within the bound, and only a field outside it is moved to the bound (SPEC §2, §5).
+//! is within the bound, and only a field outside it is moved to the bound.
 
 use std::fmt;
 

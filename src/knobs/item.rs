@@ -89,11 +89,11 @@ pub struct Item {
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub note: Option<String>,
     /// Boot-time sources (sysctl.d files, /etc/sysctl.conf) that set this item's key to
-    /// another value (SPEC §4).
+    /// another value.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub conflicts: Vec<crate::sysctld::Conflict>,
     /// With `--evidence`: the kernel counters that show whether this setting matters here
-    /// (SPEC §4).
+    ///.
     #[serde(skip_serializing_if = "Vec::is_empty", default)]
     pub evidence: Vec<crate::evidence::Evidence>,
 }

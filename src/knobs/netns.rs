@@ -3,7 +3,7 @@
 //! `kernel.*`, `vm.*`, `fs.*`, `/proc/irq`, the service manager and the isolated CPUs are not
 //! namespaced: writing them from inside a container or a test namespace changes the whole
 //! host. Inside a non-initial network namespace such settings are `skipped`, never written,
-//! unless `--allow-host-global` says otherwise (SPEC §6).
+//! unless `--allow-host-global` says otherwise.
 
 use std::path::Path;
 

@@ -546,7 +546,7 @@ pub fn key_iface(key: &SysctlKey) -> Option<&str> {
 /// Resolves globs and reads every key. Glob matches follow sysctl.d(5): a key given explicitly
 /// (or excluded with `{ exclude = true }`) is left out of every glob, and of two globs matching
 /// one key the later wins. Inside a non-initial network namespace, host-global keys and keys
-/// that are read-only or absent there are not read as targets (SPEC §6).
+/// that are read-only or absent there are not read as targets.
 pub fn observe(cx: &PlanCx, entries: &[SysctlEntry]) -> (Vec<Observed>, Context) {
     let fs = cx.host.fs;
     let netns = cx.netns();

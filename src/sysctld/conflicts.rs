@@ -1,4 +1,4 @@
-//! Items whose key a boot-time source sets to another value than the profile (SPEC §4
+//! Items whose key a boot-time source sets to another value than the profile (the report's
 //! "conflicts"). hosttune's unit runs after systemd-sysctl, so its value is the one in place
 //! after boot; but `sysctl --system`, run later by anyone, writes the other file's value back.
 

@@ -1,5 +1,5 @@
-//! The `[dsr]` knob: the real-server side of L2 Direct Server Return (SPEC §2, seed 003
-//! "L2DSR VIP"). VIPs on `lo` with a host prefix, and ARP ignore/announce judged by the
+//! The `[dsr]` knob: the real-server side of L2 Direct Server Return (the LVS-DR
+//! setup). VIPs on `lo` with a host prefix, and ARP ignore/announce judged by the
 //! kernel's effective value on every uplink.
 //!
 //! Plan order is apply order: ARP settings first (so the host stops answering ARP for local

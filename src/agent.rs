@@ -346,6 +346,14 @@ impl Agent<'_> {
             Ok(o) => {
                 for d in &o.done {
                     let i = &d.item;
+                    if let Some(why) = &d.gone {
+                        eprintln!(
+                            "hosttune: agent: gone {} {}: vanished during the correction ({why}), \
+                             skipped",
+                            i.kind, i.object
+                        );
+                        continue;
+                    }
                     match (&d.unsupported, &d.kept) {
                         (Some(why), _) => {
                             eprintln!(

@@ -218,6 +218,7 @@ pub(crate) fn run_io(
     let scopes = side::scopes(writes.iter().copied());
     let surface = side::Surface::read(host, &scopes);
     let side_now = side::capture(host, &side::reach_all(writes.iter().copied()));
+    let side_now_own = side_now.clone();
     let tx = undo::Tx {
         store,
         opts,
@@ -238,6 +239,21 @@ pub(crate) fn run_io(
         side: side_values(&settings, side_now, opts.inherit),
         settings,
     };
+    // What this transaction itself recorded, with the values it found: what its undo puts
+    // back. The snapshot on disk may hold more (an interrupted apply's or the agent's earlier
+    // values, for rollback); a failed transaction never undoes those.
+    let mut own = Snapshot {
+        settings: steps
+            .iter()
+            .filter_map(|s| match s {
+                Step::Change(c) => Some(c.from.clone()),
+                Step::Replan(_) => None,
+            })
+            .collect(),
+        side: Vec::new(),
+        ..snap.clone()
+    };
+    own.side = side_values(&own.settings, side_now_own, None);
     store.save(&snap)?;
     tracing::info!(
         "snapshot {} written: {} settings",
@@ -263,7 +279,7 @@ pub(crate) fn run_io(
     while i < steps.len() {
         if let Some(sig) = stop_for_signal(opts, &mut out) {
             let cause = Cause::Signal(sig);
-            return Ok(fail(&tx, out, cause, &written, &snap));
+            return Ok(fail(&tx, out, cause, &written, &own));
         }
         let (item, to, from, iface) = match &steps[i] {
             Step::Change(c) => {
@@ -273,12 +289,19 @@ pub(crate) fn run_io(
             Step::Replan(r) => {
                 match rediscover::run(host, store, &mut snap, plan, *r) {
                     Ok(fresh) => {
+                        for st in &fresh {
+                            if let Step::Change(c) = st {
+                                if !own.settings.iter().any(|x| x.address() == c.from.address()) {
+                                    own.settings.push(c.from.clone());
+                                }
+                            }
+                        }
                         steps.splice(i + 1..i + 1, fresh);
                     }
                     Err(e) => {
                         let (item, error) = *e;
                         let cause = Cause::Step { item, error };
-                        return Ok(fail(&tx, out, cause, &written, &snap));
+                        return Ok(fail(&tx, out, cause, &written, &own));
                     }
                 }
                 i += 1;
@@ -296,19 +319,42 @@ pub(crate) fn run_io(
                     item,
                     kept: None,
                     unsupported: Some(e.to_string()),
+                    gone: None,
+                });
+                continue;
+            }
+            // The object vanished (an interface deleted while it was being tuned): nothing of
+            // it is left to change or to undo.
+            Err(e) if e.is_gone() => {
+                written.pop();
+                out.done.push(Done {
+                    item,
+                    kept: None,
+                    unsupported: None,
+                    gone: Some(e.to_string()),
                 });
                 continue;
             }
             Err(error) => {
                 let cause = Cause::Step { item, error };
-                return Ok(fail(&tx, out, cause, &written, &snap));
+                return Ok(fail(&tx, out, cause, &written, &own));
             }
         }
         let back = match io.read(host, &to) {
             Ok(back) => back,
+            Err(e) if e.is_gone() => {
+                written.pop();
+                out.done.push(Done {
+                    item,
+                    kept: None,
+                    unsupported: None,
+                    gone: Some(e.to_string()),
+                });
+                continue;
+            }
             Err(error) => {
                 let cause = Cause::Step { item, error };
-                return Ok(fail(&tx, out, cause, &written, &snap));
+                return Ok(fail(&tx, out, cause, &written, &own));
             }
         };
         // The report shows the value written (a bound's resolved value, not `≥ N`).
@@ -318,6 +364,7 @@ pub(crate) fn run_io(
             item,
             kept: None,
             unsupported: None,
+            gone: None,
         };
         if !back.same_value(&to) {
             if !to.may_round() {
@@ -330,7 +377,7 @@ pub(crate) fn run_io(
                     item: d.item,
                     error,
                 };
-                return Ok(fail(&tx, out, cause, &written, &snap));
+                return Ok(fail(&tx, out, cause, &written, &own));
             }
             // The driver rounded the value (a ring size): what it keeps is what later audits
             // compare against.
@@ -366,10 +413,13 @@ pub(crate) fn run_io(
             if now.same_value(want) {
                 continue;
             }
+            if !own.settings.iter().any(|s| s.address() == now.address()) {
+                own.settings.push(now.clone());
+            }
             if !snap.settings.iter().any(|s| s.address() == now.address()) {
                 snap.settings.push(now.clone());
                 if let Err(e) = store.save(&snap) {
-                    return Ok(fail(&tx, out, Cause::Store(e), &written, &snap));
+                    return Ok(fail(&tx, out, Cause::Store(e), &written, &own));
                 }
             }
             let mut item = e.item.clone();
@@ -382,6 +432,7 @@ pub(crate) fn run_io(
                     item,
                     kept: None,
                     unsupported: None,
+                    gone: None,
                 }),
                 Ok(back) => {
                     let error = KnobError::Mismatch {
@@ -390,11 +441,11 @@ pub(crate) fn run_io(
                         read: describe(&back).2,
                     };
                     let cause = Cause::Step { item, error };
-                    return Ok(fail(&tx, out, cause, &written, &snap));
+                    return Ok(fail(&tx, out, cause, &written, &own));
                 }
                 Err(error) => {
                     let cause = Cause::Step { item, error };
-                    return Ok(fail(&tx, out, cause, &written, &snap));
+                    return Ok(fail(&tx, out, cause, &written, &own));
                 }
             }
         }
@@ -402,10 +453,10 @@ pub(crate) fn run_io(
     // A signal during the last write: an apply still undoes.
     if let Some(sig) = stop_for_signal(opts, &mut out) {
         let cause = Cause::Signal(sig);
-        return Ok(fail(&tx, out, cause, &written, &snap));
+        return Ok(fail(&tx, out, cause, &written, &own));
     }
-    if let Err(e) = surface_after(&tx, plan, &mut snap, &mut out) {
-        return Ok(fail(&tx, out, Cause::Store(e), &written, &snap));
+    if let Err(e) = surface_after(&tx, plan, &mut snap, &mut own, &mut out) {
+        return Ok(fail(&tx, out, Cause::Store(e), &written, &own));
     }
     // The host is done; record the outcome. A store failure now undoes the writes: the
     // snapshot on disk already holds every value they replaced.
@@ -421,7 +472,7 @@ pub(crate) fn run_io(
         Ok(())
     })();
     if let Err(e) = recorded {
-        return Ok(fail(&tx, out, Cause::Store(e), &written, &snap));
+        return Ok(fail(&tx, out, Cause::Store(e), &written, &own));
     }
     if let Err(e) = store.end() {
         out.warnings
@@ -437,6 +488,7 @@ fn surface_after(
     tx: &undo::Tx,
     plan: &Plan,
     snap: &mut Snapshot,
+    own: &mut Snapshot,
     out: &mut Outcome,
 ) -> Result<(), StoreError> {
     if tx.surface.is_empty() {
@@ -463,6 +515,7 @@ fn surface_after(
             continue;
         }
         if let Some(before) = d.before.clone() {
+            own.side.push(before.clone());
             snap.side.push(before);
             recorded = true;
         }

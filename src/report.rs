@@ -306,6 +306,15 @@ pub fn outcome(verb: &str, plan: &Plan, o: &Outcome) -> String {
     }
     for d in &o.done {
         let i = &d.item;
+        if let Some(why) = &d.gone {
+            let why = without_object(why, i);
+            let _ = writeln!(
+                out,
+                "gone {} {}: vanished during the transaction ({why}), skipped",
+                i.kind, i.object
+            );
+            continue;
+        }
         let _ = match (&d.unsupported, &d.kept) {
             (Some(why), _) => writeln!(out, "unsupported {} {}: {why}", i.kind, i.object),
             (None, Some(kept)) => writeln!(
@@ -353,7 +362,7 @@ pub fn outcome(verb: &str, plan: &Plan, o: &Outcome) -> String {
             let _ = writeln!(out, "{verb} {}: in sync, nothing written", plan.profile);
         }
         None => {
-            let changed = o.done.iter().filter(|d| d.unsupported.is_none()).count();
+            let changed = o.done.iter().filter(|d| d.changed()).count();
             let _ = writeln!(
                 out,
                 "{verb} {}: {changed} changed, snapshot {snap}",

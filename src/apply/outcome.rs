@@ -13,6 +13,16 @@ pub struct Done {
     pub kept: Option<String>,
     /// The change could not be made because the host does not support it.
     pub unsupported: Option<String>,
+    /// The change was not made because its object vanished during the transaction (an
+    /// interface deleted while the agent tuned it): skipped, not a failure.
+    pub gone: Option<String>,
+}
+
+impl Done {
+    /// Whether the host was changed.
+    pub fn changed(&self) -> bool {
+        self.unsupported.is_none() && self.gone.is_none()
+    }
 }
 
 /// What stopped a transaction after it started writing.

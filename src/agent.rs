@@ -308,7 +308,7 @@ impl Agent<'_> {
         };
         // A transaction of this agent (or of an apply) that was killed: its snapshot holds the
         // values from before it and is the newest record; take it over, as `apply` does.
-        let interrupted = match apply::recover(store, true) {
+        let interrupted = match apply::recover(store, Some(Origin::Apply)) {
             Ok(Some(i)) if i.journal.origin == Origin::Apply => {
                 eprintln!(
                     "hosttune: agent: the {} of profile {} started {} (pid {}) was \

@@ -266,6 +266,14 @@ pub(crate) fn run_io(
         profile: plan.profile.clone(),
         pid: std::process::id(),
         started: snap.created.clone(),
+        target: match &opts.commit {
+            Commit::Pop { target } => Some(target.clone()),
+            _ => None,
+        },
+        replaces: match &opts.commit {
+            Commit::Push { replaces } => replaces.clone(),
+            _ => None,
+        },
     })?;
     out.snapshot = Some(snap.id.clone());
     let mut kept = if opts.origin == Origin::Apply {
@@ -474,6 +482,8 @@ pub(crate) fn run_io(
     if let Err(e) = recorded {
         return Ok(fail(&tx, out, Cause::Store(e), &written, &own));
     }
+    #[cfg(feature = "test-hooks")]
+    crate::testing::hooks::store_pause("end");
     if let Err(e) = store.end() {
         out.warnings
             .push(format!("cannot clear the transaction journal: {e}"));

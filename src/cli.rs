@@ -498,7 +498,11 @@ fn begin(ctx: &Ctx, verb: &str) -> Result<(signals::Guard, snapshot::Lock, Optio
     let guard = signals::Guard::block().context("cannot block SIGTERM/SIGINT/SIGHUP")?;
     ctx.store.check_no_agent()?;
     let lock = ctx.store.lock(LOCK_WAIT)?;
-    let found = apply::recover(&ctx.store, verb == "apply")?;
+    let keep = match verb {
+        "apply" => Origin::Apply,
+        _ => Origin::Rollback,
+    };
+    let found = apply::recover(&ctx.store, Some(keep))?;
     if let Some(i) = &found {
         let j = &i.journal;
         let what = match (&i.snapshot, j.origin) {
@@ -511,6 +515,13 @@ fn begin(ctx: &Ctx, verb: &str) -> Result<(signals::Guard, snapshot::Lock, Optio
                     ""
                 }
             ),
+            (_, Origin::Rollback) => match (&j.target, verb) {
+                (Some(t), "rollback") => {
+                    format!("a rollback without an ID finishes restoring its target, snapshot {t}")
+                }
+                (Some(t), _) => format!("run `hosttune rollback {t}` to finish restoring it"),
+                (None, _) => "run `hosttune rollback` to restore the host".to_string(),
+            },
             (Ok(_), _) => format!(
                 "run `hosttune rollback` again to finish restoring (snapshot {})",
                 j.snapshot
@@ -562,8 +573,13 @@ fn apply(ctx: &Ctx, profile: &str) -> Result<Code> {
 
 fn rollback(ctx: &Ctx, id: Option<String>) -> Result<Code> {
     ctx.check_root()?;
-    let (guard, _lock, _found) = begin(ctx, "rollback")?;
-    let (id, snap) = match id {
+    let (guard, _lock, found) = begin(ctx, "rollback")?;
+    // An interrupted rollback is finished, not repeated one apply further back.
+    let unfinished = found
+        .as_ref()
+        .filter(|i| i.journal.origin == Origin::Rollback)
+        .and_then(|i| i.journal.target.clone());
+    let (id, snap) = match id.or(unfinished) {
         Some(id) => {
             let snap = ctx.store.load(&id)?;
             (id, snap)
@@ -585,10 +601,23 @@ fn rollback(ctx: &Ctx, id: Option<String>) -> Result<Code> {
     let opts = apply::Opts {
         signals: Some(&guard),
         place: Some(here),
-        commit: Commit::Pop { target: id },
+        commit: Commit::Pop { target: id.clone() },
         ..apply::Opts::new(Origin::Rollback, &host_name)
     };
     let res = apply::run_opts(&ctx.host(), &ctx.store, &plan, &opts);
+    // Nothing to write (the host already reads as the snapshot, e.g. a killed rollback had
+    // finished its writes): the target still leaves the history, and an interrupted
+    // rollback's journal is settled.
+    if matches!(&res, Ok(o) if o.snapshot.is_none() && o.failure.is_none()) {
+        let mut h = ctx.store.history()?;
+        if let Some(at) = h.iter().position(|x| *x == id) {
+            h.truncate(at);
+            ctx.store.set_history(&h)?;
+        }
+        if found.is_some() {
+            ctx.store.end()?;
+        }
+    }
     finish("rollback", &plan, late_signal(res, &guard))
 }
 

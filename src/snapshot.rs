@@ -175,6 +175,15 @@ pub struct Journal {
     pub pid: u32,
     /// UTC, RFC 3339.
     pub started: String,
+    /// A rollback's target snapshot: the next `rollback` finishes restoring it (rather than
+    /// walking back one apply more). Absent for applies and in older journals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<String>,
+    /// The snapshot in the history that an apply's would take the place of (the agent's
+    /// snapshot so far, an interrupted apply's): an interrupted apply's snapshot holds its
+    /// values too, so it replaces it there as well.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub replaces: Option<String>,
 }
 
 /// A value the kernel kept in place of the one asked (a rounded ring size, a normalised sysctl).

@@ -13,19 +13,28 @@ pub struct Interrupted {
 }
 
 /// Looks for an interrupted transaction and settles it: an interrupted apply's snapshot
-/// becomes the default rollback target (the host may hold part of its changes). An
-/// interrupted apply's journal stays until an apply takes it over (`keep_apply`): an apply
-/// that stops at planning must not use it up. Call with the lock held.
-pub fn recover(store: &Store, keep_apply: bool) -> Result<Option<Interrupted>, StoreError> {
+/// becomes the default rollback target (the host may hold part of its changes), in the place
+/// of the snapshot it was taking over, whose values it holds too (so that a killed agent
+/// correction never leaves two entries for one agent's life). The journal of an interrupted
+/// transaction of the origin `keep` stays until the caller's transaction takes it over: an
+/// apply that stops at planning must not use up an interrupted apply, and a rollback finishes
+/// an interrupted rollback (to its target) instead of walking back one apply more. Call with
+/// the lock held.
+pub fn recover(store: &Store, keep: Option<Origin>) -> Result<Option<Interrupted>, StoreError> {
     let Some(journal) = store.journal()? else {
         return Ok(None);
     };
     let snapshot = store.load(&journal.snapshot);
     let is_apply = journal.origin == Origin::Apply && snapshot.is_ok();
     if is_apply && store.history()?.last() != Some(&journal.snapshot) {
-        store.push_history(&journal.snapshot, None)?;
+        store.push_history(&journal.snapshot, journal.replaces.as_deref())?;
     }
-    if !(is_apply && keep_apply) {
+    let kept = match keep {
+        Some(Origin::Apply) => is_apply,
+        Some(Origin::Rollback) => journal.origin == Origin::Rollback && journal.target.is_some(),
+        _ => false,
+    };
+    if !kept {
         store.end()?;
     }
     Ok(Some(Interrupted { journal, snapshot }))

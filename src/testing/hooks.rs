@@ -9,7 +9,10 @@
 //!   and waits (up to 30 s) for a signal, so that a test can `kill -9` or SIGTERM it there;
 //! - `store:commit`: recording the outcome in the state dir fails with ENOSPC after every
 //!   write is done;
-//! - `store:history`: the same, after the rollback history was already rewritten.
+//! - `store:history`: the same, after the rollback history was already rewritten;
+//! - `store:end:pause`: after the outcome and the history are recorded, before the journal is
+//!   removed, the process creates `HOSTTUNE_FAULT_MARK` and waits (up to 30 s), so that a test
+//!   can `kill -9` it there.
 //!
 //! Undo and rollback writes are never faulted: they are what the tests check.
 
@@ -89,4 +92,32 @@ pub(crate) fn store_fault(store: &Store, stage: &str) -> Result<(), StoreError> 
         }),
         _ => Ok(()),
     }
+}
+
+/// Waits at a point of the recording of the outcome when `HOSTTUNE_FAULT=store:STAGE:pause`
+/// names it (see the module's documentation).
+pub(crate) fn store_pause(stage: &str) {
+    let Some((kind, _, action)) = std::env::var("HOSTTUNE_FAULT").ok().and_then(|v| {
+        let mut p = v.splitn(3, ':');
+        Some((
+            p.next()?.to_string(),
+            p.next()?.to_string(),
+            p.next()?.to_string(),
+        ))
+    }) else {
+        return;
+    };
+    if kind != "store" || action != "pause" || fault_stage_is_not(stage) {
+        return;
+    }
+    if let Ok(mark) = std::env::var("HOSTTUNE_FAULT_MARK") {
+        let _ = std::fs::write(mark, stage);
+    }
+    std::thread::sleep(Duration::from_secs(30));
+}
+
+fn fault_stage_is_not(stage: &str) -> bool {
+    std::env::var("HOSTTUNE_FAULT")
+        .map(|v| v.split(':').nth(1) != Some(stage))
+        .unwrap_or(true)
 }

@@ -254,7 +254,14 @@ pub(crate) fn run_io(
         ..snap.clone()
     };
     own.side = side_values(&own.settings, side_now_own, None);
-    store.save(&snap)?;
+    // A full state dir: what retention may remove makes room first (old failed
+    // transactions), then the snapshot is written again.
+    if let Err(e) = store.save(&snap) {
+        if store.prune().map_or(true, |r| r.is_empty()) {
+            return Err(e.into());
+        }
+        store.save(&snap)?;
+    }
     tracing::info!(
         "snapshot {} written: {} settings",
         snap.id,
@@ -488,6 +495,7 @@ pub(crate) fn run_io(
         out.warnings
             .push(format!("cannot clear the transaction journal: {e}"));
     }
+    prune(store, &mut out);
     Ok(out)
 }
 
@@ -555,6 +563,19 @@ fn side_values(
     }
     out.retain(|s| !settings.iter().any(|x| x.address() == s.address()));
     out
+}
+
+/// Retention after a transaction: a failure costs a warning, never the run.
+pub(crate) fn prune(store: &Store, out: &mut Outcome) {
+    match store.prune() {
+        Ok(removed) if !removed.is_empty() => {
+            tracing::debug!("retention removed snapshots {}", removed.join(", "))
+        }
+        Ok(_) => {}
+        Err(e) => out
+            .warnings
+            .push(format!("cannot prune old snapshots: {e}")),
+    }
 }
 
 /// A signal received so far: an apply stops for it (it is returned); a rollback notes it and

@@ -63,6 +63,7 @@ pub(super) fn fail(
             .push(format!("cannot clear the transaction journal: {e}"));
     }
     out.failure = Some(failure);
+    super::prune(store, &mut out);
     out
 }
 

@@ -100,6 +100,9 @@ pub struct Snapshot {
     /// Where it was taken (`--root`, network namespace); absent in older snapshots.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub place: Option<Place>,
+    /// Checked entry by entry as it is read: one outside the tuning surface refuses the
+    /// whole snapshot (see [`crate::knobs::SettingOps::validate`]).
+    #[serde(deserialize_with = "crate::knobs::setting::checked_list")]
     pub settings: Vec<Setting>,
 }
 
@@ -155,7 +158,9 @@ pub struct Journal {
 /// A value the kernel kept in place of the one asked (a rounded ring size, a normalised sysctl).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KeptValue {
+    #[serde(deserialize_with = "crate::knobs::setting::checked_one")]
     pub asked: Setting,
+    #[serde(deserialize_with = "crate::knobs::setting::checked_one")]
     pub kept: Setting,
 }
 
@@ -827,5 +832,74 @@ mod tests {
                 .contains("another hosttune apply or rollback"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_snapshot_outside_the_tuning_surface_is_refused_whole_and_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join("s"));
+        let good = Snapshot {
+            id: "a1".into(),
+            profile: "web".into(),
+            origin: Origin::Apply,
+            created: now_rfc3339(),
+            host: "h".into(),
+            place: None,
+            settings: vec![Setting::IrqbalanceFile {
+                path: "/etc/sysconfig/irqbalance".into(),
+                contents: None,
+            }],
+        };
+        store.save(&good).unwrap();
+        let sysctl = serde_json::json!({"kind": "sysctl", "key": "vm.swappiness", "value": "1"});
+        let cases = [
+            (
+                serde_json::json!({"kind": "file", "path": "/etc/passwd", "contents": "x"}),
+                "settings[1] (file /etc/passwd)",
+            ),
+            (
+                serde_json::json!({"kind": "service", "unit": "sshd.service",
+                                   "active": false, "enabled": false}),
+                "settings[1] (service sshd.service)",
+            ),
+            (
+                serde_json::json!({"kind": "sysctl", "key": "net/../../etc/x", "value": "1"}),
+                "settings[1] (sysctl \"net/../../etc/x\")",
+            ),
+            (
+                serde_json::json!({"kind": "rings", "iface": "../eth0", "rx": 1, "tx": 1}),
+                "settings[1] (rings \"../eth0\")",
+            ),
+            (
+                serde_json::json!({"kind": "vip", "iface": "lo", "addr": "10.0.0.1",
+                                   "prefix": 33, "present": true}),
+                "settings[1] (vip 10.0.0.1/33 on lo)",
+            ),
+            (
+                serde_json::json!({"kind": "vip", "iface": "lo", "addr": "::1",
+                                   "prefix": 129, "present": true}),
+                "a prefix length above 128 bits",
+            ),
+        ];
+        for (n, (entry, want)) in cases.iter().enumerate() {
+            let id = format!("b{n}");
+            let bad = serde_json::json!({"id": id, "profile": "web", "origin": "apply",
+                "created": "x", "host": "h", "settings": [sysctl, entry]});
+            let path = store.snapshots_dir().join(format!("{id}.json"));
+            fs::write(&path, bad.to_string()).unwrap();
+            let err = store.load(&id).unwrap_err().to_string();
+            assert!(err.contains(&path.display().to_string()), "{err}");
+            assert!(err.contains(want), "{want}: {err}");
+            assert_eq!(err.lines().count(), 1, "{err}");
+        }
+        let l = store.list().unwrap();
+        assert_eq!(l.len(), 1 + cases.len());
+        assert_eq!(l[0].1.as_ref().unwrap(), &good);
+        assert!(l[1..].iter().all(|(_, s)| s.is_err()));
+        // The kept-values file is checked the same way.
+        let kept = serde_json::json!({"x": {"asked": cases[1].0, "kept": cases[1].0}});
+        fs::write(store.dir().join(KEPT), kept.to_string()).unwrap();
+        let err = store.kept().unwrap_err().to_string();
+        assert!(err.contains("sshd.service"), "{err}");
     }
 }

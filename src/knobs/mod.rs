@@ -17,7 +17,7 @@ pub mod registry;
 pub mod ring;
 pub mod rps;
 pub mod rx_flow_hash;
-mod setting;
+pub(crate) mod setting;
 pub mod sysctl;
 pub mod txqueuelen;
 

@@ -26,11 +26,12 @@ pub const DEFAULT_DIR: &str = "/var/lib/hosttune";
 pub enum StoreError {
     #[error("state dir {path}: {source}")]
     Io { path: PathBuf, source: io::Error },
-    #[error("{path}: not a valid {what}: {source}")]
+    /// `FILE:LINE:COLUMN: not a valid snapshot: settings[3] (file /etc/x): ...`.
+    #[error("{}", corrupt(path, what, error))]
     Corrupt {
         path: PathBuf,
         what: &'static str,
-        source: serde_json::Error,
+        error: serde_json::Error,
     },
     /// The state dir or a file in it could be changed by someone else, or is a symlink:
     /// snapshots decide what rollback writes as root, so they are refused (as sshd's
@@ -56,6 +57,22 @@ pub enum StoreError {
          stop hosttune-agent)"
     )]
     AgentRunning { path: PathBuf, who: String },
+}
+
+/// A JSON error as `FILE:LINE:COLUMN: not a valid WHAT: MESSAGE`, the place first as for a
+/// profile (serde_json puts it after the message).
+fn corrupt(path: &Path, what: &str, e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let at = format!(" at line {} column {}", e.line(), e.column());
+    match text.strip_suffix(&at) {
+        Some(msg) if e.line() > 0 => format!(
+            "{}:{}:{}: not a valid {what}: {msg}",
+            path.display(),
+            e.line(),
+            e.column()
+        ),
+        _ => format!("{}: not a valid {what}: {text}", path.display()),
+    }
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
@@ -437,7 +454,7 @@ impl Store {
         let body = serde_json::to_vec_pretty(snap).map_err(|e| StoreError::Corrupt {
             path: path.clone(),
             what: "snapshot",
-            source: e,
+            error: e,
         })?;
         self.write_file(&path, &body)?;
         Ok(path)
@@ -453,7 +470,7 @@ impl Store {
         serde_json::from_slice(&text).map_err(|source| StoreError::Corrupt {
             path,
             what: "snapshot",
-            source,
+            error: source,
         })
     }
 
@@ -574,7 +591,7 @@ impl Store {
                 .map_err(|source| StoreError::Corrupt {
                     path,
                     what: "transaction journal",
-                    source,
+                    error: source,
                 }),
         }
     }
@@ -585,7 +602,7 @@ impl Store {
         let body = serde_json::to_vec_pretty(j).map_err(|source| StoreError::Corrupt {
             path: path.clone(),
             what: "transaction journal",
-            source,
+            error: source,
         })?;
         self.write_file(&path, &body)
     }
@@ -622,7 +639,7 @@ impl Store {
             serde_json::from_slice(&b).map_err(|source| StoreError::Corrupt {
                 path: path.clone(),
                 what: "last apply record",
-                source,
+                error: source,
             })?;
         Ok(Some((
             v["profile"].as_str().unwrap_or_default().to_string(),
@@ -639,7 +656,7 @@ impl Store {
             Some(t) => serde_json::from_slice(&t).map_err(|source| StoreError::Corrupt {
                 path,
                 what: "kept-values file",
-                source,
+                error: source,
             }),
         }
     }
@@ -650,7 +667,7 @@ impl Store {
         let body = serde_json::to_vec_pretty(kept).map_err(|source| StoreError::Corrupt {
             path: path.clone(),
             what: "kept-values file",
-            source,
+            error: source,
         })?;
         self.write_file(&path, &body)
     }

@@ -167,7 +167,7 @@ pub fn live_tree(root: &Path) -> Result<(), String> {
 
 impl Files for RootFs {
     fn read(&self, path: &Path) -> io::Result<String> {
-        io::read_to_string(File::from(self.open(path, OFlag::O_RDONLY)?))
+        read_all(File::from(self.open(path, OFlag::O_RDONLY)?))
     }
 
     fn write(&self, path: &Path, data: &str) -> io::Result<()> {
@@ -241,6 +241,32 @@ impl Files for RootFs {
             other => Ok(other?),
         }
     }
+}
+
+/// Reads a whole file: read(2) until end of file, with no fstat or lseek for a size hint
+/// (procfs and sysfs report none), so a sysctl read is openat2, read, read, close.
+fn read_all(mut f: File) -> io::Result<String> {
+    use std::io::Read;
+    let mut buf = vec![0u8; 4096];
+    let mut len = 0;
+    loop {
+        if len == buf.len() {
+            buf.resize(len * 2, 0);
+        }
+        match f.read(&mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(len);
+    String::from_utf8(buf).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        )
+    })
 }
 
 /// Host-absolute paths of the files hosttune reads and writes. The only place the strings

@@ -67,11 +67,8 @@ pub fn write_in(dir: BorrowedFd<'_>, name: &OsStr, body: &[u8], mode: u32) -> io
             std::process::id(),
             SEQ.fetch_add(1, Ordering::Relaxed)
         );
-        let flags = OFlag::O_WRONLY
-            | OFlag::O_CREAT
-            | OFlag::O_EXCL
-            | OFlag::O_NOFOLLOW
-            | OFlag::O_CLOEXEC;
+        let flags =
+            OFlag::O_WRONLY | OFlag::O_CREAT | OFlag::O_EXCL | OFlag::O_NOFOLLOW | OFlag::O_CLOEXEC;
         match openat(dir, tmp.as_str(), flags, M::from_bits_truncate(0o600)) {
             Ok(fd) => break (tmp, fd),
             Err(nix::errno::Errno::EEXIST) => continue,

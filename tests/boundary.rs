@@ -106,7 +106,10 @@ fn audit_and_apply_stay_inside(c: &Case, errors: &[&str]) {
     let before = stamp(&outside);
     let (code, out, err) = c.run(&["audit", &profile, "--format", "json"]);
     assert_eq!(code, 2, "{out}{err}");
-    assert!(!out.contains("31337") && !err.contains("31337"), "{out}{err}");
+    assert!(
+        !out.contains("31337") && !err.contains("31337"),
+        "{out}{err}"
+    );
     let items: serde_json::Value = serde_json::from_str(&out).unwrap();
     let items = items["items"].as_array().unwrap();
     for object in errors {
@@ -116,10 +119,16 @@ fn audit_and_apply_stay_inside(c: &Case, errors: &[&str]) {
             .unwrap_or_else(|| panic!("{object} not in {out}"));
         assert_eq!(item["status"], "error", "{item}");
     }
-    for args in [vec!["apply", &profile], vec!["apply", &profile, "--dry-run"]] {
+    for args in [
+        vec!["apply", &profile],
+        vec!["apply", &profile, "--dry-run"],
+    ] {
         let (code, out, err) = c.run(&args);
         assert_ne!(code, 0, "{args:?}: {out}{err}");
-        assert!(!out.contains("31337") && !err.contains("31337"), "{out}{err}");
+        assert!(
+            !out.contains("31337") && !err.contains("31337"),
+            "{out}{err}"
+        );
     }
     // Optional keys are skipped where absent: the apply goes ahead with the others, and
     // still never reaches outside.
@@ -154,10 +163,7 @@ fn a_relative_sysctl_link_climbing_out_is_clamped_at_the_root() {
     let rel = "proc/sys/net/core/somaxconn";
     c.link(rel, c.climb(rel, &secret));
     // The link does reach the secret when followed without the boundary.
-    assert_eq!(
-        std::fs::read_to_string(c.root().join(rel)).unwrap(),
-        SECRET
-    );
+    assert_eq!(std::fs::read_to_string(c.root().join(rel)).unwrap(), SECRET);
     audit_and_apply_stay_inside(&c, &["net.core.somaxconn"]);
 }
 
@@ -184,7 +190,11 @@ fn an_interface_link_climbing_out_of_sys_is_clamped_at_the_root() {
     );
     audit_and_apply_stay_inside(&c, &["eth0"]);
     // The other interfaces' relative sysfs links still resolve.
-    let (code, out, err) = c.run(&["audit", &c.host.profile("e1", "[[nic]]\nmatch = \"eth1\"\ntxqueuelen = 1000\n")]);
+    let (code, out, err) = c.run(&[
+        "audit",
+        &c.host
+            .profile("e1", "[[nic]]\nmatch = \"eth1\"\ntxqueuelen = 1000\n"),
+    ]);
     assert!(code == 0 || code == 1, "{out}{err}");
     assert!(out.contains("txqueuelen  eth1"), "{out}");
 }

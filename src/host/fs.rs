@@ -471,7 +471,11 @@ mod tests {
         std::fs::create_dir_all(&outside).unwrap();
         std::fs::write(outside.join("f"), "secret\n").unwrap();
         symlink(outside.join("f"), root.join("proc/sys/net/core/somaxconn")).unwrap();
-        symlink("../../../../../outside/f", root.join("proc/sys/net/core/rmem_max")).unwrap();
+        symlink(
+            "../../../../../outside/f",
+            root.join("proc/sys/net/core/rmem_max"),
+        )
+        .unwrap();
         symlink(outside.join("f"), root.join("etc/default/irqbalance")).unwrap();
         let fs = RootFs::new(&root);
         for key in ["somaxconn", "rmem_max"] {
@@ -484,7 +488,10 @@ mod tests {
         // The link itself is what `replace` and `remove` act on.
         let env = Path::new("/etc/default/irqbalance");
         fs.replace(env, "A=1\n").unwrap();
-        assert_eq!(std::fs::read_to_string(root.join("etc/default/irqbalance")).unwrap(), "A=1\n");
+        assert_eq!(
+            std::fs::read_to_string(root.join("etc/default/irqbalance")).unwrap(),
+            "A=1\n"
+        );
         let mode = std::fs::metadata(root.join("etc/default/irqbalance")).unwrap();
         assert_eq!(mode.permissions().mode() & 0o7777, 0o644);
         symlink(outside.join("f"), root.join("etc/default/other")).unwrap();
@@ -492,13 +499,17 @@ mod tests {
         assert!(!root.join("etc/default/other").exists());
         fs.remove(Path::new("/etc/default/none")).unwrap();
         fs.remove(Path::new("/nodir/none")).unwrap();
-        assert_eq!(std::fs::read_to_string(outside.join("f")).unwrap(), "secret\n");
+        assert_eq!(
+            std::fs::read_to_string(outside.join("f")).unwrap(),
+            "secret\n"
+        );
         assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 1);
         // A directory link out of the tree is followed inside it.
         symlink(&outside, root.join("proc/sys/net/ipv4")).unwrap();
         assert!(fs.read_dir(Path::new("/proc/sys/net/ipv4")).is_err());
         assert_eq!(
-            fs.read_link(Path::new("/proc/sys/net/core/rmem_max")).unwrap(),
+            fs.read_link(Path::new("/proc/sys/net/core/rmem_max"))
+                .unwrap(),
             Path::new("../../../../../outside/f")
         );
         assert_eq!(
@@ -523,5 +534,18 @@ mod tests {
         assert_eq!(meta.permissions().mode() & 0o7777, 0o600);
         let names = fs.read_dir(Path::new("/etc/sysconfig")).unwrap();
         assert_eq!(names, ["irqbalance"]);
+    }
+
+    #[test]
+    fn long_files_are_read_whole() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("proc")).unwrap();
+        let text: String = (0..2000).map(|i| format!("{i:>8}\n")).collect();
+        std::fs::write(d.path().join("proc/interrupts"), &text).unwrap();
+        let fs = RootFs::new(d.path());
+        assert_eq!(fs.read(&paths::interrupts()).unwrap(), text);
+        std::fs::write(d.path().join("proc/cmdline"), b"\xff\n").unwrap();
+        let err = fs.read(&paths::cmdline()).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
     }
 }

@@ -263,7 +263,11 @@ mod tests {
         );
         for rel in ["a/top/etc/x", "a/top", "a/b/c/upx", "."] {
             let (_, walked) = walk(fd.as_fd(), Path::new(rel), OFlag::O_PATH).unwrap();
-            assert_eq!(canonicalize(fd.as_fd(), Path::new(rel)).unwrap(), walked, "{rel}");
+            assert_eq!(
+                canonicalize(fd.as_fd(), Path::new(rel)).unwrap(),
+                walked,
+                "{rel}"
+            );
         }
     }
 
@@ -304,7 +308,10 @@ mod tests {
         let (dir, name) = open_parent(fd.as_fd(), Path::new("etc/x"), OFlag::O_PATH).unwrap();
         assert_eq!(name, "x");
         assert!(readlinkat(dir.as_fd(), name.as_os_str()).is_err());
-        assert_eq!(relative(Path::new("/proc/../sys/./x")), Path::new("proc/sys/x"));
+        assert_eq!(
+            relative(Path::new("/proc/../sys/./x")),
+            Path::new("proc/sys/x")
+        );
         assert_eq!(relative(Path::new("/")), Path::new("."));
     }
 }

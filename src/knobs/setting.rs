@@ -133,7 +133,10 @@ fn checked(index: usize, raw: serde_json::Value) -> Result<Setting, String> {
 
 /// `kind place` of an entry that does not parse, from its raw fields.
 fn raw_label(raw: &serde_json::Value) -> String {
-    let kind = raw.get("kind").and_then(|k| k.as_str()).unwrap_or("no kind");
+    let kind = raw
+        .get("kind")
+        .and_then(|k| k.as_str())
+        .unwrap_or("no kind");
     let place = ["path", "unit", "key", "iface", "irq"]
         .iter()
         .find_map(|f| raw.get(*f))

@@ -26,11 +26,12 @@ pub const DEFAULT_DIR: &str = "/var/lib/hosttune";
 pub enum StoreError {
     #[error("state dir {path}: {source}")]
     Io { path: PathBuf, source: io::Error },
-    #[error("{path}: not a valid {what}: {source}")]
+    /// `FILE:LINE:COLUMN: not a valid snapshot: settings[3] (file /etc/x): ...`.
+    #[error("{}", corrupt(path, what, error))]
     Corrupt {
         path: PathBuf,
         what: &'static str,
-        source: serde_json::Error,
+        error: serde_json::Error,
     },
     /// The state dir or a file in it could be changed by someone else, or is a symlink:
     /// snapshots decide what rollback writes as root, so they are refused (as sshd's
@@ -56,6 +57,22 @@ pub enum StoreError {
          stop hosttune-agent)"
     )]
     AgentRunning { path: PathBuf, who: String },
+}
+
+/// A JSON error as `FILE:LINE:COLUMN: not a valid WHAT: MESSAGE`, the place first as for a
+/// profile (serde_json puts it after the message).
+fn corrupt(path: &Path, what: &str, e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let at = format!(" at line {} column {}", e.line(), e.column());
+    match text.strip_suffix(&at) {
+        Some(msg) if e.line() > 0 => format!(
+            "{}:{}:{}: not a valid {what}: {msg}",
+            path.display(),
+            e.line(),
+            e.column()
+        ),
+        _ => format!("{}: not a valid {what}: {text}", path.display()),
+    }
 }
 
 fn io_err(path: &Path) -> impl FnOnce(io::Error) -> StoreError + '_ {
@@ -104,12 +121,19 @@ pub struct Snapshot {
     /// Where it was taken (`--root`, network namespace); absent in older snapshots.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub place: Option<Place>,
+    /// Checked entry by entry as it is read: one outside the tuning surface refuses the
+    /// whole snapshot (see [`crate::knobs::SettingOps::validate`]).
+    #[serde(deserialize_with = "crate::knobs::setting::checked_list")]
     pub settings: Vec<Setting>,
     /// Values the kernel may change on its own when `settings` are written (another
     /// interface's `forwarding`, `accept_redirects`, the addresses and routes `disable_ipv6`
     /// drops, LRO): put back after them, keys first, then addresses, routes and LRO. Absent in
     /// older snapshots.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        deserialize_with = "crate::knobs::setting::checked_list"
+    )]
     pub side: Vec<Setting>,
 }
 
@@ -193,7 +217,9 @@ pub struct Journal {
 /// A value the kernel kept in place of the one asked (a rounded ring size, a normalised sysctl).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct KeptValue {
+    #[serde(deserialize_with = "crate::knobs::setting::checked_one")]
     pub asked: Setting,
+    #[serde(deserialize_with = "crate::knobs::setting::checked_one")]
     pub kept: Setting,
 }
 
@@ -470,7 +496,7 @@ impl Store {
         let body = serde_json::to_vec_pretty(snap).map_err(|e| StoreError::Corrupt {
             path: path.clone(),
             what: "snapshot",
-            source: e,
+            error: e,
         })?;
         self.write_file(&path, &body)?;
         Ok(path)
@@ -486,7 +512,7 @@ impl Store {
         serde_json::from_slice(&text).map_err(|source| StoreError::Corrupt {
             path,
             what: "snapshot",
-            source,
+            error: source,
         })
     }
 
@@ -653,7 +679,7 @@ impl Store {
                 .map_err(|source| StoreError::Corrupt {
                     path,
                     what: "transaction journal",
-                    source,
+                    error: source,
                 }),
         }
     }
@@ -664,7 +690,7 @@ impl Store {
         let body = serde_json::to_vec_pretty(j).map_err(|source| StoreError::Corrupt {
             path: path.clone(),
             what: "transaction journal",
-            source,
+            error: source,
         })?;
         self.write_file(&path, &body)
     }
@@ -701,7 +727,7 @@ impl Store {
             serde_json::from_slice(&b).map_err(|source| StoreError::Corrupt {
                 path: path.clone(),
                 what: "last apply record",
-                source,
+                error: source,
             })?;
         Ok(Some((
             v["profile"].as_str().unwrap_or_default().to_string(),
@@ -718,7 +744,7 @@ impl Store {
             Some(t) => serde_json::from_slice(&t).map_err(|source| StoreError::Corrupt {
                 path,
                 what: "kept-values file",
-                source,
+                error: source,
             }),
         }
     }
@@ -729,7 +755,7 @@ impl Store {
         let body = serde_json::to_vec_pretty(kept).map_err(|source| StoreError::Corrupt {
             path: path.clone(),
             what: "kept-values file",
-            source,
+            error: source,
         })?;
         self.write_file(&path, &body)
     }
@@ -976,5 +1002,75 @@ mod tests {
                 .contains("another hosttune apply or rollback"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn a_snapshot_outside_the_tuning_surface_is_refused_whole_and_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path().join("s"));
+        let good = Snapshot {
+            id: "a1".into(),
+            profile: "web".into(),
+            origin: Origin::Apply,
+            created: now_rfc3339(),
+            host: "h".into(),
+            place: None,
+            settings: vec![Setting::IrqbalanceFile {
+                path: "/etc/sysconfig/irqbalance".into(),
+                contents: None,
+            }],
+            side: Vec::new(),
+        };
+        store.save(&good).unwrap();
+        let sysctl = serde_json::json!({"kind": "sysctl", "key": "vm.swappiness", "value": "1"});
+        let cases = [
+            (
+                serde_json::json!({"kind": "file", "path": "/etc/passwd", "contents": "x"}),
+                "settings[1] (file /etc/passwd)",
+            ),
+            (
+                serde_json::json!({"kind": "service", "unit": "sshd.service",
+                                   "active": false, "enabled": false}),
+                "settings[1] (service sshd.service)",
+            ),
+            (
+                serde_json::json!({"kind": "sysctl", "key": "net/../../etc/x", "value": "1"}),
+                "settings[1] (sysctl \"net/../../etc/x\")",
+            ),
+            (
+                serde_json::json!({"kind": "rings", "iface": "../eth0", "rx": 1, "tx": 1}),
+                "settings[1] (rings \"../eth0\")",
+            ),
+            (
+                serde_json::json!({"kind": "vip", "iface": "lo", "addr": "10.0.0.1",
+                                   "prefix": 33, "present": true}),
+                "settings[1] (vip 10.0.0.1/33 on lo)",
+            ),
+            (
+                serde_json::json!({"kind": "vip", "iface": "lo", "addr": "::1",
+                                   "prefix": 129, "present": true}),
+                "a prefix length above 128 bits",
+            ),
+        ];
+        for (n, (entry, want)) in cases.iter().enumerate() {
+            let id = format!("b{n}");
+            let bad = serde_json::json!({"id": id, "profile": "web", "origin": "apply",
+                "created": "x", "host": "h", "settings": [sysctl, entry]});
+            let path = store.snapshots_dir().join(format!("{id}.json"));
+            fs::write(&path, bad.to_string()).unwrap();
+            let err = store.load(&id).unwrap_err().to_string();
+            assert!(err.contains(&path.display().to_string()), "{err}");
+            assert!(err.contains(want), "{want}: {err}");
+            assert_eq!(err.lines().count(), 1, "{err}");
+        }
+        let l = store.list().unwrap();
+        assert_eq!(l.len(), 1 + cases.len());
+        assert_eq!(l[0].1.as_ref().unwrap(), &good);
+        assert!(l[1..].iter().all(|(_, s)| s.is_err()));
+        // The kept-values file is checked the same way.
+        let kept = serde_json::json!({"x": {"asked": cases[1].0, "kept": cases[1].0}});
+        fs::write(store.dir().join(KEPT), kept.to_string()).unwrap();
+        let err = store.kept().unwrap_err().to_string();
+        assert!(err.contains("sshd.service"), "{err}");
     }
 }

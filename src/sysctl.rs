@@ -26,6 +26,9 @@ pub enum KeyError {
     Traversal(String),
     #[error("sysctl key {0:?} contains a NUL, control character or whitespace")]
     BadChar(String),
+    /// A segment is one `/proc/sys` path component: a `/` inside one would make two.
+    #[error("sysctl key {0:?} has a segment that contains '/'")]
+    SlashInSegment(String),
     #[error(
         "sysctl key {key:?} is an absolute path; sysctl keys are relative to /proc/sys: {hint}"
     )]
@@ -64,6 +67,9 @@ impl SysctlKey {
             }
             if s.chars().any(|c| c.is_control() || c.is_whitespace()) {
                 return Err(KeyError::BadChar(shown));
+            }
+            if s.contains('/') {
+                return Err(KeyError::SlashInSegment(shown));
             }
         }
         Ok(Self(segs))

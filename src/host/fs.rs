@@ -6,9 +6,16 @@
 //! to inject faults (`EIO` from `/proc/irq`, `EINVAL` from a sysctl) without a kernel.
 
 use std::ffi::OsString;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Write};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, OnceLock};
+
+use nix::fcntl::OFlag;
+
+use super::inroot;
 
 use crate::sysctl::SysctlKey;
 use crate::types::IfName;
@@ -46,16 +53,26 @@ pub trait Files {
     }
 }
 
-/// The real file accessor: host path `/proc/x` lives at `ROOT/proc/x`.
+/// The real file accessor: host path `/proc/x` lives at `ROOT/proc/x`, and every path
+/// resolves inside `ROOT`, as under chroot(2): a symlink in the tree that leads out of it
+/// (absolute, or with enough `..`) is followed inside the tree instead (see [`inroot`]).
 #[derive(Debug, Clone)]
 pub struct RootFs {
     root: PathBuf,
+    /// The root, opened once (`O_PATH`) on first use: every path resolves from it.
+    fd: OnceLock<Arc<OwnedFd>>,
 }
 
 impl RootFs {
-    /// A root of `/` is the live host.
+    /// A root of `/` is the live host. The root is opened now if it exists, else on first
+    /// use (a test may build its tree after the accessor).
     pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+        let fs = Self {
+            root: root.into(),
+            fd: OnceLock::new(),
+        };
+        let _ = fs.root_fd();
+        fs
     }
 
     /// The prefix given with `--root`.
@@ -87,6 +104,25 @@ impl RootFs {
             }
         }
         out
+    }
+
+    fn root_fd(&self) -> io::Result<BorrowedFd<'_>> {
+        if self.fd.get().is_none() {
+            let fd = inroot::open_root(&self.root)?;
+            // A racing first use set it already: either descriptor is the same root.
+            let _ = self.fd.set(Arc::new(fd));
+        }
+        Ok(self.fd.get().expect("set above").as_fd())
+    }
+
+    /// Opens a host path inside the root.
+    fn open(&self, path: &Path, flags: OFlag) -> io::Result<OwnedFd> {
+        inroot::open(self.root_fd()?, &inroot::relative(path), flags)
+    }
+
+    /// The directory holding a host path, opened inside the root, and the path's last name.
+    fn parent(&self, path: &Path, flags: OFlag) -> io::Result<(OwnedFd, std::ffi::OsString)> {
+        inroot::open_parent(self.root_fd()?, &inroot::relative(path), flags)
     }
 }
 
@@ -133,15 +169,12 @@ pub fn live_tree(root: &Path) -> Result<(), String> {
 
 impl Files for RootFs {
     fn read(&self, path: &Path) -> io::Result<String> {
-        std::fs::read_to_string(self.full(path))
+        read_all(File::from(self.open(path, OFlag::O_RDONLY)?))
     }
 
     fn write(&self, path: &Path, data: &str) -> io::Result<()> {
         // Truncate so that fixture files hold exactly the value; procfs ignores O_TRUNC.
-        let mut f: File = OpenOptions::new()
-            .write(true)
-            .truncate(true)
-            .open(self.full(path))?;
+        let mut f = File::from(self.open(path, OFlag::O_WRONLY | OFlag::O_TRUNC)?);
         let n = f.write(data.as_bytes())?;
         if n != data.len() {
             return Err(io::Error::new(
@@ -153,31 +186,33 @@ impl Files for RootFs {
     }
 
     fn read_link(&self, path: &Path) -> io::Result<PathBuf> {
-        std::fs::read_link(self.full(path))
+        let (dir, name) = self.parent(path, OFlag::O_PATH)?;
+        Ok(nix::fcntl::readlinkat(&dir, name.as_os_str())?.into())
     }
 
     fn read_dir(&self, path: &Path) -> io::Result<Vec<OsString>> {
-        let mut names = std::fs::read_dir(self.full(path))?
-            .map(|e| e.map(|e| e.file_name()))
+        use std::os::unix::ffi::OsStrExt;
+        let dir = self.open(path, OFlag::O_RDONLY | OFlag::O_DIRECTORY)?;
+        let mut names = nix::dir::Dir::from_fd(dir)?
+            .into_iter()
+            .filter_map(|e| match e {
+                Ok(e) if matches!(e.file_name().to_bytes(), b"." | b"..") => None,
+                Ok(e) => Some(Ok(
+                    std::ffi::OsStr::from_bytes(e.file_name().to_bytes()).to_os_string()
+                )),
+                Err(e) => Some(Err(io::Error::from(e))),
+            })
             .collect::<io::Result<Vec<_>>>()?;
         names.sort();
         Ok(names)
     }
 
     fn exists(&self, path: &Path) -> bool {
-        self.full(path).exists()
+        self.open(path, OFlag::O_PATH).is_ok()
     }
 
     fn canonicalize(&self, path: &Path) -> io::Result<PathBuf> {
-        let real = std::fs::canonicalize(self.full(path))?;
-        let root = std::fs::canonicalize(&self.root)?;
-        let rel = real.strip_prefix(&root).map_err(|_| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("{} leads outside the root", path.display()),
-            )
-        })?;
-        Ok(Path::new("/").join(rel))
+        inroot::canonicalize(self.root_fd()?, &inroot::relative(path))
     }
 
     fn display(&self, path: &Path) -> PathBuf {
@@ -185,24 +220,58 @@ impl Files for RootFs {
     }
 
     fn replace(&self, path: &Path, data: &str) -> io::Result<()> {
-        crate::atomic::write(
-            &self.full(path),
-            data.as_bytes(),
-            crate::atomic::Mode::KeepOr(0o644),
-        )
+        // The old file's mode, found inside the root as the file itself is.
+        let mode = match self.open(path, OFlag::O_PATH) {
+            Ok(fd) => File::from(fd).metadata()?.permissions().mode() & 0o7777,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => 0o644,
+            Err(e) => return Err(e),
+        };
+        let (dir, name) = self.parent(path, OFlag::O_RDONLY)?;
+        crate::atomic::write_in(dir.as_fd(), &name, data.as_bytes(), mode)
     }
 
     fn writable(&self, path: &Path) -> io::Result<bool> {
-        use std::os::unix::fs::PermissionsExt;
-        Ok(std::fs::metadata(self.full(path))?.permissions().mode() & 0o222 != 0)
+        let f = File::from(self.open(path, OFlag::O_PATH)?);
+        Ok(f.metadata()?.permissions().mode() & 0o222 != 0)
     }
 
     fn remove(&self, path: &Path) -> io::Result<()> {
-        match std::fs::remove_file(self.full(path)) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
-            other => other,
+        use nix::unistd::{UnlinkatFlags, unlinkat};
+        let (dir, name) = match self.parent(path, OFlag::O_PATH) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(()),
+            other => other?,
+        };
+        match unlinkat(&dir, name.as_os_str(), UnlinkatFlags::NoRemoveDir) {
+            Err(nix::errno::Errno::ENOENT) => Ok(()),
+            other => Ok(other?),
         }
     }
+}
+
+/// Reads a whole file: read(2) until end of file, with no fstat or lseek for a size hint
+/// (procfs and sysfs report none), so a sysctl read is openat2, read, read, close.
+fn read_all(mut f: File) -> io::Result<String> {
+    use std::io::Read;
+    let mut buf = vec![0u8; 4096];
+    let mut len = 0;
+    loop {
+        if len == buf.len() {
+            buf.resize(len * 2, 0);
+        }
+        match f.read(&mut buf[len..]) {
+            Ok(0) => break,
+            Ok(n) => len += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    buf.truncate(len);
+    String::from_utf8(buf).map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            "stream did not contain valid UTF-8",
+        )
+    })
 }
 
 /// Host-absolute paths of the files hosttune reads and writes. The only place the strings
@@ -399,5 +468,94 @@ mod tests {
             .canonicalize(&paths::net(&"eth0".parse().unwrap(), "device"))
             .unwrap();
         assert_eq!(p, Path::new("/sys/devices/pci0000:00/0000:00:03.0/virtio0"));
+    }
+
+    #[test]
+    fn links_out_of_the_root_reach_nothing_outside() {
+        use std::os::unix::fs::{PermissionsExt, symlink};
+        let d = tempfile::tempdir().unwrap();
+        let root = d.path().join("root");
+        let outside = d.path().join("outside");
+        std::fs::create_dir_all(root.join("proc/sys/net/core")).unwrap();
+        std::fs::create_dir_all(root.join("etc/default")).unwrap();
+        std::fs::create_dir_all(&outside).unwrap();
+        std::fs::write(outside.join("f"), "secret\n").unwrap();
+        symlink(outside.join("f"), root.join("proc/sys/net/core/somaxconn")).unwrap();
+        symlink(
+            "../../../../../outside/f",
+            root.join("proc/sys/net/core/rmem_max"),
+        )
+        .unwrap();
+        symlink(outside.join("f"), root.join("etc/default/irqbalance")).unwrap();
+        let fs = RootFs::new(&root);
+        for key in ["somaxconn", "rmem_max"] {
+            let p = PathBuf::from(format!("/proc/sys/net/core/{key}"));
+            assert_eq!(fs.read(&p).unwrap_err().kind(), io::ErrorKind::NotFound);
+            assert!(fs.write(&p, "1").is_err());
+            assert!(!fs.exists(&p));
+            assert!(fs.writable(&p).is_err());
+        }
+        // The link itself is what `replace` and `remove` act on.
+        let env = Path::new("/etc/default/irqbalance");
+        fs.replace(env, "A=1\n").unwrap();
+        assert_eq!(
+            std::fs::read_to_string(root.join("etc/default/irqbalance")).unwrap(),
+            "A=1\n"
+        );
+        let mode = std::fs::metadata(root.join("etc/default/irqbalance")).unwrap();
+        assert_eq!(mode.permissions().mode() & 0o7777, 0o644);
+        symlink(outside.join("f"), root.join("etc/default/other")).unwrap();
+        fs.remove(Path::new("/etc/default/other")).unwrap();
+        assert!(!root.join("etc/default/other").exists());
+        fs.remove(Path::new("/etc/default/none")).unwrap();
+        fs.remove(Path::new("/nodir/none")).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(outside.join("f")).unwrap(),
+            "secret\n"
+        );
+        assert_eq!(std::fs::read_dir(&outside).unwrap().count(), 1);
+        // A directory link out of the tree is followed inside it.
+        symlink(&outside, root.join("proc/sys/net/ipv4")).unwrap();
+        assert!(fs.read_dir(Path::new("/proc/sys/net/ipv4")).is_err());
+        assert_eq!(
+            fs.read_link(Path::new("/proc/sys/net/core/rmem_max"))
+                .unwrap(),
+            Path::new("../../../../../outside/f")
+        );
+        assert_eq!(
+            fs.read_dir(Path::new("/proc/sys/net")).unwrap(),
+            ["core", "ipv4"]
+        );
+    }
+
+    #[test]
+    fn replace_keeps_the_mode_and_leaves_no_temporary_file() {
+        use std::os::unix::fs::PermissionsExt;
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("etc/sysconfig")).unwrap();
+        let f = d.path().join("etc/sysconfig/irqbalance");
+        std::fs::write(&f, "old\n").unwrap();
+        std::fs::set_permissions(&f, std::fs::Permissions::from_mode(0o600)).unwrap();
+        let fs = RootFs::new(d.path());
+        fs.replace(Path::new("/etc/sysconfig/irqbalance"), "new\n")
+            .unwrap();
+        assert_eq!(std::fs::read_to_string(&f).unwrap(), "new\n");
+        let meta = std::fs::metadata(&f).unwrap();
+        assert_eq!(meta.permissions().mode() & 0o7777, 0o600);
+        let names = fs.read_dir(Path::new("/etc/sysconfig")).unwrap();
+        assert_eq!(names, ["irqbalance"]);
+    }
+
+    #[test]
+    fn long_files_are_read_whole() {
+        let d = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(d.path().join("proc")).unwrap();
+        let text: String = (0..2000).map(|i| format!("{i:>8}\n")).collect();
+        std::fs::write(d.path().join("proc/interrupts"), &text).unwrap();
+        let fs = RootFs::new(d.path());
+        assert_eq!(fs.read(&paths::interrupts()).unwrap(), text);
+        std::fs::write(d.path().join("proc/cmdline"), b"\xff\n").unwrap();
+        let err = fs.read(&paths::cmdline()).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::InvalidData);
     }
 }

@@ -7,6 +7,7 @@ pub mod addrs;
 #[allow(unsafe_code)]
 pub mod ethtool;
 pub mod fs;
+pub mod inroot;
 pub mod links;
 pub mod netlink;
 pub mod nic;

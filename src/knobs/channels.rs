@@ -176,6 +176,13 @@ impl crate::knobs::SettingOps for ChannelOps {
             format!("rx {rx} tx {tx} other {other} combined {combined}"),
         )
     }
+    /// An interface name.
+    fn validate(s: &Setting) -> Result<(), String> {
+        let Setting::Channels { iface, .. } = s else {
+            unreachable!()
+        };
+        crate::knobs::setting::check_iface(iface)
+    }
     fn read(host: &Host, at: &Setting) -> Result<Setting, KnobError> {
         read(host, at)
     }

@@ -298,6 +298,17 @@ impl crate::knobs::SettingOps for IrqOps {
         };
         (Kind::IrqAffinity, format!("irq {irq}"), cpus.to_string())
     }
+    /// An IRQ number (`/proc/irq/N`: a number by its type) and at least one CPU: the kernel
+    /// refuses an empty affinity.
+    fn validate(s: &Setting) -> Result<(), String> {
+        let Setting::IrqAffinity { irq, cpus } = s else {
+            unreachable!()
+        };
+        if cpus.is_empty() {
+            return Err(format!("irq {irq}: an empty CPU list"));
+        }
+        Ok(())
+    }
     fn read(host: &Host, at: &Setting) -> Result<Setting, KnobError> {
         read(host, at)
     }

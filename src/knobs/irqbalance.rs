@@ -353,6 +353,18 @@ impl crate::knobs::SettingOps for ServiceOps {
             ),
         )
     }
+    /// Only irqbalance's unit: a snapshot must not start, stop, enable or disable any other.
+    fn validate(s: &Setting) -> Result<(), String> {
+        let Setting::IrqbalanceService { unit, .. } = s else {
+            unreachable!()
+        };
+        if unit != UNIT {
+            return Err(format!(
+                "service {unit:?} is not {UNIT}, the only service hosttune manages"
+            ));
+        }
+        Ok(())
+    }
     fn read(host: &Host, at: &Setting) -> Result<Setting, KnobError> {
         read(host, at)
     }
@@ -381,6 +393,24 @@ impl crate::knobs::SettingOps for FileOps {
             "absent"
         };
         (Kind::Irqbalance, path.display().to_string(), state.into())
+    }
+    /// Only irqbalance's environment files (`/etc/default/irqbalance`,
+    /// `/etc/sysconfig/irqbalance`): a snapshot must not create, replace or remove any other.
+    fn validate(s: &Setting) -> Result<(), String> {
+        let Setting::IrqbalanceFile { path, .. } = s else {
+            unreachable!()
+        };
+        let known = paths::irqbalance_env();
+        if !known.iter().any(|k| k == path) {
+            let names: Vec<String> = known.iter().map(|k| k.display().to_string()).collect();
+            return Err(format!(
+                "file {} is not irqbalance's environment file ({}), the only files hosttune \
+                 writes outside /proc and /sys",
+                path.display(),
+                names.join(" or ")
+            ));
+        }
+        Ok(())
     }
     fn read(host: &Host, at: &Setting) -> Result<Setting, KnobError> {
         read(host, at)

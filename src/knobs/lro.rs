@@ -25,6 +25,12 @@ impl crate::knobs::SettingOps for LroOps {
         let v = if *on { "on" } else { "off" };
         (Kind::Lro, iface.to_string(), v.into())
     }
+    fn validate(s: &Setting) -> Result<(), String> {
+        let Setting::Lro { iface, .. } = s else {
+            unreachable!()
+        };
+        crate::knobs::setting::check_iface(iface)
+    }
     /// Equivalent to `ethtool -k IFACE` (`large-receive-offload`).
     fn read(host: &Host, at: &Setting) -> Result<Setting, KnobError> {
         let Setting::Lro { iface, .. } = at else {

@@ -22,7 +22,7 @@ pub mod ring;
 pub mod route;
 pub mod rps;
 pub mod rx_flow_hash;
-mod setting;
+pub(crate) mod setting;
 pub mod sysctl;
 pub mod txqueuelen;
 

@@ -123,6 +123,13 @@ impl crate::knobs::SettingOps for RingOps {
     fn may_round(_: &Setting) -> bool {
         true
     }
+    /// An interface name.
+    fn validate(s: &Setting) -> Result<(), String> {
+        let Setting::Rings { iface, .. } = s else {
+            unreachable!()
+        };
+        crate::knobs::setting::check_iface(iface)
+    }
     fn read(host: &Host, at: &Setting) -> Result<Setting, KnobError> {
         read(host, at)
     }

@@ -26,6 +26,18 @@ impl crate::knobs::SettingOps for RouteOps {
         let shown = if present { "present" } else { "absent" };
         (Kind::Route, r.to_string(), shown.into())
     }
+    fn validate(s: &Setting) -> Result<(), String> {
+        let (r, _) = parts(s);
+        crate::knobs::setting::check_iface(&r.iface)?;
+        let max = if r.dst.is_ipv4() { 32 } else { 128 };
+        if r.prefix > max {
+            return Err(format!("route {r}: a prefix length above {max} bits"));
+        }
+        if r.gateway.is_some_and(|g| g.is_ipv4() != r.dst.is_ipv4()) {
+            return Err(format!("route {r}: a gateway of the other family"));
+        }
+        Ok(())
+    }
     /// Equivalent to `ip -6 route show table all dev IFACE`: whether this very route is there
     /// (same destination, gateway, table and metric).
     fn read(host: &Host, at: &Setting) -> Result<Setting, KnobError> {

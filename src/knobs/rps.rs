@@ -240,6 +240,14 @@ impl SettingOps for RpsOps {
             _ => false,
         }
     }
+    /// An interface name and a hex CPU mask (`00000000,0000000f`), as the kernel prints it.
+    fn validate(s: &Setting) -> Result<(), String> {
+        let Setting::Rps { iface, mask, .. } = s else {
+            unreachable!()
+        };
+        crate::knobs::setting::check_iface(iface)?;
+        cpus_of(mask).map(|_| ())
+    }
     /// Equivalent to `cat /sys/class/net/IFACE/queues/rx-N/rps_cpus`.
     fn read(host: &Host, at: &Setting) -> Result<Setting, KnobError> {
         let Setting::Rps { iface, queue, .. } = at else {

@@ -109,6 +109,13 @@ impl SettingOps for RxfhOps {
             fields.to_string(),
         )
     }
+    /// An interface name (the flow type and hash fields are checked as they are parsed).
+    fn validate(s: &Setting) -> Result<(), String> {
+        let Setting::RxFlowHash { iface, .. } = s else {
+            unreachable!()
+        };
+        crate::knobs::setting::check_iface(iface)
+    }
     /// Equivalent to `ethtool -n IFACE rx-flow-hash FLOW`.
     fn read(host: &Host, at: &Setting) -> Result<Setting, KnobError> {
         let Setting::RxFlowHash { iface, flow, .. } = at else {

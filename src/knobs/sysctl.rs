@@ -847,6 +847,19 @@ impl crate::knobs::SettingOps for SysctlOps {
     fn may_round(s: &Setting) -> bool {
         matches!(s, Setting::Sysctl { key, .. } if crate::sysctl::rounds(key))
     }
+    /// A key under `/proc/sys` (every segment a plain name: not empty, `.` or `..`, no `/`
+    /// or NUL) and a value without a NUL.
+    fn validate(s: &Setting) -> Result<(), String> {
+        let Setting::Sysctl { key, value } = s else {
+            unreachable!()
+        };
+        crate::sysctl::SysctlKey::from_segments(key.segments().iter().cloned())
+            .map_err(|e| e.to_string())?;
+        if value.contains('\0') {
+            return Err(format!("sysctl {key}: the value contains a NUL"));
+        }
+        Ok(())
+    }
     fn read(host: &crate::host::Host, at: &Setting) -> Result<Setting, crate::knobs::KnobError> {
         let Setting::Sysctl { key, .. } = at else {
             unreachable!()

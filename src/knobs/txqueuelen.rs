@@ -114,6 +114,13 @@ impl crate::knobs::SettingOps for TxqueuelenOps {
         };
         (Kind::Txqueuelen, iface.to_string(), len.to_string())
     }
+    /// An interface name.
+    fn validate(s: &Setting) -> Result<(), String> {
+        let Setting::Txqueuelen { iface, .. } = s else {
+            unreachable!()
+        };
+        crate::knobs::setting::check_iface(iface)
+    }
     fn read(host: &Host, at: &Setting) -> Result<Setting, KnobError> {
         read(host, at)
     }

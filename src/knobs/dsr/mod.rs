@@ -70,6 +70,27 @@ impl crate::knobs::SettingOps for VipOps {
             _ => false,
         }
     }
+    /// An interface name and a prefix length the address family has (32 bits for IPv4,
+    /// 128 for IPv6).
+    fn validate(s: &Setting) -> Result<(), String> {
+        let Setting::Vip {
+            iface,
+            addr,
+            prefix,
+            ..
+        } = s
+        else {
+            unreachable!()
+        };
+        crate::knobs::setting::check_iface(iface)?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        if *prefix > max {
+            return Err(format!(
+                "vip {addr}/{prefix}: a prefix length above {max} bits"
+            ));
+        }
+        Ok(())
+    }
     fn read(host: &Host, at: &Setting) -> Result<Setting, KnobError> {
         read(host, at)
     }

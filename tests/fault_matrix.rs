@@ -394,3 +394,110 @@ fn the_namespace_rig_really_changes_every_kind() {
         assert!(out.contains(k), "{k}: {out}");
     }
 }
+
+/// A dual-stack namespace whose writes have kernel side effects: a static global IPv6 address
+/// with a default route on `sw0`, hand-set per-interface `forwarding` and `disable_ipv6`, and
+/// `accept_redirects = 0` on conf/all. Its state is the whole surface: `sysctl -a` (net.*),
+/// addresses and the routes of every table.
+struct SideRig {
+    ns: Netns,
+    dir: tempfile::TempDir,
+}
+
+impl SideRig {
+    fn new() -> Self {
+        let ns = Netns::new("fmside");
+        ns.ip(&["link", "add", "sw0", "type", "veth", "peer", "name", "sw1"]);
+        ns.ip(&["link", "set", "sw0", "up"]);
+        ns.ip(&["link", "set", "sw1", "up"]);
+        ns.ip(&[
+            "-6",
+            "addr",
+            "add",
+            "2001:db8:7::1/64",
+            "dev",
+            "sw0",
+            "nodad",
+        ]);
+        ns.ip(&[
+            "-6",
+            "route",
+            "add",
+            "default",
+            "via",
+            "2001:db8:7::2",
+            "dev",
+            "sw0",
+        ]);
+        for kv in [
+            "net.ipv4.conf.all.accept_redirects=0",
+            "net.ipv4.conf.sw1.forwarding=1",
+            "net.ipv6.conf.sw1.disable_ipv6=1",
+        ] {
+            ns.must("sysctl", &["-qw", kv]);
+        }
+        Self {
+            ns,
+            dir: tempfile::tempdir().unwrap(),
+        }
+    }
+}
+
+impl Rig for SideRig {
+    fn cmd(&self, args: &[&str]) -> Command {
+        let mut c = Command::new("ip");
+        c.args([
+            "netns",
+            "exec",
+            &self.ns.name,
+            env!("CARGO_BIN_EXE_hosttune"),
+        ])
+        .arg("--state-dir")
+        .arg(self.dir.path().join("state"))
+        .args(args);
+        c
+    }
+    fn state(&self) -> BTreeMap<String, String> {
+        let mut m = self.ns.sysctl_all();
+        m.insert("ip addr".into(), self.ns.ip(&["-o", "addr", "show"]));
+        for fam in ["-4", "-6"] {
+            m.insert(
+                format!("ip {fam} route"),
+                self.ns.ip(&[fam, "route", "show", "table", "all"]),
+            );
+        }
+        m
+    }
+    fn tmp(&self) -> &Path {
+        self.dir.path()
+    }
+}
+
+/// Writes with side effects first, then plain ones, so that a fault at a later write has the
+/// side effects of the earlier ones to undo.
+const SIDE_PROFILE: &str = r#"description = "writes the kernel answers with side effects"
+[sysctl]
+"net.ipv4.ip_forward" = 1
+"net.ipv6.conf.all.forwarding" = 1
+"net.ipv6.conf.all.disable_ipv6" = 1
+"net.ipv4.conf.default.rp_filter" = 2
+"net.core.somaxconn" = 1111
+"#;
+
+#[test]
+fn every_fault_after_a_write_with_side_effects_leaves_the_whole_surface_as_before() {
+    let test = "every_fault_after_a_write_with_side_effects_leaves_the_whole_surface_as_before";
+    if !root_tests_with(test, &["sysctl"]) {
+        return;
+    }
+    // At the write of all.disable_ipv6 (its own side effects, and those of the forwarding
+    // writes before it), and at the last, plain write.
+    for n in [3, 5] {
+        for fault in FAULTS {
+            let rig = SideRig::new();
+            let p = rig.dir.path().join("side.toml");
+            std::fs::write(&p, SIDE_PROFILE).unwrap();
+            cell(&rig, p.to_str().unwrap(), "sysctl", n, fault);
+        }
+    }
+}

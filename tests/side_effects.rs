@@ -265,3 +265,46 @@ fn killed_mid_apply_then_rollback_restores_the_side_effects() {
     assert_eq!(code, 0, "{out}");
     assert_surface(&before, &ns, &out);
 }
+
+#[test]
+fn every_builtin_role_applies_and_rolls_back_over_the_whole_surface() {
+    if !root_tests_with(
+        "every_builtin_role_applies_and_rolls_back_over_the_whole_surface",
+        &["sysctl"],
+    ) {
+        return;
+    }
+    for role in ["web", "lb", "client"] {
+        let ns = hardened(&format!("role{role}"));
+        let tmp = TempDir::new().unwrap();
+        let state = tmp.path().join("state");
+        let before = surface(&ns);
+        let (code, out) = run(&ns, &state, &["apply", role]);
+        assert_eq!(code, 0, "{role}: {out}");
+        // Host-global keys are left alone in a namespace, never written from it.
+        assert!(!out.contains("changed sysctl kernel."), "{role}: {out}");
+        assert!(!out.contains("changed sysctl vm."), "{role}: {out}");
+        assert_ne!(
+            surface(&ns),
+            before,
+            "{role}: the apply changed nothing: {out}"
+        );
+        // No role drops the static IPv6 address or its routes.
+        assert!(
+            ns.ip(&["-6", "addr", "show", "dev", "bw0"])
+                .contains("2001:db8:99::1/64"),
+            "{role}: {out}"
+        );
+        assert!(
+            ns.ip(&["-6", "route", "show"])
+                .contains("default via 2001:db8:99::2")
+        );
+        let forwards = ns.sysctl("net.ipv4.ip_forward") == "1";
+        assert_eq!(forwards, role == "lb", "{role}: only the balancer forwards");
+        let (code, out) = run(&ns, &state, &["audit", role]);
+        assert_eq!(code, 0, "{role}: in sync after apply: {out}");
+        let (code, out) = run(&ns, &state, &["rollback"]);
+        assert_eq!(code, 0, "{role}: {out}");
+        assert_surface(&before, &ns, &format!("{role}: {out}"));
+    }
+}

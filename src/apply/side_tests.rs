@@ -224,3 +224,160 @@ fn a_change_no_row_names_is_recorded_reported_and_rolled_back() {
     assert_eq!(read(root, "net.ipv4.conf.all.rp_filter"), "0");
     assert_eq!(read(root, "net.ipv4.conf.eth1.accept_redirects"), "1");
 }
+
+/// LRO per device, as `ETHTOOL_GFLAGS`/`SFLAGS` show it; the rest of the NIC is not there.
+#[derive(Default)]
+struct LroNic(std::sync::Mutex<std::collections::BTreeMap<String, bool>>);
+
+impl crate::host::NicOps for LroNic {
+    fn rings(
+        &self,
+        i: &crate::types::IfName,
+    ) -> Result<crate::host::RingParams, crate::host::NicError> {
+        Err(crate::host::NicError::unsupported(
+            "ETHTOOL_GRINGPARAM",
+            i,
+            "none",
+        ))
+    }
+    fn set_rings(
+        &self,
+        i: &crate::types::IfName,
+        _: &crate::host::RingParams,
+    ) -> Result<(), crate::host::NicError> {
+        Err(crate::host::NicError::unsupported(
+            "ETHTOOL_SRINGPARAM",
+            i,
+            "none",
+        ))
+    }
+    fn channels(
+        &self,
+        i: &crate::types::IfName,
+    ) -> Result<crate::host::ChannelParams, crate::host::NicError> {
+        Err(crate::host::NicError::unsupported(
+            "ETHTOOL_GCHANNELS",
+            i,
+            "none",
+        ))
+    }
+    fn set_channels(
+        &self,
+        i: &crate::types::IfName,
+        _: &crate::host::ChannelParams,
+    ) -> Result<(), crate::host::NicError> {
+        Err(crate::host::NicError::unsupported(
+            "ETHTOOL_SCHANNELS",
+            i,
+            "none",
+        ))
+    }
+    fn lro(&self, i: &crate::types::IfName) -> Result<bool, crate::host::NicError> {
+        Ok(self
+            .0
+            .lock()
+            .unwrap()
+            .get(i.as_str())
+            .copied()
+            .unwrap_or(false))
+    }
+    fn set_lro(&self, i: &crate::types::IfName, on: bool) -> Result<(), crate::host::NicError> {
+        self.0.lock().unwrap().insert(i.as_str().to_string(), on);
+        Ok(())
+    }
+}
+
+/// Devinet, and `dev_disable_lro` on every device when forwarding is enabled.
+struct LroKernel<'a> {
+    devinet: Devinet<'a>,
+    nic: &'a LroNic,
+}
+
+impl SettingIo for LroKernel<'_> {
+    fn write(&self, host: &Host, s: &Setting) -> Result<(), KnobError> {
+        self.devinet.write(host, s)?;
+        if let Setting::Sysctl { key, value } = s {
+            if key.to_string() == "net.ipv4.ip_forward" && value.trim() == "1" {
+                for on in self.nic.0.lock().unwrap().values_mut() {
+                    *on = false;
+                }
+            }
+        }
+        Ok(())
+    }
+    fn read(&self, host: &Host, at: &Setting) -> Result<Setting, KnobError> {
+        knobs::read(host, at)
+    }
+}
+
+#[test]
+fn lro_turned_off_by_forwarding_comes_back_on_undo_and_rollback() {
+    let dir = tree();
+    let root = dir.path();
+    for i in ["eth0", "eth1"] {
+        std::fs::create_dir_all(root.join("sys/class/net").join(i)).unwrap();
+    }
+    let fs = RootFs::new(root);
+    let services = FakeServices::default();
+    let nic = LroNic::default();
+    nic.0.lock().unwrap().insert("eth0".into(), true);
+    nic.0.lock().unwrap().insert("eth1".into(), false);
+    let host = Host {
+        fs: &fs,
+        nic: &nic,
+        addrs: &Offline,
+        services: &services,
+    };
+    let state = tempfile::tempdir().unwrap();
+    let store = Store::new(state.path().join("s"));
+    let lro = |i: &str| nic.0.lock().unwrap()[i];
+
+    // Undo: the second write fails.
+    let failing = plan(vec![
+        change("net.ipv4.ip_forward", "0", "1"),
+        change("net.ipv4.conf.eth0.rp_filter", "0", "2"),
+    ]);
+    let io = |fail| LroKernel {
+        devinet: Devinet {
+            root,
+            refuse: None,
+            surprise: None,
+            fail,
+        },
+        nic: &nic,
+    };
+    let out = run_io(
+        &host,
+        &store,
+        &failing,
+        &Opts::new(Origin::Apply, "h"),
+        &io(Some("net.ipv4.conf.eth0.rp_filter")),
+    )
+    .unwrap();
+    assert!(!out.failure.as_ref().unwrap().incomplete());
+    assert!(lro("eth0"), "LRO is back on eth0 after the undo");
+    assert!(!lro("eth1"));
+
+    // Apply, then rollback.
+    let p = plan(vec![change("net.ipv4.ip_forward", "0", "1")]);
+    let out = run_io(&host, &store, &p, &Opts::new(Origin::Apply, "h"), &io(None)).unwrap();
+    assert!(out.failure.is_none());
+    assert!(!lro("eth0"), "forwarding turned LRO off");
+    let snap = store.load(out.snapshot.as_ref().unwrap()).unwrap();
+    assert!(snap.side.contains(&Setting::Lro {
+        iface: "eth0".parse().unwrap(),
+        on: true
+    }));
+    let rb = rollback_plan(&host, &snap);
+    let out = run_io(
+        &host,
+        &store,
+        &rb,
+        &Opts::new(Origin::Rollback, "h"),
+        &io(None),
+    )
+    .unwrap();
+    assert!(out.failure.is_none());
+    assert!(lro("eth0"), "rollback turns LRO back on");
+    assert_eq!(read(root, "net.ipv4.ip_forward"), "0");
+}

@@ -138,3 +138,77 @@ txqueuelen = 4321
     );
     assert_eq!(a.stop(), 0);
 }
+
+/// A full state dir (a tiny tmpfs, filled up after the start apply) stops a correction
+/// before its first write, never undoes the start apply, leaves `snapshots/` bounded, and the
+/// agent corrects once there is room again.
+#[test]
+fn a_full_state_dir_fails_a_correction_small() {
+    if !root_tests_enabled("a_full_state_dir_fails_a_correction_small") {
+        return;
+    }
+    let ns = Netns::new("agfull");
+    let dir = tempfile::tempdir().unwrap();
+    let mnt = dir.path().join("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    let m = Command::new("mount")
+        .args(["-t", "tmpfs", "-o", "size=512k,mode=0700", "tmpfs"])
+        .arg(&mnt)
+        .status()
+        .unwrap();
+    assert!(m.success(), "mount a tmpfs for the state dir");
+    struct Unmount(std::path::PathBuf);
+    impl Drop for Unmount {
+        fn drop(&mut self) {
+            let _ = Command::new("umount").arg(&self.0).status();
+        }
+    }
+    let _unmount = Unmount(mnt.clone());
+    let profile = dir.path().join("p.toml");
+    std::fs::write(
+        &profile,
+        "[sysctl]\n\"net.core.somaxconn\" = 5000\n\"net.ipv4.tcp_fin_timeout\" = 33\n",
+    )
+    .unwrap();
+    let err = dir.path().join("agent.err");
+    let child = Command::new("ip")
+        .args(["netns", "exec", &ns.name, BIN, "--state-dir"])
+        .arg(mnt.join("state"))
+        .args(["agent", profile.to_str().unwrap(), "--interval", "1"])
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&err).unwrap())
+        .spawn()
+        .unwrap();
+    let a = Running(child, err);
+    wait_for(
+        "the start apply",
+        || a.log(),
+        || ns.sysctl("net.ipv4.tcp_fin_timeout") == "33",
+    );
+    // Fill the tmpfs.
+    let _ = Command::new("dd")
+        .args(["if=/dev/zero", "bs=4k", "count=1000"])
+        .arg(format!("of={}", mnt.join("filler").display()))
+        .stderr(Stdio::null())
+        .status();
+    ns.must("sysctl", &["-qw", "net.ipv4.tcp_fin_timeout=60"]);
+    wait_for(
+        "a correction that fails on the full state dir",
+        || a.log(),
+        || a.log().contains("No space left on device"),
+    );
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(ns.sysctl("net.core.somaxconn"), "5000", "{}", a.log());
+    assert_eq!(ns.sysctl("net.ipv4.tcp_fin_timeout"), "60", "{}", a.log());
+    std::fs::remove_file(mnt.join("filler")).unwrap();
+    wait_for(
+        "the correction once there is room",
+        || a.log(),
+        || ns.sysctl("net.ipv4.tcp_fin_timeout") == "33",
+    );
+    let snaps = std::fs::read_dir(mnt.join("state/snapshots"))
+        .unwrap()
+        .count();
+    assert!(snaps <= 4, "snapshots/ holds {snaps} files\n{}", a.log());
+    assert_eq!(a.stop(), 0);
+}

@@ -163,3 +163,68 @@ fn a_killed_agent_then_a_new_one_leave_one_history_entry() {
     assert_eq!(code, 2, "{out}\n{err}");
     assert_eq!(ns.sysctl("net.core.somaxconn"), "777");
 }
+
+/// A rollback stopped at each kind of its own steps (`kill -9` at a restore write, after the
+/// history was rewritten, SIGTERM at a restore write) is finished by the next `rollback`: the
+/// host ends as before the apply, and the history is empty.
+#[test]
+fn a_rollback_stopped_at_any_of_its_steps_is_finished_by_the_next() {
+    if !root_tests_enabled("a_rollback_stopped_at_any_of_its_steps_is_finished_by_the_next") {
+        return;
+    }
+    for (fault, signal) in [
+        ("sysctl:2:pause", "KILL"),
+        ("sysctl:3:pause", "KILL"),
+        ("store:end:pause", "KILL"),
+        ("sysctl:2:pause", "TERM"),
+    ] {
+        let ns = Netns::new("introllstep");
+        let tmp = tempfile::tempdir().unwrap();
+        let state = tmp.path().join("state");
+        let before = ns.sysctl_all();
+        let p = write(
+            tmp.path(),
+            "p.toml",
+            "[sysctl]\n\"net.core.somaxconn\" = 1111\n\"net.ipv4.tcp_fin_timeout\" = 44\n\
+             \"net.ipv4.tcp_keepalive_time\" = 555\n",
+        );
+        assert_eq!(ns.hosttune(&state, &["apply", &p]).0, 0);
+        let mark = tmp.path().join("mark");
+        let what = format!("{fault} {signal}");
+        if signal == "KILL" {
+            kill_at_mark(&ns, &state, &["rollback"], fault, &mark);
+        } else {
+            let child = Command::new("ip")
+                .args(["netns", "exec", &ns.name, BIN, "--state-dir"])
+                .arg(&state)
+                .arg("rollback")
+                .env("HOSTTUNE_FAULT", fault)
+                .env("HOSTTUNE_FAULT_MARK", &mark)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap();
+            let t = Instant::now();
+            while !mark.exists() {
+                assert!(t.elapsed() < Duration::from_secs(20), "{what}: no mark");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            nix::sys::signal::kill(
+                nix::unistd::Pid::from_raw(child.id() as i32),
+                nix::sys::signal::Signal::SIGTERM,
+            )
+            .unwrap();
+            let o = child.wait_with_output().unwrap();
+            // A rollback finishes what it started, then says it was asked to stop.
+            assert_eq!(o.status.code(), Some(1), "{what}");
+        }
+        let (code, out, err) = ns.hosttune(&state, &["rollback"]);
+        if signal == "KILL" {
+            assert_eq!(code, 0, "{what}: {out}\n{err}");
+            assert!(err.contains("was interrupted"), "{what}: {err}");
+        }
+        assert_eq!(ns.sysctl_all(), before, "{what}: {out}\n{err}");
+        let (code, _, err) = ns.hosttune(&state, &["rollback"]);
+        assert_eq!(code, 2, "{what}: nothing older to restore: {err}");
+    }
+}

@@ -342,12 +342,7 @@ pub(crate) fn run_io(
             // it is left to change or to undo.
             Err(e) if e.is_gone() => {
                 written.pop();
-                out.done.push(Done {
-                    item,
-                    kept: None,
-                    unsupported: None,
-                    gone: Some(e.to_string()),
-                });
+                out.done.push(Done::gone(item, &e));
                 continue;
             }
             Err(error) => {
@@ -359,12 +354,7 @@ pub(crate) fn run_io(
             Ok(back) => back,
             Err(e) if e.is_gone() => {
                 written.pop();
-                out.done.push(Done {
-                    item,
-                    kept: None,
-                    unsupported: None,
-                    gone: Some(e.to_string()),
-                });
+                out.done.push(Done::gone(item, &e));
                 continue;
             }
             Err(error) => {

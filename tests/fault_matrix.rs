@@ -182,19 +182,19 @@ impl NsRig {
     }
 }
 
+/// hosttune in a namespace, with a state dir under `dir`.
+fn ns_cmd(ns: &Netns, dir: &Path, args: &[&str]) -> Command {
+    let mut c = Command::new("ip");
+    c.args(["netns", "exec", &ns.name, env!("CARGO_BIN_EXE_hosttune")])
+        .arg("--state-dir")
+        .arg(dir.join("state"))
+        .args(args);
+    c
+}
+
 impl Rig for NsRig {
     fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new("ip");
-        c.args([
-            "netns",
-            "exec",
-            &self.ns.name,
-            env!("CARGO_BIN_EXE_hosttune"),
-        ])
-        .arg("--state-dir")
-        .arg(self.dir.path().join("state"))
-        .args(args);
-        c
+        ns_cmd(&self.ns, self.dir.path(), args)
     }
     fn state(&self) -> BTreeMap<String, String> {
         let mut m = self.ns.sysctl_all();
@@ -445,17 +445,7 @@ impl SideRig {
 
 impl Rig for SideRig {
     fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new("ip");
-        c.args([
-            "netns",
-            "exec",
-            &self.ns.name,
-            env!("CARGO_BIN_EXE_hosttune"),
-        ])
-        .arg("--state-dir")
-        .arg(self.dir.path().join("state"))
-        .args(args);
-        c
+        ns_cmd(&self.ns, self.dir.path(), args)
     }
     fn state(&self) -> BTreeMap<String, String> {
         let mut m = self.ns.sysctl_all();

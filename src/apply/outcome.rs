@@ -19,6 +19,16 @@ pub struct Done {
 }
 
 impl Done {
+    /// A change skipped because its object vanished during the transaction.
+    pub fn gone(item: Item, why: &KnobError) -> Self {
+        Self {
+            item,
+            kept: None,
+            unsupported: None,
+            gone: Some(why.to_string()),
+        }
+    }
+
     /// Whether the host was changed.
     pub fn changed(&self) -> bool {
         self.unsupported.is_none() && self.gone.is_none()

@@ -291,6 +291,9 @@ pub fn restore_rank(s: &Setting) -> u8 {
 pub struct Scope {
     pub family: Family,
     pub iface: Option<String>,
+    /// Whether routes are compared too: only `disable_ipv6` drops routes, and a routing
+    /// table can be large (a full BGP table on a balancer), so it is dumped only then.
+    pub routes: bool,
 }
 
 /// The scopes that the sysctl writes among `writes` can reach: a write to `all`, `default`
@@ -301,24 +304,31 @@ pub fn scopes<'a>(writes: impl IntoIterator<Item = &'a Setting>) -> Vec<Scope> {
         let Setting::Sysctl { key, .. } = w else {
             continue;
         };
-        let Some((family, scope, _)) = conf_parts(key) else {
+        let Some((family, scope, name)) = conf_parts(key) else {
             continue;
         };
-        let s = Scope {
-            family,
-            iface: (scope != "all" && scope != "default").then(|| scope.to_string()),
-        };
-        if !out.contains(&s) {
-            out.push(s);
+        let iface = (scope != "all" && scope != "default").then(|| scope.to_string());
+        let routes = name == "disable_ipv6";
+        match out
+            .iter_mut()
+            .find(|s| s.family == family && s.iface == iface)
+        {
+            Some(s) => s.routes |= routes,
+            None => out.push(Scope {
+                family,
+                iface,
+                routes,
+            }),
         }
     }
-    // A whole family covers its interfaces.
-    let whole: Vec<Family> = out
-        .iter()
-        .filter(|s| s.iface.is_none())
-        .map(|s| s.family)
-        .collect();
-    out.retain(|s| s.iface.is_none() || !whole.contains(&s.family));
+    // A whole family covers its interfaces, and their routes.
+    for f in [Family::V4, Family::V6] {
+        let routes = out.iter().any(|s| s.family == f && s.routes);
+        if let Some(whole) = out.iter_mut().find(|s| s.family == f && s.iface.is_none()) {
+            whole.routes = routes;
+            out.retain(|s| s.family != f || s.iface.is_none());
+        }
+    }
     out
 }
 
@@ -376,7 +386,11 @@ impl Surface {
             values.insert(s.address(), s);
         };
         let addrs = host.addrs.list().unwrap_or_default();
-        let routes = host.addrs.routes().unwrap_or_default();
+        let routes = if scopes.iter().any(|s| s.routes) {
+            host.addrs.routes().unwrap_or_default()
+        } else {
+            Vec::new()
+        };
         for sc in scopes {
             let dirs: Vec<String> = match &sc.iface {
                 Some(i) => vec![i.clone()],
@@ -412,7 +426,8 @@ impl Surface {
                     put(addr_setting(a.clone()));
                 }
             }
-            for r in routes.iter().filter(|r| Family::of(&r.dst) == sc.family) {
+            let routes = routes.iter().filter(|_| sc.routes);
+            for r in routes.filter(|r| Family::of(&r.dst) == sc.family) {
                 if in_scope(&r.iface) && r.table != crate::host::IfRoute::TABLE_LOCAL {
                     put(Setting::Route {
                         route: r.clone(),
@@ -676,11 +691,13 @@ mod tests {
             vec![
                 Scope {
                     family: Family::V4,
-                    iface: Some("eth0".into())
+                    iface: Some("eth0".into()),
+                    routes: false,
                 },
                 Scope {
                     family: Family::V6,
-                    iface: Some("eth1".into())
+                    iface: Some("eth1".into()),
+                    routes: true,
                 }
             ]
         );
@@ -689,7 +706,8 @@ mod tests {
             s,
             vec![Scope {
                 family: Family::V4,
-                iface: None
+                iface: None,
+                routes: false,
             }]
         );
     }

@@ -45,6 +45,13 @@ impl Files for Counting {
         }
         self.inner.read(path)
     }
+    fn open_read(&self, path: &Path) -> io::Result<Box<dyn io::Read + '_>> {
+        self.reads.fetch_add(1, Ordering::Relaxed);
+        if path == Path::new("/proc/interrupts") {
+            self.interrupts.fetch_add(1, Ordering::Relaxed);
+        }
+        self.inner.open_read(path)
+    }
     fn write(&self, path: &Path, data: &str) -> io::Result<()> {
         self.inner.write(path, data)
     }

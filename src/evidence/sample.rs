@@ -129,8 +129,10 @@ impl Sample {
             .collect();
         if !irqs.is_empty() {
             let path = paths::interrupts();
-            s.irqs = read(fs, &path)
-                .and_then(|t| crate::irq::irq_counts(&t, &irqs).map_err(|e| e.to_string()));
+            s.irqs = fs
+                .open_read(&path)
+                .map_err(|e| format!("{}: {e}", fs.display(&path).display()))
+                .and_then(|f| crate::irq::irq_counts_from(f, &irqs).map_err(|e| e.to_string()));
         }
         for src in sources {
             if let Source::Nic { iface, stat } = src {

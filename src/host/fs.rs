@@ -24,6 +24,12 @@ use crate::types::IfName;
 pub trait Files {
     /// Reads a whole file as text.
     fn read(&self, path: &Path) -> io::Result<String>;
+    /// Opens a file for reading in pieces, for a large file read once (`/proc/interrupts`
+    /// is about 11 MB on a 256-CPU host): the caller never holds all of it. The default reads
+    /// it whole, for stand-ins that only have [`Files::read`].
+    fn open_read(&self, path: &Path) -> io::Result<Box<dyn io::Read + '_>> {
+        Ok(Box::new(io::Cursor::new(self.read(path)?.into_bytes())))
+    }
     /// Writes `data` in exactly one write(2), as the kernel wants for sysctls and
     /// `/proc/irq/N/smp_affinity_list` (a second write would be parsed as a new value).
     fn write(&self, path: &Path, data: &str) -> io::Result<()>;
@@ -170,6 +176,10 @@ pub fn live_tree(root: &Path) -> Result<(), String> {
 impl Files for RootFs {
     fn read(&self, path: &Path) -> io::Result<String> {
         read_all(File::from(self.open(path, OFlag::O_RDONLY)?))
+    }
+
+    fn open_read(&self, path: &Path) -> io::Result<Box<dyn io::Read + '_>> {
+        Ok(Box::new(File::from(self.open(path, OFlag::O_RDONLY)?)))
     }
 
     fn write(&self, path: &Path, data: &str) -> io::Result<()> {

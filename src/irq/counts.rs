@@ -95,9 +95,9 @@ mod tests {
     use super::super::interrupts::Interrupts;
     use super::*;
 
-    fn actions(text: &str) -> Vec<&str> {
+    fn actions(text: &str) -> Vec<String> {
         let p = Interrupts::parse(text).unwrap();
-        p.irqs()[0].actions().collect()
+        p.irqs()[0].actions().map(str::to_string).collect()
     }
 
     #[test]

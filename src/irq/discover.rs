@@ -62,12 +62,12 @@ pub enum DiscoverError {
 /// to `grep eth0 /proc/interrupts` restricted to `ls /sys/class/net/eth0/device/msi_irqs`.
 pub fn queue_irqs(fs: &dyn Files, iface: &IfName) -> Result<Vec<QueueIrq>, DiscoverError> {
     let path = paths::interrupts();
-    let text = fs.read(&path).map_err(|err| DiscoverError::Read {
+    let file = fs.open_read(&path).map_err(|err| DiscoverError::Read {
         iface: iface.clone(),
         path: fs.display(&path),
         err,
     })?;
-    let parsed = Interrupts::parse(&text).map_err(|err| DiscoverError::Interrupts {
+    let parsed = Interrupts::read_from(file).map_err(|err| DiscoverError::Interrupts {
         iface: iface.clone(),
         err,
     })?;
@@ -79,7 +79,7 @@ pub fn queue_irqs(fs: &dyn Files, iface: &IfName) -> Result<Vec<QueueIrq>, Disco
 pub fn queue_irqs_in(
     fs: &dyn Files,
     iface: &IfName,
-    interrupts: &Interrupts<'_>,
+    interrupts: &Interrupts,
 ) -> Result<Vec<QueueIrq>, DiscoverError> {
     let link = paths::net(iface, "device");
     let device = fs

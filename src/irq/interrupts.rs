@@ -8,22 +8,22 @@
 use super::counts::{count_columns, skip_counts};
 
 /// One numbered IRQ line: its number and its action names.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct IrqLine<'a> {
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IrqLine {
     /// The IRQ number (`/proc/irq/N`).
     pub irq: u32,
     /// The action names as printed, `", "`-separated when the line is shared; empty when the
     /// IRQ has counts but no handler left.
-    actions: &'a str,
+    actions: Box<str>,
 }
 
-impl<'a> IrqLine<'a> {
+impl IrqLine {
     /// The action names (`eth0-TxRx-3`, `PCIe PME`, ...), in the kernel's order.
-    pub fn actions(&self) -> impl Iterator<Item = &'a str> + 'a {
+    pub fn actions(&self) -> impl Iterator<Item = &str> + '_ {
         // The kernel joins shared actions with ", "; a name itself may contain spaces
         // ("PCIe PME"), so split only on the separator.
-        let text = self.actions;
-        text.split(", ")
+        self.actions
+            .split(", ")
             .map(str::trim)
             .filter(|name| !name.is_empty())
     }
@@ -31,9 +31,9 @@ impl<'a> IrqLine<'a> {
 
 /// A parsed `/proc/interrupts`. Equivalent to reading `cat /proc/interrupts`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Interrupts<'a> {
+pub struct Interrupts {
     cpus: Vec<u32>,
-    irqs: Vec<IrqLine<'a>>,
+    irqs: Vec<IrqLine>,
 }
 
 /// Why `/proc/interrupts` does not parse. Lines are counted from 1.
@@ -61,73 +61,81 @@ pub enum InterruptsError {
         expected: usize,
         found: usize,
     },
+    #[error("/proc/interrupts: read: {0}")]
+    Read(String),
 }
 
-impl<'a> Interrupts<'a> {
-    /// Parses the whole text in one pass. Lines whose label is not a number (`NMI:`, `LOC:`,
-    /// `ERR:`, `MIS:`, `IPI0:` ...) are architecture counters and are skipped.
-    pub fn parse(text: &'a str) -> Result<Self, InterruptsError> {
-        let bytes = text.as_bytes();
-        // Lines are found as they are consumed rather than with `lines()`, so that each
-        // byte of the (large) count columns is looked at once.
-        let line_end = |from: usize| text[from..].find('\n').map_or(text.len(), |e| from + e);
-        let (mut pos, mut no) = (0, 0);
-        let cpus = loop {
-            if pos >= text.len() {
-                return Err(InterruptsError::NoHeader);
-            }
-            no += 1;
-            let end = line_end(pos);
-            let line = &text[pos..end];
-            pos = end + 1;
-            if !line.trim().is_empty() {
-                break parse_header(no, line)?;
+/// How much of the file is read at a time: the file of a 256-CPU host (about 11 MB) is never
+/// held whole, only a piece and the line being parsed (about 3 KB).
+const PIECE: usize = 64 * 1024;
+
+/// Calls `each` with every line of `r` (numbered from 1, without its newline), reading in
+/// pieces. A line that is not UTF-8 (an action name is a driver's or an interface's, and an
+/// interface name may be any bytes) is passed with its bad bytes replaced.
+pub(super) fn each_line(
+    mut r: impl std::io::Read,
+    mut each: impl FnMut(usize, &str) -> Result<(), InterruptsError>,
+) -> Result<(), InterruptsError> {
+    let mut buf: Vec<u8> = Vec::with_capacity(PIECE);
+    let mut no = 0;
+    let mut eof = false;
+    while !eof {
+        let have = buf.len();
+        buf.resize(have + PIECE, 0);
+        let n = loop {
+            match r.read(&mut buf[have..]) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                other => break other.map_err(|e| InterruptsError::Read(e.to_string()))?,
             }
         };
-        let mut irqs = Vec::with_capacity(text.len() / (11 * cpus.len() + 40) + 1);
-        let mut sorted = true;
-        while pos < text.len() {
+        buf.truncate(have + n);
+        eof = n == 0;
+        let mut from = 0;
+        while let Some(nl) = buf[from..].iter().position(|&b| b == b'\n') {
             no += 1;
-            let mut i = pos;
-            while i < bytes.len() && bytes[i] == b' ' {
-                i += 1;
-            }
-            let label = i;
-            if i >= bytes.len() || !bytes[i].is_ascii_digit() {
-                pos = line_end(i) + 1;
-                continue;
-            }
-            while i < bytes.len() && bytes[i].is_ascii_digit() {
-                i += 1;
-            }
-            let irq = match bytes.get(i) {
-                Some(b':') => text[label..i].parse().ok(),
-                _ => None,
-            };
-            let Some(irq) = irq else {
-                let rest = &text[label..line_end(label)];
-                let token = rest.split([':', ' ', '\t']).next().unwrap_or(rest);
-                return Err(InterruptsError::BadIrq {
-                    line: no,
-                    irq: token.to_string(),
-                });
-            };
-            let (actions, end) = match count_columns(bytes, i, cpus.len()) {
-                Some(counts_end) => {
-                    let end = line_end(counts_end);
-                    (actions_after_chip(&text[counts_end..end]), end)
+            each(no, &String::from_utf8_lossy(&buf[from..from + nl]))?;
+            from += nl + 1;
+        }
+        if eof && from < buf.len() {
+            no += 1;
+            each(no, &String::from_utf8_lossy(&buf[from..]))?;
+            from = buf.len();
+        }
+        buf.drain(..from);
+    }
+    Ok(())
+}
+
+impl Interrupts {
+    /// Parses the whole text. Lines whose label is not a number (`NMI:`, `LOC:`, `ERR:`,
+    /// `MIS:`, `IPI0:` ...) are architecture counters and are skipped.
+    pub fn parse(text: &str) -> Result<Self, InterruptsError> {
+        Self::read_from(text.as_bytes())
+    }
+
+    /// Reads and parses the file in pieces, keeping only the IRQ numbers and action names:
+    /// the per-CPU counts are checked and skipped in one pass, never collected.
+    pub fn read_from(r: impl std::io::Read) -> Result<Self, InterruptsError> {
+        let mut cpus: Option<Vec<u32>> = None;
+        let mut irqs: Vec<IrqLine> = Vec::new();
+        let mut sorted = true;
+        each_line(r, |no, line| {
+            let Some(cpus) = &cpus else {
+                if !line.trim().is_empty() {
+                    cpus = Some(parse_header(no, line)?);
                 }
-                None => {
-                    let end = line_end(i);
-                    (skip_counts(&text[i + 1..end], &cpus, no, irq)?, end)
-                }
+                return Ok(());
             };
-            pos = end + 1;
-            if irqs.last().is_some_and(|l: &IrqLine| l.irq >= irq) {
+            let Some(l) = parse_line(no, line, cpus)? else {
+                return Ok(());
+            };
+            if irqs.last().is_some_and(|last| last.irq >= l.irq) {
                 sorted = false;
             }
-            irqs.push(IrqLine { irq, actions });
-        }
+            irqs.push(l);
+            Ok(())
+        })?;
+        let cpus = cpus.ok_or(InterruptsError::NoHeader)?;
         // The kernel prints IRQs in ascending order; a hand-made or merged file may not.
         if !sorted {
             irqs.sort_by_key(|l| l.irq);
@@ -141,18 +149,54 @@ impl<'a> Interrupts<'a> {
     }
 
     /// The numbered IRQ lines, ascending by IRQ number.
-    pub fn irqs(&self) -> &[IrqLine<'a>] {
+    pub fn irqs(&self) -> &[IrqLine] {
         &self.irqs
     }
 
     /// The line of IRQ `irq`, if the kernel printed one (it omits IRQs with no action and
     /// no counts).
-    pub fn get(&self, irq: u32) -> Option<&IrqLine<'a>> {
+    pub fn get(&self, irq: u32) -> Option<&IrqLine> {
         self.irqs
             .binary_search_by_key(&irq, |l| l.irq)
             .ok()
             .map(|i| &self.irqs[i])
     }
+}
+
+/// One line after the header: `None` for an architecture counter (`NMI:` ...).
+fn parse_line(no: usize, line: &str, cpus: &[u32]) -> Result<Option<IrqLine>, InterruptsError> {
+    let bytes = line.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() && bytes[i] == b' ' {
+        i += 1;
+    }
+    let label = i;
+    if i >= bytes.len() || !bytes[i].is_ascii_digit() {
+        return Ok(None);
+    }
+    while i < bytes.len() && bytes[i].is_ascii_digit() {
+        i += 1;
+    }
+    let irq = match bytes.get(i) {
+        Some(b':') => line[label..i].parse().ok(),
+        _ => None,
+    };
+    let Some(irq) = irq else {
+        let rest = &line[label..];
+        let token = rest.split([':', ' ', '\t']).next().unwrap_or(rest);
+        return Err(InterruptsError::BadIrq {
+            line: no,
+            irq: token.to_string(),
+        });
+    };
+    let actions = match count_columns(bytes, i, cpus.len()) {
+        Some(counts_end) => actions_after_chip(&line[counts_end..]),
+        None => skip_counts(&line[i + 1..], cpus, no, irq)?,
+    };
+    Ok(Some(IrqLine {
+        irq,
+        actions: actions.into(),
+    }))
 }
 
 pub(super) fn parse_header(no: usize, header: &str) -> Result<Vec<u32>, InterruptsError> {
@@ -198,6 +242,42 @@ fn skip_token(text: &str, pred: impl Fn(&str) -> bool) -> &str {
 
 #[cfg(test)]
 mod tests {
+
+    /// Hands out at most 7 bytes per read, so that lines straddle every piece boundary.
+    struct Trickle<'a>(&'a [u8]);
+
+    impl std::io::Read for Trickle<'_> {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            let n = buf.len().min(7).min(self.0.len());
+            buf[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn read_in_pieces_it_parses_as_the_whole_text() {
+        let text = "           CPU0       CPU1\n\
+           0:         46          0  IR-IO-APIC    2-edge      timer\n\
+          60:          1          2  IR-PCI-MSI 524288-edge      eth0-TxRx-0\n\
+         NMI:          0          0   Non-maskable interrupts\n\
+          61:          3          4  IR-PCI-MSI 524289-edge      eth0-TxRx-1";
+        let whole = Interrupts::parse(text).unwrap();
+        let pieces = Interrupts::read_from(Trickle(text.as_bytes())).unwrap();
+        assert_eq!(whole, pieces);
+        assert_eq!(pieces.irqs().len(), 3);
+        assert_eq!(
+            pieces.get(61).unwrap().actions().collect::<Vec<_>>(),
+            ["eth0-TxRx-1"]
+        );
+        // An action name that is not UTF-8 (an interface name may be any bytes) does not
+        // stop the read; its bad bytes are replaced.
+        let mut odd = b"  CPU0\n 70: 5 PCI-MSI 1-edge bv".to_vec();
+        odd.extend([0xff, 0xfe]);
+        odd.extend(b"-rx-0\n");
+        let p = Interrupts::read_from(Trickle(&odd)).unwrap();
+        assert_eq!(p.get(70).unwrap().actions().count(), 1);
+    }
     use super::*;
 
     const GAP: &str = "            CPU0       CPU1       CPU3       \n\

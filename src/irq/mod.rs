@@ -9,5 +9,5 @@ pub mod placement;
 
 pub use discover::{DiscoverError, QueueIrq, queue_irqs, queue_irqs_in};
 pub use interrupts::{Interrupts, InterruptsError, IrqLine};
-pub use percpu::irq_counts;
+pub use percpu::{irq_counts, irq_counts_from};
 pub use placement::{Affinity, Placement, PlacementError, read_affinity, round_robin};

@@ -5,7 +5,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::interrupts::{InterruptsError, parse_header};
+use super::interrupts::{InterruptsError, each_line, parse_header};
 
 /// Counts per CPU (in header order, CPU numbers from the header) of each IRQ in `wanted`
 /// that the file has a line for. Equivalent to `grep -E '^ *(60|61):' /proc/interrupts`.
@@ -13,34 +13,43 @@ pub fn irq_counts(
     text: &str,
     wanted: &BTreeSet<u32>,
 ) -> Result<BTreeMap<u32, Vec<(u32, u64)>>, InterruptsError> {
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .skip_while(|(_, l)| l.trim().is_empty());
-    let (no, header) = lines.next().ok_or(InterruptsError::NoHeader)?;
-    let cpus = parse_header(no + 1, header)?;
+    irq_counts_from(text.as_bytes(), wanted)
+}
+
+/// [`irq_counts`] of a file read in pieces: only the wanted lines' counts are kept.
+pub fn irq_counts_from(
+    r: impl std::io::Read,
+    wanted: &BTreeSet<u32>,
+) -> Result<BTreeMap<u32, Vec<(u32, u64)>>, InterruptsError> {
+    let mut cpus: Option<Vec<u32>> = None;
     let mut out = BTreeMap::new();
-    for (no, line) in lines {
+    each_line(r, |no, line| {
+        let Some(cpus) = &cpus else {
+            if !line.trim().is_empty() {
+                cpus = Some(parse_header(no, line)?);
+            }
+            return Ok(());
+        };
         let Some((label, rest)) = line.trim_start().split_once(':') else {
-            continue;
+            return Ok(());
         };
         let Ok(irq) = label.parse::<u32>() else {
-            continue;
+            return Ok(());
         };
         if !wanted.contains(&irq) {
-            continue;
+            return Ok(());
         }
         let mut counts = Vec::with_capacity(cpus.len());
         let mut tokens = rest.split_ascii_whitespace();
         for (found, &cpu) in cpus.iter().enumerate() {
             let token = tokens.next().ok_or(InterruptsError::CountMismatch {
-                line: no + 1,
+                line: no,
                 irq,
                 expected: cpus.len(),
                 found,
             })?;
             let n = token.parse().map_err(|_| InterruptsError::BadCount {
-                line: no + 1,
+                line: no,
                 irq,
                 cpu,
                 token: token.to_string(),
@@ -48,7 +57,9 @@ pub fn irq_counts(
             counts.push((cpu, n));
         }
         out.insert(irq, counts);
-    }
+        Ok(())
+    })?;
+    cpus.ok_or(InterruptsError::NoHeader)?;
     Ok(out)
 }
 

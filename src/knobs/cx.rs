@@ -13,27 +13,26 @@ use crate::types::{IfName, RawIfName};
 /// The values a [`PlanCx`] caches. Owned by the caller, which lends it to the context, so
 /// that the parsed `/proc/interrupts` can borrow the text it was parsed from.
 #[derive(Default)]
-pub struct Cache<'c> {
+pub struct Cache {
     ifaces: OnceCell<(Vec<IfName>, Vec<RawIfName>)>,
     online: OnceCell<Result<CpuList, String>>,
     isolated: OnceCell<Result<CpuList, String>>,
-    text: OnceCell<Result<String, String>>,
     scope: OnceCell<Scope>,
-    interrupts: OnceCell<Result<Interrupts<'c>, String>>,
+    interrupts: OnceCell<Result<Interrupts, String>>,
 }
 
 /// The host and what was already read from it during this plan.
 #[derive(Clone, Copy)]
 pub struct PlanCx<'c> {
     pub host: Host<'c>,
-    cache: &'c Cache<'c>,
+    cache: &'c Cache,
     /// `--allow-host-global`.
     pub allow_host_global: bool,
 }
 
 impl<'c> PlanCx<'c> {
     /// A context reading `host`, caching in `cache`.
-    pub fn new(host: Host<'c>, cache: &'c Cache<'c>) -> Self {
+    pub fn new(host: Host<'c>, cache: &'c Cache) -> Self {
         Self {
             host,
             cache,
@@ -104,23 +103,19 @@ impl<'c> PlanCx<'c> {
     }
 
     /// `/proc/interrupts`, read and parsed on first use.
-    pub fn interrupts(&self) -> Result<&'c Interrupts<'c>, String> {
+    pub fn interrupts(&self) -> Result<&'c Interrupts, String> {
         let cache = self.cache;
         cache
             .interrupts
             .get_or_init(|| {
                 let path = paths::interrupts();
-                let text = cache
-                    .text
-                    .get_or_init(|| {
-                        self.host
-                            .fs
-                            .read(&path)
-                            .map_err(|e| format!("{}: {e}", self.host.fs.display(&path).display()))
-                    })
-                    .as_ref()
-                    .map_err(Clone::clone)?;
-                Interrupts::parse(text).map_err(|e| format!("/proc/interrupts: {e}"))
+                let shown = || self.host.fs.display(&path).display().to_string();
+                let file = self
+                    .host
+                    .fs
+                    .open_read(&path)
+                    .map_err(|e| format!("{}: {e}", shown()))?;
+                Interrupts::read_from(file).map_err(|e| format!("/proc/interrupts: {e}"))
             })
             .as_ref()
             .map_err(Clone::clone)

@@ -73,6 +73,9 @@ impl Files for FaultFs<'_> {
     fn read(&self, path: &Path) -> io::Result<String> {
         self.inner.read(path)
     }
+    fn open_read(&self, path: &Path) -> io::Result<Box<dyn io::Read + '_>> {
+        self.inner.open_read(path)
+    }
     fn write(&self, path: &Path, data: &str) -> io::Result<()> {
         match self.fault(path) {
             Some(e) => Err(e),

@@ -63,7 +63,12 @@ pub fn render(store: &Store, plan: Option<&Plan>, c: &mut Counters, g: &Gauges) 
             }),
             _ => None,
         };
-        c.audit = report::prometheus(plan, now(), last);
+        // Labelled with the profile's name, never its path (a path-given profile: its stem).
+        let named = Plan {
+            profile: g.ident.name.clone(),
+            ..plan.clone()
+        };
+        c.audit = report::prometheus(&named, now(), last);
     }
     let mut out = c.audit.clone();
     let mut counter = |name: &str, help: &str, label: &str, values: &BTreeMap<String, u64>| {

@@ -588,21 +588,23 @@ fn status_tells_in_sync_drift_and_stale_apart_and_names_the_profile() {
     assert_eq!(code, 3, "stopped");
 }
 
-#[test]
-fn report_mode_tunes_200_veths_created_at_once() {
-    if !root_tests_enabled("report_mode_tunes_200_veths_created_at_once") {
-        return;
+/// Creates 200 veths at once (`ip -batch`) beside an agent in report mode and waits until
+/// each has its txqueuelen; `rcvbuf` shrinks the agent's link event queue so that the burst
+/// overflows it. Returns whether the agent resynchronised.
+fn two_hundred_veths(tag: &str, rcvbuf: Option<&str>) -> bool {
+    let rig = Rig::new(tag, PROFILE);
+    let mut c = rig.agent_cmd(&[], &["--interval", "60", "--mode", "report"]);
+    if let Some(n) = rcvbuf {
+        c.env("HOSTTUNE_TEST_LINK_RCVBUF", n);
     }
-    let rig = Rig::new("agburst", PROFILE);
-    let agent = rig.agent(&["--interval", "60", "--mode", "report"]);
+    let agent = rig.start(c);
     let batch = rig.dir.path().join("veths.batch");
     let mut cmds = String::new();
     for i in 0..200 {
         cmds.push_str(&format!("link add veth{i} type veth peer name pveth{i}\n"));
     }
     std::fs::write(&batch, cmds).unwrap();
-    // Stopped while they are created, so that the kernel drops link events (the socket
-    // overruns) and the agent must resynchronise.
+    // Stopped while they are created, as an agent busy with a slow transaction would be.
     agent.signal(nix::sys::signal::Signal::SIGSTOP);
     rig.ns.ip(&["-batch", batch.to_str().unwrap()]);
     agent.signal(nix::sys::signal::Signal::SIGCONT);
@@ -621,12 +623,10 @@ fn report_mode_tunes_200_veths_created_at_once() {
         );
         std::thread::sleep(Duration::from_millis(250));
     }
-    eprintln!(
-        "200 veths tuned in {:?}; resync: {}",
-        start.elapsed(),
-        rig.metrics()
-            .contains("hosttune_agent_events_total{type=\"resync\"}")
-    );
+    let resync = rig
+        .metrics()
+        .contains("hosttune_agent_events_total{type=\"resync\"}");
+    eprintln!("200 veths tuned in {:?}; resync: {resync}", start.elapsed());
     // Report mode still only reports drift on an interface it knows.
     rig.ns.ip(&["link", "set", "veth7", "txqueuelen", "1000"]);
     within(
@@ -637,6 +637,26 @@ fn report_mode_tunes_200_veths_created_at_once() {
     );
     assert_eq!(rig.qlen("veth7"), "1000");
     assert_eq!(agent.stop(), 0);
+    resync
+}
+
+#[test]
+fn report_mode_tunes_200_veths_created_at_once() {
+    if !root_tests_enabled("report_mode_tunes_200_veths_created_at_once") {
+        return;
+    }
+    two_hundred_veths("agburst", None);
+}
+
+#[test]
+fn report_mode_resync_after_lost_link_events_tunes_every_new_veth() {
+    if !root_tests_enabled("report_mode_resync_after_lost_link_events_tunes_every_new_veth") {
+        return;
+    }
+    assert!(
+        two_hundred_veths("agresync", Some("4096")),
+        "the link event queue did not overflow: the resync was not exercised"
+    );
 }
 
 /// Collects the datagrams sent to a notify socket the test binds.

@@ -3,7 +3,11 @@
 //! One blocking loop over poll(2): an rtnetlink socket subscribed to link events, the signalfd,
 //! and a timer. At start it applies the profile. A link event re-plans and applies only that
 //! interface's settings (its sysctls, queues, RPS, IRQs); every interval it audits the whole
-//! profile and re-applies drift (`enforce`) or only reports it (`report`). Every change goes
+//! profile and re-applies drift (`enforce`) or only reports it (`report`; an interface it had not
+//! seen is still given its settings); `observe` never writes, not even at start. A pause
+//! (`hosttune pause`, see [`pause`]) stops every write while audits and metrics go on. After
+//! each cycle it writes its status file (see [`status`]) and, when it changed, tells the
+//! service manager (`STATUS=`). Every change goes
 //! through the same transaction as `apply`, and each one takes over the snapshot of the one
 //! before (as an apply takes over an interrupted one), so the rollback history holds one
 //! entry for the agent's whole life: a rollback after a day of corrections still returns the
@@ -14,6 +18,8 @@
 //! a second agent, `apply` and `rollback` away with a clear message.
 
 mod metrics;
+pub mod pause;
+pub mod status;
 
 use std::collections::BTreeSet;
 use std::os::fd::AsFd;
@@ -36,8 +42,22 @@ pub use metrics::Counters;
 pub enum Mode {
     /// Re-apply it.
     Enforce,
-    /// Only report it (metrics and log).
+    /// Only report it (metrics and log); the start and interfaces that appear are still
+    /// given the profile.
     Report,
+    /// Never write anything to the host, not even at start: report drift only.
+    Observe,
+}
+
+impl Mode {
+    /// `enforce`, `report`, `observe`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Mode::Enforce => "enforce",
+            Mode::Report => "report",
+            Mode::Observe => "observe",
+        }
+    }
 }
 
 /// How the agent runs.
@@ -70,8 +90,12 @@ pub trait Host {
 enum Why {
     Start,
     Link,
+    /// Link events were lost (socket overrun): the whole profile is planned again.
+    Resync,
     Interval,
     Reload,
+    /// A pause began or ended (`hosttune pause`, `resume`, an expiry).
+    Pause,
 }
 
 impl Why {
@@ -79,10 +103,67 @@ impl Why {
         match self {
             Why::Start => "start",
             Why::Link => "link",
+            Why::Resync => "resync",
             Why::Interval => "interval",
             Why::Reload => "reload",
+            Why::Pause => "pause",
         }
     }
+}
+
+/// What a cycle plans: the whole profile, or the part of some interfaces (link events).
+enum Scope {
+    All,
+    Ifaces(BTreeSet<String>),
+}
+
+/// How often the agent looks at the pause file between cycles, so that `pause` and `resume`
+/// show in its status and metrics within this time (a cycle always reads it first).
+const PAUSE_CHECK: Duration = Duration::from_secs(1);
+
+/// The profile as the metrics and the status file name it: its name (a path-given profile by
+/// its file stem, never the path) and the sha256 of its resolved text as `hosttune show`
+/// prints it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ident {
+    pub name: String,
+    pub sha256: String,
+}
+
+impl Ident {
+    /// `asked` is the PROFILE argument.
+    pub fn of(profile: &Profile, asked: &str) -> Ident {
+        let name = if asked.contains('/') || asked.ends_with(".toml") {
+            std::path::Path::new(asked)
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_else(|| asked.to_string())
+        } else {
+            asked.to_string()
+        };
+        Ident {
+            name,
+            sha256: crate::sha256::hex(profile.to_toml().as_bytes()),
+        }
+    }
+}
+
+/// What the agent keeps between cycles.
+struct State {
+    counters: Counters,
+    /// Interfaces that have been given their settings (or seen at start): a link event or a
+    /// resync that finds one not in it gives it the profile, in report mode too.
+    known: BTreeSet<String>,
+    ident: Ident,
+    started: u64,
+    /// The pause that held at the last look (`None`: not paused).
+    pause: Option<pause::Pause>,
+    /// Items (`KIND OBJECT`) a correction did not fix, and items that cannot be read.
+    failing: BTreeSet<String>,
+    /// Items in drift that nothing corrected (report or observe mode, a pause, not yet).
+    drift: BTreeSet<String>,
+    /// The `STATUS=` last sent.
+    summary: String,
 }
 
 /// Runs until SIGTERM or SIGINT; returns the exit code (0 after a clean stop).
@@ -95,22 +176,41 @@ pub fn run(host: &dyn Host, s: &Settings) -> anyhow::Result<u8> {
     } else {
         None
     };
-    let mut counters = Counters::default();
-    let mut known: BTreeSet<String> = host.ifaces().into_iter().collect();
+    if s.mode == Mode::Observe {
+        eprintln!(
+            "hosttune: agent: observe mode: profile {} is audited and reported, nothing is \
+             written",
+            s.profile
+        );
+    }
+    let mut st = State {
+        counters: Counters::default(),
+        known: host.ifaces().into_iter().collect(),
+        ident: Ident::of(&profile, &s.profile),
+        started: crate::snapshot::now_unix(),
+        pause: None,
+        failing: BTreeSet::new(),
+        drift: BTreeSet::new(),
+        summary: String::new(),
+    };
     let mut agent = Agent {
         host,
         s,
-        counters: &mut counters,
-        known: &mut known,
+        st: &mut st,
     };
-    agent.cycle(&profile, None, Why::Start);
-    let _ = sd_notify::notify(&[sd_notify::NotifyState::Ready]);
+    agent.cycle(&profile, Scope::All, Why::Start);
+    let _ = sd_notify::notify(&[
+        sd_notify::NotifyState::Ready,
+        sd_notify::NotifyState::Status(&st.summary),
+    ]);
     let watchdog = sd_notify::watchdog_enabled().map(|d| d / 2);
     let mut next_audit = Instant::now() + s.interval;
     let mut next_ping = watchdog.map(|d| Instant::now() + d);
     loop {
         let now = Instant::now();
-        let wake = next_ping.map_or(next_audit, |p| p.min(next_audit));
+        let wake = next_ping
+            .map_or(next_audit, |p| p.min(next_audit))
+            .min(now + PAUSE_CHECK);
         let wait = wake.saturating_duration_since(now);
         let timeout = PollTimeout::try_from(wait.as_millis().min(60_000) as i32 + 1)
             .unwrap_or(PollTimeout::MAX);
@@ -126,26 +226,28 @@ pub fn run(host: &dyn Host, s: &Settings) -> anyhow::Result<u8> {
         let signalled = fds[0].any().unwrap_or(false);
         let linked = fds.get(1).and_then(|f| f.any()).unwrap_or(false);
         drop(fds);
+        let mut agent = Agent {
+            host,
+            s,
+            st: &mut st,
+        };
         if signalled {
             match guard.take() {
                 Some(Signal::SIGHUP) => {
-                    counters.event("hup");
-                    let mut agent = Agent {
-                        host,
-                        s,
-                        counters: &mut counters,
-                        known: &mut known,
-                    };
+                    agent.st.counters.event("hup");
                     match host.load(&s.profile) {
                         Ok(p) => {
                             tracing::info!("SIGHUP: profile {} reloaded", s.profile);
                             profile = p;
-                            agent.cycle(&profile, None, Why::Reload);
+                            agent.st.ident = Ident::of(&profile, &s.profile);
+                            agent.cycle(&profile, Scope::All, Why::Reload);
                         }
                         Err(e) => {
+                            // Counted as a failure: the profile on disk is not the one held.
+                            agent.st.counters.failures += 1;
                             eprintln!(
-                                "hosttune: agent: SIGHUP: the profile {} does not load, keeping \
-                                 the one loaded before: {e:#}",
+                                "hosttune: agent: SIGHUP: reload failed: the profile {} does \
+                                 not load, keeping the one loaded before: {e:#}",
                                 s.profile
                             );
                             agent.write_metrics(None);
@@ -168,41 +270,35 @@ pub fn run(host: &dyn Host, s: &Settings) -> anyhow::Result<u8> {
             for e in l.drain() {
                 match e {
                     LinkEvent::Changed(n) => {
-                        counters.event("link");
+                        agent.st.counters.event("link");
                         changed.insert(n);
                     }
                     LinkEvent::Removed(n) => {
-                        counters.event("link_removed");
+                        agent.st.counters.event("link_removed");
                         // A later interface of the same name is a new one.
-                        known.remove(&n);
+                        agent.st.known.remove(&n);
+                        changed.remove(&n);
                     }
                     LinkEvent::Overrun => overrun = true,
                 }
             }
-            let mut agent = Agent {
-                host,
-                s,
-                counters: &mut counters,
-                known: &mut known,
-            };
             if overrun {
-                agent.cycle(&profile, None, Why::Link);
-            } else {
-                for iface in changed {
-                    agent.cycle(&profile, Some(&iface), Why::Link);
-                }
+                agent.st.counters.event("resync");
+                agent.cycle(&profile, Scope::All, Why::Resync);
+            } else if !changed.is_empty() {
+                agent.cycle(&profile, Scope::Ifaces(changed), Why::Link);
             }
+        }
+        // A pause that began, ended or changed since the last look: a full cycle, so that
+        // corrections resume at once after `resume` and the status says so either way.
+        let seen = agent.read_pause();
+        if seen != agent.st.pause {
+            agent.cycle(&profile, Scope::All, Why::Pause);
         }
         let now = Instant::now();
         if now >= next_audit {
-            counters.event("interval");
-            let mut agent = Agent {
-                host,
-                s,
-                counters: &mut counters,
-                known: &mut known,
-            };
-            agent.cycle(&profile, None, Why::Interval);
+            agent.st.counters.event("interval");
+            agent.cycle(&profile, Scope::All, Why::Interval);
             next_audit = now + s.interval;
         }
         let now = Instant::now();
@@ -218,28 +314,68 @@ pub fn run(host: &dyn Host, s: &Settings) -> anyhow::Result<u8> {
 struct Agent<'a> {
     host: &'a dyn Host,
     s: &'a Settings,
-    counters: &'a mut Counters,
-    /// Interfaces seen so far (at start, or since): a link event for one not in it is a new
-    /// interface.
-    known: &'a mut BTreeSet<String>,
+    st: &'a mut State,
+}
+
+/// `KIND OBJECT`: how the status file and the failing set name an item.
+fn key(i: &crate::plan::Item) -> String {
+    format!("{} {}", i.kind, i.object)
 }
 
 impl Agent<'_> {
-    /// One cycle: plan (the whole profile, or one interface's part of it), then apply what
-    /// differs (enforce) or only count it (report), then write the metrics.
-    fn cycle(&mut self, profile: &Profile, iface: Option<&str>, why: Why) {
+    /// The pause that holds now; an unreadable state dir counts as no pause, logged.
+    fn read_pause(&self) -> Option<pause::Pause> {
+        match pause::active(self.host.store(), crate::snapshot::now_unix()) {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!("cannot read the pause file: {e}");
+                self.st.pause.clone()
+            }
+        }
+    }
+
+    /// Reads the pause file and logs a pause that began, changed or ended.
+    fn refresh_pause(&mut self, why: Why) {
+        let now = self.read_pause();
+        if now == self.st.pause && why != Why::Start {
+            return;
+        }
+        match (&now, &self.st.pause) {
+            (Some(p), _) => eprintln!(
+                "hosttune: agent: {}: no corrections{}, audits and metrics go on \
+                 (`hosttune resume` ends it)",
+                p.describe(),
+                if why == Why::Start {
+                    ", the start apply is skipped"
+                } else {
+                    ""
+                }
+            ),
+            (None, Some(_)) => eprintln!(
+                "hosttune: agent: the pause is over (resumed or expired); corrections resume"
+            ),
+            (None, None) => {}
+        }
+        self.st.pause = now;
+    }
+
+    /// One cycle: plan the whole profile, then apply the drift of the scope (enforce, and at
+    /// start), or of interfaces not seen before (report), or nothing (observe, paused), then
+    /// write the metrics and the status file.
+    fn cycle(&mut self, profile: &Profile, scope: Scope, why: Why) {
         let start = Instant::now();
+        self.refresh_pause(why);
         let mut plan = match self.host.plan(profile) {
             Ok(p) => p,
             Err(e) => {
                 eprintln!("hosttune: agent: cannot plan {}: {e:#}", self.s.profile);
-                self.counters.failures += 1;
+                self.st.counters.failures += 1;
                 return;
             }
         };
-        let part = match iface {
-            Some(i) => only_iface(&plan, i),
-            None => plan.clone(),
+        let part = match &scope {
+            Scope::Ifaces(set) => only_ifaces(&plan, |i| set.contains(i)),
+            Scope::All => plan.clone(),
         };
         // Interfaces whose names are not UTF-8 are left alone: said when the profile is
         // (re)loaded, not every cycle; the metrics carry them every cycle.
@@ -260,39 +396,144 @@ impl Agent<'_> {
         tracing::info!(
             "cycle ({}{}): {} items, {drift} drift",
             why.as_str(),
-            iface.map(|i| format!(" {i}")).unwrap_or_default(),
+            match &scope {
+                Scope::Ifaces(set) =>
+                    format!(" {}", set.iter().cloned().collect::<Vec<_>>().join(" ")),
+                Scope::All => String::new(),
+            },
             part.entries.len()
         );
-        // Report mode never corrects drift, but an interface that appeared since the agent
-        // started is not drift: it gets the profile, like at start (link events apply).
-        let new_iface = iface.is_some_and(|i| self.known.insert(i.to_string()));
-        let enforce = self.s.mode == Mode::Enforce || why == Why::Start || new_iface;
-        if drift > 0 && !enforce {
-            for i in part.items().filter(|i| i.status == Status::Drift) {
-                eprintln!(
-                    "hosttune: agent: drift {} {}: {} (wants {})",
-                    i.kind, i.object, i.live, i.desired
-                );
+        // Interfaces the agent has not given the profile yet: in report mode they get it
+        // (they are new, not drifted), whether a link event or a resync finds them.
+        let present: BTreeSet<String> = match &scope {
+            Scope::Ifaces(set) => set.clone(),
+            Scope::All => {
+                let now: BTreeSet<String> = self.host.ifaces().into_iter().collect();
+                // Removals lost with the events: a later interface of the name is new.
+                self.st.known.retain(|i| now.contains(i));
+                now
+            }
+        };
+        let new: BTreeSet<String> = present.difference(&self.st.known).cloned().collect();
+        let writes = self.s.mode != Mode::Observe && self.st.pause.is_none();
+        let all = writes && (self.s.mode == Mode::Enforce || why == Why::Start);
+        // The transactions: the whole scope (one per interface for link events, so that one
+        // failing interface does not undo another's), or the new interfaces together.
+        let mut parts: Vec<Plan> = Vec::new();
+        if all {
+            match &scope {
+                Scope::All => parts.push(part.clone()),
+                Scope::Ifaces(set) => {
+                    parts.extend(set.iter().map(|i| only_ifaces(&plan, |x| x == i)))
+                }
+            }
+        } else if writes && !new.is_empty() {
+            match &scope {
+                Scope::All => parts.push(only_ifaces(&plan, |i| new.contains(i))),
+                Scope::Ifaces(_) => {
+                    parts.extend(new.iter().map(|i| only_ifaces(&plan, |x| x == i)))
+                }
             }
         }
+        parts.retain(|p| p.items().any(|i| i.status == Status::Drift));
+        let tried: BTreeSet<String> = parts
+            .iter()
+            .flat_map(|p| p.items().filter(|i| i.status == Status::Drift).map(key))
+            .collect();
+        for i in part
+            .items()
+            .filter(|i| i.status == Status::Drift && !tried.contains(&key(i)))
+        {
+            eprintln!(
+                "hosttune: agent: drift {} {}: {} (wants {})",
+                i.kind, i.object, i.live, i.desired
+            );
+        }
         let mut applied = None;
-        if drift > 0 && enforce {
-            applied = Some(self.apply(&part));
+        for p in &parts {
+            let ok = self.apply(p);
+            applied = Some(applied.unwrap_or(true) && ok);
+        }
+        if writes {
+            self.st.known.extend(new);
         }
         // The metrics show the host after this cycle, not before its corrections.
-        if applied == Some(true) {
+        if applied.is_some() {
             if let Ok(p) = self.host.plan(profile) {
                 plan = p;
             }
         }
-        self.counters.cycles += 1;
-        self.counters.last_cycle = start.elapsed();
+        self.judge(&plan, &tried);
+        self.st.counters.cycles += 1;
+        self.st.counters.last_cycle = start.elapsed();
         // The textfile carries the evidence gauges; read after any apply, so they describe
         // the host as the next cycle finds it.
         if self.s.textfile.is_some() {
             self.host.evidence(profile, &mut plan);
         }
         self.write_metrics(Some((&plan, applied)));
+        self.write_status();
+    }
+
+    /// Sorts the items that are not as desired after a cycle: failing (a correction tried
+    /// and did not take, or an item that cannot be read) or in drift (left alone); then the
+    /// `STATUS=` line, sent when it changed.
+    fn judge(&mut self, plan: &Plan, tried: &BTreeSet<String>) {
+        let bad = |i: &&crate::plan::Item| matches!(i.status, Status::Drift | Status::Error);
+        let now_bad: BTreeSet<String> = plan.items().filter(bad).map(key).collect();
+        let failing = &mut self.st.failing;
+        failing.retain(|k| now_bad.contains(k));
+        failing.extend(tried.iter().filter(|k| now_bad.contains(*k)).cloned());
+        failing.extend(plan.items().filter(|i| i.status == Status::Error).map(key));
+        self.st.drift = now_bad.difference(&self.st.failing).cloned().collect();
+        let (n_fail, n_drift) = (self.st.failing.len(), self.st.drift.len());
+        let health = match (n_fail, n_drift) {
+            (0, 0) => "in sync".to_string(),
+            (0, d) => format!("drift: {d} items"),
+            (f, 0) => format!("degraded: {f} items failing"),
+            (f, d) => format!("degraded: {f} items failing, {d} in drift"),
+        };
+        let summary = match (&self.st.pause, self.s.mode) {
+            (Some(p), _) => format!("{}: {health}", p.describe()),
+            (None, Mode::Observe) => format!("observing: {health}"),
+            (None, _) => health,
+        };
+        if summary != self.st.summary {
+            tracing::info!("status: {summary}");
+            let _ = sd_notify::notify(&[sd_notify::NotifyState::Status(&summary)]);
+            self.st.summary = summary;
+        }
+    }
+
+    /// The status file, for `hosttune status`.
+    fn write_status(&self) {
+        let store = self.host.store();
+        let st = status::AgentStatus {
+            pid: std::process::id(),
+            mode: self.s.mode.as_str().into(),
+            profile: self.st.ident.name.clone(),
+            sha256: self.st.ident.sha256.clone(),
+            interval_seconds: self.s.interval.as_secs(),
+            started: self.st.started,
+            last_cycle: crate::snapshot::now_unix(),
+            paused: self.st.pause.is_some(),
+            paused_until: self.st.pause.as_ref().and_then(|p| p.until),
+            pause_reason: self.st.pause.as_ref().and_then(|p| p.reason.clone()),
+            last_transaction: store.last_result().ok().flatten().map(
+                |(profile, success, finished)| status::LastTransaction {
+                    profile,
+                    success,
+                    finished,
+                },
+            ),
+            drift: self.st.drift.iter().cloned().collect(),
+            failing: self.st.failing.iter().cloned().collect(),
+            summary: self.st.summary.clone(),
+        };
+        let body = serde_json::to_vec_pretty(&st).expect("the status serializes");
+        if let Err(e) = store.write_state(status::FILE, &body) {
+            eprintln!("hosttune: agent: cannot write its status file: {e}");
+        }
     }
 
     /// A transaction for the plan's drift, taking over the agent's snapshot so far.
@@ -302,7 +543,7 @@ impl Agent<'_> {
             Ok(l) => l,
             Err(e) => {
                 eprintln!("hosttune: agent: {e}");
-                self.counters.failures += 1;
+                self.st.counters.failures += 1;
                 return false;
             }
         };
@@ -362,7 +603,7 @@ impl Agent<'_> {
                             )
                         }
                         (None, kept) => {
-                            self.counters.change(i.kind.as_str());
+                            self.st.counters.change(i.kind.as_str());
                             eprintln!(
                                 "hosttune: agent: changed {} {}: {} -> {}",
                                 i.kind,
@@ -404,7 +645,7 @@ impl Agent<'_> {
             }
         };
         if !ok {
-            self.counters.failures += 1;
+            self.st.counters.failures += 1;
         }
         let _ = store.record_apply(&plan.profile, ok);
         ok
@@ -414,7 +655,16 @@ impl Agent<'_> {
         let Some(path) = &self.s.textfile else {
             return;
         };
-        let text = metrics::render(self.host.store(), last.map(|l| l.0), self.counters);
+        let text = metrics::render(
+            self.host.store(),
+            last.map(|l| l.0),
+            &mut self.st.counters,
+            &metrics::Gauges {
+                ident: &self.st.ident,
+                pause: self.st.pause.as_ref(),
+                failing: self.st.failing.len(),
+            },
+        );
         if let Err(e) =
             crate::atomic::write(path, text.as_bytes(), crate::atomic::Mode::KeepOr(0o644))
         {
@@ -426,13 +676,19 @@ impl Agent<'_> {
 /// The part of a plan that belongs to one interface: its `[[nic]]` items and the sysctls
 /// under it (`net.ipv4.conf.IFACE.*`, `neigh.IFACE.*`), with the re-plans of its knobs.
 pub fn only_iface(plan: &Plan, iface: &str) -> Plan {
+    only_ifaces(plan, |i| i == iface)
+}
+
+/// [`only_iface`] for every interface `wanted` accepts.
+pub fn only_ifaces(plan: &Plan, wanted: impl Fn(&str) -> bool) -> Plan {
     let mine = |e: &crate::plan::Entry| {
-        e.iface.as_ref().is_some_and(|i| i.as_str() == iface)
+        e.iface.as_ref().is_some_and(|i| wanted(i.as_str()))
             || e.item
                 .object
                 .parse::<crate::sysctl::SysctlKey>()
                 .ok()
-                .is_some_and(|k| crate::knobs::sysctl::key_iface(&k) == Some(iface))
+                .and_then(|k| crate::knobs::sysctl::key_iface(&k).map(&wanted))
+                .unwrap_or(false)
     };
     Plan {
         profile: plan.profile.clone(),
@@ -440,7 +696,7 @@ pub fn only_iface(plan: &Plan, iface: &str) -> Plan {
         replan: plan
             .replan
             .iter()
-            .filter(|r| r.iface.as_str() == iface)
+            .filter(|r| wanted(r.iface.as_str()))
             .cloned()
             .collect(),
     }

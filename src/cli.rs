@@ -119,12 +119,36 @@ pub enum Command {
         /// Seconds between full audits.
         #[arg(long, default_value_t = 60, value_name = "SECS")]
         interval: u64,
-        /// What a full audit does with drift: re-apply it, or only report it.
+        /// What the agent does with drift: re-apply it (enforce); only report it, still
+        /// applying at start and to interfaces that appear (report); or never write
+        /// anything, not even at start (observe).
         #[arg(long, value_enum, default_value = "enforce")]
         mode: crate::agent::Mode,
         /// node_exporter textfile written after every cycle (mode 0644).
         #[arg(long, value_name = "FILE")]
         textfile: Option<PathBuf>,
+    },
+    /// Stop the agent's corrections (it keeps auditing and exporting metrics), until
+    /// `hosttune resume` or for a while; works whether or not an agent runs, and holds
+    /// across agent restarts.
+    Pause {
+        /// End the pause by itself after this long: whole numbers with a unit s, m, h or d
+        /// (90s, 30m, 2h, 1d, 1h30m), at most 30d.
+        #[arg(long = "for", value_name = "DURATION", value_parser = crate::agent::pause::parse_duration)]
+        for_: Option<Duration>,
+        /// Why, for the agent's log and status (one line, at most 200 bytes).
+        #[arg(long, value_name = "TEXT", value_parser = crate::agent::pause::check_reason)]
+        reason: Option<String>,
+    },
+    /// End a pause: the agent corrects drift again (within a second when it runs).
+    Resume,
+    /// Whether an agent runs on this state dir, holds its profile in sync and is not paused
+    /// (exit 0), or not: for readiness probes and monitoring checks. Writes nothing.
+    #[command(after_help = crate::agent::status::exit_codes_help())]
+    Status {
+        /// Aligned text or JSON.
+        #[arg(long, value_enum, default_value = "text")]
+        format: crate::agent::status::Format,
     },
     /// Print a profile made from sysctl.conf / sysctl.d files.
     Import {
@@ -336,6 +360,12 @@ pub fn run(args: Args) -> Result<Code> {
             out(&crate::docs::man())?;
             return Ok(0);
         }
+        // The state dir alone: no host tree, profile or lock.
+        Command::Pause { for_, reason } => {
+            return pause(&Store::new(&args.state_dir), for_, reason);
+        }
+        Command::Resume => return resume(&Store::new(&args.state_dir)),
+        Command::Status { format } => return status(&Store::new(&args.state_dir), format),
         _ => {}
     }
     let dirs = if args.profile_dirs.is_empty() {
@@ -405,6 +435,7 @@ pub fn run(args: Args) -> Result<Code> {
             if evidence.wanted().is_some() {
                 bail!("--evidence reports; give it to `audit` or `apply --dry-run`");
             }
+            check_boot_profile(&profile, "hosttune.service")?;
             apply(&ctx, &profile)
         }
         Command::Snapshot { profile } => {
@@ -453,12 +484,97 @@ pub fn run(args: Args) -> Result<Code> {
                 textfile,
             };
             ctx.check_root()?;
+            check_boot_profile(&settings.profile, "hosttune-agent.service")?;
             crate::agent::run(&ctx, &settings)
         }
         Command::Import { files, name } => import(&files, name.as_deref()),
         // Answered above, before the host is looked at.
-        Command::Completions { .. } | Command::Man => Ok(0),
+        Command::Completions { .. }
+        | Command::Man
+        | Command::Pause { .. }
+        | Command::Resume
+        | Command::Status { .. } => Ok(0),
     }
+}
+
+/// The profile both systemd units hold unless a drop-in names another (they ship without a
+/// role: which one a host has is the site's choice).
+pub const BOOT_PROFILE: &str = "/etc/hosttune/profile.toml";
+
+/// A unit started without a profile: say which file is missing and which drop-in names
+/// another, rather than the bare "not found" of any missing file.
+fn check_boot_profile(profile: &str, unit: &str) -> Result<()> {
+    if profile == BOOT_PROFILE && !std::path::Path::new(BOOT_PROFILE).exists() {
+        bail!(
+            "no profile: {BOOT_PROFILE} does not exist. Write the host's profile there (it may \
+             be as short as `extends = \"web\"`), or name a profile in a drop-in: `systemctl \
+             edit {unit}` -> [Service] Environment=HOSTTUNE_PROFILE=NAME (a built-in, a name \
+             in /etc/hosttune/profiles, or a path)"
+        );
+    }
+    Ok(())
+}
+
+/// `hosttune pause`: records the pause; says whether an agent runs to act on it.
+fn pause(store: &Store, for_: Option<Duration>, reason: Option<String>) -> Result<Code> {
+    use crate::agent::pause::{self, Pause};
+    let now = snapshot::now_unix();
+    let p = Pause {
+        since: now,
+        until: for_.map(|d| now + d.as_secs()),
+        reason: reason.filter(|r| !r.is_empty()),
+    };
+    pause::write(store, &p).context("cannot record the pause")?;
+    let who = match store.agent_running() {
+        Some(pid) if pid != 0 => format!("the agent (pid {pid}) stops correcting at once"),
+        Some(_) => "the agent stops correcting at once".to_string(),
+        None => "no agent runs now; one that starts does not apply while paused".to_string(),
+    };
+    out(&format!("{}; {who}\n", p.describe()))?;
+    Ok(0)
+}
+
+/// `hosttune resume`: removes the pause.
+fn resume(store: &Store) -> Result<Code> {
+    let was = crate::agent::pause::read(store).context("cannot read the pause")?;
+    let removed = crate::agent::pause::remove(store).context("cannot remove the pause")?;
+    let now = snapshot::now_unix();
+    let msg = match (removed, was) {
+        (true, Some(p)) if p.active(now) => match store.agent_running() {
+            Some(_) => "resumed: the agent corrects drift again within a second",
+            None => "resumed: no agent runs now; the next one applies its profile at start",
+        },
+        (true, _) => "the pause had already expired; removed it",
+        (false, _) => "not paused",
+    };
+    out(&format!("{msg}\n"))?;
+    Ok(0)
+}
+
+/// `hosttune status`: reads the state dir (no lock, no writes) and judges it.
+fn status(store: &Store, format: crate::agent::status::Format) -> Result<Code> {
+    use crate::agent::status::{self, AgentStatus, Format};
+    let file: Option<AgentStatus> = match store.read_state(status::FILE)? {
+        Some(b) => match serde_json::from_slice(&b) {
+            Ok(f) => Some(f),
+            Err(e) => {
+                eprintln!(
+                    "hosttune: warning: {}: {e}",
+                    store.dir().join(status::FILE).display()
+                );
+                None
+            }
+        },
+        None => None,
+    };
+    let now = snapshot::now_unix();
+    let pause = crate::agent::pause::active(store, now)?;
+    let r = status::judge(store.agent_running(), file, pause, now);
+    match format {
+        Format::Text => out(&status::text(&r))?,
+        Format::Json => out(&(serde_json::to_string_pretty(&r)? + "\n"))?,
+    }
+    Ok(r.exit_code)
 }
 
 /// `hosttune import`: reads every file first (one that cannot be read stops the command),

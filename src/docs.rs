@@ -26,6 +26,17 @@ pub const EXIT_CODES: &[(u8, &str)] = &[
          dir, failed write to stdout, nothing to roll back to, or a fault; also an apply whose \
          undo was incomplete (listed under `could not restore`)",
     ),
+    (3, "status: no agent runs on this state dir"),
+    (4, "status: the agent is paused (`hosttune pause`)"),
+    (
+        5,
+        "status: the agent's profile has items in drift or failing",
+    ),
+    (
+        6,
+        "status: the agent's last cycle is older than 3 intervals, or it has not finished its \
+         first",
+    ),
 ];
 
 /// The `after_help` of `hosttune --help`.
@@ -97,6 +108,12 @@ pub fn man() -> String {
     r.control("TP", [])
         .text([bold("HOSTTUNE_STATE_DIR")])
         .text([roman("The state directory when --state-dir is not given.")]);
+    r.control("TP", [])
+        .text([bold("HOSTTUNE_PROFILE")])
+        .text([roman(
+            "Read by the systemd units only: the profile they hold (default \
+             /etc/hosttune/profile.toml); set it in a drop-in.",
+        )]);
     r.control("SH", ["FILES"]);
     for (path, what) in [
         (
@@ -105,9 +122,13 @@ pub fn man() -> String {
              site-example.toml there.",
         ),
         (
+            "/etc/hosttune/profile.toml",
+            "The profile both systemd units hold unless a drop-in sets HOSTTUNE_PROFILE.",
+        ),
+        (
             "/var/lib/hosttune/",
-            "The state dir: snapshots/ID.json, the lock, history, journal.json and kept.json, \
-             mode 0600.",
+            "The state dir: snapshots/ID.json, the lock, history, journal.json and kept.json; \
+             the agent's agent.lock and agent-status.json; pause.json while paused; mode 0600.",
         ),
         (
             "/usr/lib/systemd/system/hosttune.service",

@@ -736,6 +736,72 @@ impl Store {
         )))
     }
 
+    /// Writes a small state file of another module (the agent's status, a pause) atomically,
+    /// mode 0600, creating the state dir 0700 if needed. `name` is a bare file name.
+    pub fn write_state(&self, name: &str, body: &[u8]) -> Result<(), StoreError> {
+        self.write_file(&self.dir.join(name), body)
+    }
+
+    /// Reads a small state file (checked as every state file is); `None` when it, or the state
+    /// dir, does not exist. Never creates anything.
+    pub fn read_state(&self, name: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        self.read_file(&self.dir.join(name))
+    }
+
+    /// Removes a small state file; `Ok(false)` when there was none.
+    pub fn remove_state(&self, name: &str) -> Result<bool, StoreError> {
+        let path = self.dir.join(name);
+        match fs::remove_file(&path) {
+            Ok(()) => {
+                File::open(&self.dir)
+                    .and_then(|d| d.sync_all())
+                    .map_err(io_err(&self.dir))?;
+                Ok(true)
+            }
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(StoreError::Io { path, source: e }),
+        }
+    }
+
+    /// The pid and profile that the agent lock's file names, whether or not a process still
+    /// holds it (see [`Store::agent_running`]).
+    pub fn agent_lock_owner(&self) -> Option<(u32, String)> {
+        let t = fs::read_to_string(self.dir.join(AGENT_LOCK)).ok()?;
+        let (pid, profile) = t.trim().split_once(' ')?;
+        Some((pid.parse().ok()?, profile.to_string()))
+    }
+
+    /// Whether a process holds the agent lock now, without taking it even for a moment (a
+    /// probe that took it would make an agent starting at that instant fail): `/proc/locks`
+    /// lists every flock with its owner's pid and the file's inode. Where `/proc/locks`
+    /// cannot be read, a non-blocking shared lock is tried and released at once.
+    pub fn agent_running(&self) -> Option<u32> {
+        use std::os::unix::fs::MetadataExt;
+        let path = self.dir.join(AGENT_LOCK);
+        let ino = fs::metadata(&path).ok()?.ino();
+        let (pid, _) = self.agent_lock_owner().unwrap_or((0, String::new()));
+        match fs::read_to_string("/proc/locks") {
+            Ok(locks) => locks.lines().find_map(|l| {
+                // "1: FLOCK  ADVISORY  WRITE 812 fd:01:1234 0 EOF"
+                let f: Vec<&str> = l.split_whitespace().collect();
+                let holder: u32 = f.get(4)?.parse().ok()?;
+                let file_ino: u64 = f.get(5)?.rsplit(':').next()?.parse().ok()?;
+                (f.get(1) == Some(&"FLOCK")
+                    && f.get(3) == Some(&"WRITE")
+                    && file_ino == ino
+                    && (pid == 0 || holder == pid))
+                    .then_some(holder)
+            }),
+            Err(_) => {
+                let file = File::open(&path).ok()?;
+                match Flock::lock(file, FlockArg::LockSharedNonblock) {
+                    Err((_, nix::errno::Errno::EWOULDBLOCK)) => Some(pid),
+                    _ => None,
+                }
+            }
+        }
+    }
+
     /// Values the kernel kept in place of what was asked.
     pub fn kept(&self) -> Result<Kept, StoreError> {
         let path = self.dir.join(KEPT);
@@ -796,12 +862,21 @@ fn civil(secs: u64) -> (String, String) {
 
 /// The current time as RFC 3339 UTC.
 pub fn now_rfc3339() -> String {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_secs();
+    rfc3339(now_unix())
+}
+
+/// A Unix timestamp as RFC 3339 UTC (`2026-11-21T02:04:05Z`).
+pub fn rfc3339(secs: u64) -> String {
     let (d, t) = civil(secs);
     format!("{}-{}-{}T{t}Z", &d[..4], &d[4..6], &d[6..])
+}
+
+/// Seconds since the Unix epoch.
+pub fn now_unix() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs()
 }
 
 #[cfg(test)]

@@ -166,3 +166,49 @@ fn units_are_ordered_alike_and_the_agent_replaces_the_oneshot() {
         );
     }
 }
+
+/// Neither unit ships a role: both hold /etc/hosttune/profile.toml unless a drop-in names
+/// another profile, and without it they fail naming the file and the drop-in to write.
+#[test]
+fn units_ship_without_a_role_and_a_missing_profile_is_named() {
+    for name in UNITS {
+        let text = unit_text(name);
+        assert_eq!(
+            values(&text, "Environment"),
+            ["HOSTTUNE_PROFILE=/etc/hosttune/profile.toml"],
+            "{name}"
+        );
+        assert!(
+            values(&text, "ExecStart")[0].contains("${HOSTTUNE_PROFILE}"),
+            "{name}"
+        );
+        // A condition would skip the unit silently.
+        assert!(values(&text, "ConditionPathExists").is_empty(), "{name}");
+    }
+    if Path::new("/etc/hosttune/profile.toml").exists() {
+        eprintln!(
+            "units: /etc/hosttune/profile.toml exists here; its missing-file message is not checked"
+        );
+        return;
+    }
+    // On an empty tree and state dir: nothing is read or written but the message.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("proc")).unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_hosttune"))
+        .arg("--root")
+        .arg(dir.path())
+        .arg("--state-dir")
+        .arg(dir.path().join("state"))
+        .args(["apply", "/etc/hosttune/profile.toml"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("no profile: /etc/hosttune/profile.toml does not exist")
+            && err.contains("systemctl edit hosttune.service")
+            && err.contains("Environment=HOSTTUNE_PROFILE=NAME"),
+        "{err}"
+    );
+    assert!(!dir.path().join("state").exists());
+}

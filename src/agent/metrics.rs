@@ -1,12 +1,16 @@
 //! The agent's textfile: the audit metrics of the last full plan, with each item's
 //! evidence gauges (`hosttune_evidence{profile,kind,object,counter}`), plus the agent's
 //! own: changes it made by kind, events it saw by type, cycles, failures and the last cycle's
-//! duration. Written atomically, mode 0644, after every cycle.
+//! duration; the items failing, whether it is paused (and until when), and the profile it
+//! holds (`hosttune_profile_info{profile,sha256}`). Written atomically, mode 0644, after every
+//! cycle.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use super::Ident;
+use super::pause::Pause;
 use crate::plan::Plan;
 use crate::report;
 use crate::snapshot::Store;
@@ -42,8 +46,15 @@ fn now() -> u64 {
         .as_secs()
 }
 
+/// The agent's state the gauges show.
+pub struct Gauges<'a> {
+    pub ident: &'a Ident,
+    pub pause: Option<&'a Pause>,
+    pub failing: usize,
+}
+
 /// The whole textfile.
-pub fn render(store: &Store, plan: Option<&Plan>, c: &mut Counters) -> String {
+pub fn render(store: &Store, plan: Option<&Plan>, c: &mut Counters, g: &Gauges) -> String {
     if let Some(plan) = plan {
         let last = match store.last_result() {
             Ok(Some((p, success, finished_unix))) if p == plan.profile => Some(report::LastApply {
@@ -52,7 +63,12 @@ pub fn render(store: &Store, plan: Option<&Plan>, c: &mut Counters) -> String {
             }),
             _ => None,
         };
-        c.audit = report::prometheus(plan, now(), last);
+        // Labelled with the profile's name, never its path (a path-given profile: its stem).
+        let named = Plan {
+            profile: g.ident.name.clone(),
+            ..plan.clone()
+        };
+        c.audit = report::prometheus(&named, now(), last);
     }
     let mut out = c.audit.clone();
     let mut counter = |name: &str, help: &str, label: &str, values: &BTreeMap<String, u64>| {
@@ -70,7 +86,7 @@ pub fn render(store: &Store, plan: Option<&Plan>, c: &mut Counters) -> String {
     );
     counter(
         "hosttune_agent_events_total",
-        "Events the agent saw, by type (link, link_removed, interval, hup).",
+        "Events the agent saw, by type (link, link_removed, resync, interval, hup).",
         "type",
         &c.events,
     );
@@ -82,7 +98,8 @@ pub fn render(store: &Store, plan: Option<&Plan>, c: &mut Counters) -> String {
     );
     let _ = writeln!(
         out,
-        "# HELP hosttune_agent_failures_total Cycles that could not plan or apply.\n\
+        "# HELP hosttune_agent_failures_total Cycles that could not plan or apply, and \
+         profile reloads that failed.\n\
          # TYPE hosttune_agent_failures_total counter\nhosttune_agent_failures_total {}",
         c.failures
     );
@@ -92,5 +109,73 @@ pub fn render(store: &Store, plan: Option<&Plan>, c: &mut Counters) -> String {
          # TYPE hosttune_agent_last_cycle_seconds gauge\nhosttune_agent_last_cycle_seconds {:.6}",
         c.last_cycle.as_secs_f64()
     );
+    let _ = writeln!(
+        out,
+        "# HELP hosttune_agent_items_failing Items a correction did not fix, or that cannot be \
+         read.\n# TYPE hosttune_agent_items_failing gauge\nhosttune_agent_items_failing {}",
+        g.failing
+    );
+    let _ = writeln!(
+        out,
+        "# HELP hosttune_agent_paused 1 while `hosttune pause` holds: no corrections.\n\
+         # TYPE hosttune_agent_paused gauge\nhosttune_agent_paused {}",
+        u8::from(g.pause.is_some())
+    );
+    if let Some(until) = g.pause.and_then(|p| p.until) {
+        let _ = writeln!(
+            out,
+            "# HELP hosttune_agent_pause_expiry_timestamp_seconds When the pause ends by \
+             itself (Unix time).\n\
+             # TYPE hosttune_agent_pause_expiry_timestamp_seconds gauge\n\
+             hosttune_agent_pause_expiry_timestamp_seconds {until}"
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP hosttune_profile_info The profile the agent holds: its name and the sha256 of \
+         its resolved text (hosttune show NAME | sha256sum).\n\
+         # TYPE hosttune_profile_info gauge\n\
+         hosttune_profile_info{{profile=\"{}\",sha256=\"{}\"}} 1",
+        report::label(&g.ident.name),
+        g.ident.sha256
+    );
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_agent_gauges_name_the_profile_and_the_pause() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::new(dir.path());
+        let ident = Ident {
+            name: "site\"a".into(),
+            sha256: "ab".repeat(32),
+        };
+        let pause = Pause {
+            since: 1,
+            until: Some(1_700_000_000),
+            reason: None,
+        };
+        let mut c = Counters::default();
+        let g = Gauges {
+            ident: &ident,
+            pause: Some(&pause),
+            failing: 2,
+        };
+        let text = render(&store, None, &mut c, &g);
+        assert!(text.contains("\nhosttune_agent_paused 1\n"), "{text}");
+        assert!(text.contains("\nhosttune_agent_pause_expiry_timestamp_seconds 1700000000\n"));
+        assert!(text.contains("\nhosttune_agent_items_failing 2\n"));
+        assert!(text.contains(&format!(
+            "\nhosttune_profile_info{{profile=\"site\\\"a\",sha256=\"{}\"}} 1\n",
+            "ab".repeat(32)
+        )));
+        let g = Gauges { pause: None, ..g };
+        let text = render(&store, None, &mut c, &g);
+        assert!(text.contains("\nhosttune_agent_paused 0\n"));
+        assert!(!text.contains("expiry"));
+    }
 }

@@ -39,6 +39,14 @@ impl Links {
         socket.set_non_blocking(true)?;
         // A burst of interfaces (a bond and its VLANs) must not overflow the queue.
         let _ = socket.set_rx_buf_sz(1 << 20);
+        // Tests shrink the queue to make a burst overflow it, and the agent resynchronise.
+        #[cfg(feature = "test-hooks")]
+        if let Some(n) = std::env::var("HOSTTUNE_TEST_LINK_RCVBUF")
+            .ok()
+            .and_then(|v| v.parse::<usize>().ok())
+        {
+            let _ = socket.set_rx_buf_sz(n);
+        }
         Ok(Links { socket })
     }
 

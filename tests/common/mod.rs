@@ -60,6 +60,7 @@ const TOOL_SOURCES: &[(&str, &str)] = &[
     ("curl", "apt package curl"),
     ("python3", "apt package python3"),
     ("systemd-analyze", "apt package systemd"),
+    ("strace", "apt package strace"),
     ("unshare", "apt package util-linux"),
     ("setpriv", "apt package util-linux"),
     ("mount", "apt package mount"),

@@ -37,8 +37,14 @@ _hosttune() {
             hosttune,man)
                 cmd="hosttune__subcmd__man"
                 ;;
+            hosttune,pause)
+                cmd="hosttune__subcmd__pause"
+                ;;
             hosttune,profiles)
                 cmd="hosttune__subcmd__profiles"
+                ;;
+            hosttune,resume)
+                cmd="hosttune__subcmd__resume"
                 ;;
             hosttune,rollback)
                 cmd="hosttune__subcmd__rollback"
@@ -51,6 +57,9 @@ _hosttune() {
                 ;;
             hosttune,snapshots)
                 cmd="hosttune__subcmd__snapshots"
+                ;;
+            hosttune,status)
+                cmd="hosttune__subcmd__status"
                 ;;
             hosttune,validate)
                 cmd="hosttune__subcmd__validate"
@@ -76,8 +85,14 @@ _hosttune() {
             hosttune__subcmd__help,man)
                 cmd="hosttune__subcmd__help__subcmd__man"
                 ;;
+            hosttune__subcmd__help,pause)
+                cmd="hosttune__subcmd__help__subcmd__pause"
+                ;;
             hosttune__subcmd__help,profiles)
                 cmd="hosttune__subcmd__help__subcmd__profiles"
+                ;;
+            hosttune__subcmd__help,resume)
+                cmd="hosttune__subcmd__help__subcmd__resume"
                 ;;
             hosttune__subcmd__help,rollback)
                 cmd="hosttune__subcmd__help__subcmd__rollback"
@@ -90,6 +105,9 @@ _hosttune() {
                 ;;
             hosttune__subcmd__help,snapshots)
                 cmd="hosttune__subcmd__help__subcmd__snapshots"
+                ;;
+            hosttune__subcmd__help,status)
+                cmd="hosttune__subcmd__help__subcmd__status"
                 ;;
             hosttune__subcmd__help,validate)
                 cmd="hosttune__subcmd__help__subcmd__validate"
@@ -134,7 +152,7 @@ _hosttune() {
 
     case "${cmd}" in
         hosttune)
-            opts="-v -q -h -V --root --state-dir --profile-dir --verbose --quiet --allow-host-global --help --version profiles show validate audit apply snapshot snapshots rollback agent import completions man help"
+            opts="-v -q -h -V --root --state-dir --profile-dir --verbose --quiet --allow-host-global --help --version profiles show validate audit apply snapshot snapshots rollback agent pause resume status import completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -171,7 +189,7 @@ _hosttune() {
                     return 0
                     ;;
                 --mode)
-                    COMPREPLY=($(compgen -W "enforce report" -- "${cur}"))
+                    COMPREPLY=($(compgen -W "enforce report observe" -- "${cur}"))
                     return 0
                     ;;
                 --textfile)
@@ -292,7 +310,7 @@ _hosttune() {
             return 0
             ;;
         hosttune__subcmd__help)
-            opts="profiles show validate audit apply snapshot snapshots rollback agent import completions man help"
+            opts="profiles show validate audit apply snapshot snapshots rollback agent pause resume status import completions man help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -403,7 +421,35 @@ _hosttune() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        hosttune__subcmd__help__subcmd__pause)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         hosttune__subcmd__help__subcmd__profiles)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hosttune__subcmd__help__subcmd__resume)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -515,6 +561,20 @@ _hosttune() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        hosttune__subcmd__help__subcmd__status)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         hosttune__subcmd__help__subcmd__validate)
             opts=""
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
@@ -585,7 +645,67 @@ _hosttune() {
             COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
             return 0
             ;;
+        hosttune__subcmd__pause)
+            opts="-v -q -h --for --reason --root --state-dir --profile-dir --verbose --quiet --allow-host-global --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --for)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --reason)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
         hosttune__subcmd__profiles)
+            opts="-v -q -h --root --state-dir --profile-dir --verbose --quiet --allow-host-global --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hosttune__subcmd__resume)
             opts="-v -q -h --root --state-dir --profile-dir --verbose --quiet --allow-host-global --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
@@ -844,6 +964,36 @@ _hosttune() {
                 return 0
             fi
             case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --state-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --profile-dir)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        hosttune__subcmd__status)
+            opts="-v -q -h --format --root --state-dir --profile-dir --verbose --quiet --allow-host-global --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --format)
+                    COMPREPLY=($(compgen -W "text json" -- "${cur}"))
+                    return 0
+                    ;;
                 --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0

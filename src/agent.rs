@@ -21,7 +21,7 @@ mod metrics;
 pub mod pause;
 pub mod status;
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::os::fd::AsFd;
 use std::time::{Duration, Instant};
 
@@ -164,6 +164,34 @@ struct State {
     drift: BTreeSet<String>,
     /// The `STATUS=` last sent.
     summary: String,
+    /// Items whose correction failed, held back until their next try.
+    backoff: BTreeMap<String, Backoff>,
+    /// The item whose write failed in the last transaction, and why.
+    last_failed: Option<(String, String)>,
+}
+
+/// A failing item's retries: after the n-th failure it is left out of corrections for
+/// 2^(n-1) seconds, at most [`BACKOFF_MAX`], while the rest of its transaction is applied.
+#[derive(Debug, Clone)]
+pub(crate) struct Backoff {
+    pub failures: u32,
+    next: Instant,
+}
+
+/// The longest wait between two tries of a failing item.
+const BACKOFF_MAX: Duration = Duration::from_secs(300);
+
+impl Backoff {
+    fn after(failures: u32) -> Self {
+        let wait = Duration::from_secs(1u64 << failures.saturating_sub(1).min(16)).min(BACKOFF_MAX);
+        Self {
+            failures,
+            next: Instant::now() + wait,
+        }
+    }
+    fn wait(&self) -> Duration {
+        self.next.saturating_duration_since(Instant::now())
+    }
 }
 
 /// Runs until SIGTERM or SIGINT; returns the exit code (0 after a clean stop).
@@ -192,6 +220,8 @@ pub fn run(host: &dyn Host, s: &Settings) -> anyhow::Result<u8> {
         failing: BTreeSet::new(),
         drift: BTreeSet::new(),
         summary: String::new(),
+        backoff: BTreeMap::new(),
+        last_failed: None,
     };
     let mut agent = Agent {
         host,
@@ -450,8 +480,8 @@ impl Agent<'_> {
             );
         }
         let mut applied = None;
-        for p in &parts {
-            let ok = self.apply(p);
+        for p in parts {
+            let ok = self.apply_failing_small(p);
             applied = Some(applied.unwrap_or(true) && ok);
         }
         if writes {
@@ -481,6 +511,8 @@ impl Agent<'_> {
     fn judge(&mut self, plan: &Plan, tried: &BTreeSet<String>) {
         let bad = |i: &&crate::plan::Item| matches!(i.status, Status::Drift | Status::Error);
         let now_bad: BTreeSet<String> = plan.items().filter(bad).map(key).collect();
+        // An item that reads as desired again (or left the profile) needs no more tries.
+        self.st.backoff.retain(|k, _| now_bad.contains(k));
         let failing = &mut self.st.failing;
         failing.retain(|k| now_bad.contains(k));
         failing.extend(tried.iter().filter(|k| now_bad.contains(*k)).cloned());
@@ -537,9 +569,47 @@ impl Agent<'_> {
     }
 
     /// A transaction for the plan's drift, taking over the agent's snapshot so far.
+    /// One correction, failing small: items still waiting out their backoff are left out; when
+    /// an item's write fails (and the transaction is undone), it is held back with a longer
+    /// wait each time and the rest is tried again without it, a few times at most.
+    fn apply_failing_small(&mut self, mut plan: Plan) -> bool {
+        let mut ok = true;
+        for _ in 0..4 {
+            let backoff = &self.st.backoff;
+            plan.entries.retain(|e| {
+                e.item.status != Status::Drift
+                    || backoff
+                        .get(&key(&e.item))
+                        .is_none_or(|b| b.wait().is_zero())
+            });
+            if !plan.items().any(|i| i.status == Status::Drift) {
+                return ok;
+            }
+            self.st.last_failed = None;
+            if self.apply(&plan) {
+                return ok;
+            }
+            ok = false;
+            let Some((k, why)) = self.st.last_failed.take() else {
+                return false;
+            };
+            let failures = self.st.backoff.get(&k).map_or(0, |b| b.failures) + 1;
+            let b = Backoff::after(failures);
+            eprintln!(
+                "hosttune: agent: {k}: correction failed {failures} time(s) ({why}), next try \
+                 in {}s; the rest is applied without it",
+                b.wait().as_secs().max(1)
+            );
+            self.st.backoff.insert(k, b);
+        }
+        ok
+    }
+
     fn apply(&mut self, plan: &Plan) -> bool {
         let store = self.host.store();
-        let _lock = match store.lock(Duration::from_secs(30)) {
+        // Short: only `hosttune snapshot` or `pause` may hold the lock while an agent runs,
+        // and SIGTERM must be answered promptly; a correction not made now is made next time.
+        let _lock = match store.lock(Duration::from_millis(500)) {
             Ok(l) => l,
             Err(e) => {
                 eprintln!("hosttune: agent: {e}");
@@ -627,14 +697,17 @@ impl Agent<'_> {
                     }
                     Some(f) => {
                         eprintln!(
-                            "hosttune: agent: apply failed, {}: {}",
+                            "hosttune: agent: correction failed, {}: {}",
                             if f.incomplete() {
-                                "the undo was INCOMPLETE"
+                                "its undo was INCOMPLETE"
                             } else {
-                                "every change was undone"
+                                "its own changes were undone (earlier ones stay)"
                             },
                             crate::report::cause(&f.cause)
                         );
+                        if let apply::Cause::Step { item, error } = &f.cause {
+                            self.st.last_failed = Some((key(item), error.to_string()));
+                        }
                         false
                     }
                 }
@@ -663,6 +736,12 @@ impl Agent<'_> {
                 ident: &self.st.ident,
                 pause: self.st.pause.as_ref(),
                 failing: self.st.failing.len(),
+                retries: &self
+                    .st
+                    .backoff
+                    .iter()
+                    .map(|(k, b)| (k.clone(), b.failures))
+                    .collect(),
             },
         );
         if let Err(e) =

@@ -127,15 +127,32 @@ txqueuelen = 4321
         || a.log(),
         || a.log().contains("net.ipv6.conf.bv900.mtu"),
     );
-    std::thread::sleep(Duration::from_millis(300));
-    assert_eq!(ns.sysctl("net.core.somaxconn"), "5000", "{}", a.log());
-    assert_eq!(ns.sysctl("net.ipv4.tcp_fin_timeout"), "33", "{}", a.log());
-    assert_eq!(
-        ns.must("cat", &["/sys/class/net/bv900/tx_queue_len"])
-            .trim(),
-        "1000",
-        "the failed correction of bv900 was undone whole"
+    // The refused item is held back with a backoff, named in the log, and the rest of bv900's
+    // correction is applied without it.
+    wait_for(
+        "bv900's txqueuelen, without the refused item",
+        || a.log(),
+        || {
+            ns.must("cat", &["/sys/class/net/bv900/tx_queue_len"])
+                .trim()
+                == "4321"
+        },
     );
+    let log = a.log();
+    assert!(
+        log.contains("sysctl net.ipv6.conf.bv900.mtu: correction failed 1 time(s)")
+            && log.contains("next try in 1s; the rest is applied without it"),
+        "{log}"
+    );
+    assert_eq!(ns.sysctl("net.core.somaxconn"), "5000", "{log}");
+    assert_eq!(ns.sysctl("net.ipv4.tcp_fin_timeout"), "33", "{log}");
+    // Retried with a longer wait each time (1 s, 2 s, 4 s), not at every cycle.
+    std::thread::sleep(Duration::from_millis(3500));
+    let log = a.log();
+    let tries = log
+        .matches("sysctl net.ipv6.conf.bv900.mtu: correction failed")
+        .count();
+    assert!((2..=3).contains(&tries), "{tries} tries in ~4 s\n{log}");
     assert_eq!(a.stop(), 0);
 }
 

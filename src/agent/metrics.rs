@@ -51,6 +51,9 @@ pub struct Gauges<'a> {
     pub ident: &'a Ident,
     pub pause: Option<&'a Pause>,
     pub failing: usize,
+    /// Items whose correction failed and is retried with backoff (`KIND OBJECT`), with how
+    /// many times it failed in a row.
+    pub retries: &'a BTreeMap<String, u32>,
 }
 
 /// The whole textfile.
@@ -115,6 +118,21 @@ pub fn render(store: &Store, plan: Option<&Plan>, c: &mut Counters, g: &Gauges) 
          read.\n# TYPE hosttune_agent_items_failing gauge\nhosttune_agent_items_failing {}",
         g.failing
     );
+    if !g.retries.is_empty() {
+        let _ = writeln!(
+            out,
+            "# HELP hosttune_agent_item_failures Consecutive failed corrections of an item, \
+             retried with backoff (at most one series per failing item).\n\
+             # TYPE hosttune_agent_item_failures gauge"
+        );
+        for (item, n) in g.retries {
+            let _ = writeln!(
+                out,
+                "hosttune_agent_item_failures{{item=\"{}\"}} {n}",
+                report::label(item)
+            );
+        }
+    }
     let _ = writeln!(
         out,
         "# HELP hosttune_agent_paused 1 while `hosttune pause` holds: no corrections.\n\
@@ -160,15 +178,22 @@ mod tests {
             reason: None,
         };
         let mut c = Counters::default();
+        let retries: BTreeMap<String, u32> = [("sysctl net.ipv6.conf.bv9.mtu".into(), 3)].into();
         let g = Gauges {
             ident: &ident,
             pause: Some(&pause),
             failing: 2,
+            retries: &retries,
         };
         let text = render(&store, None, &mut c, &g);
         assert!(text.contains("\nhosttune_agent_paused 1\n"), "{text}");
         assert!(text.contains("\nhosttune_agent_pause_expiry_timestamp_seconds 1700000000\n"));
         assert!(text.contains("\nhosttune_agent_items_failing 2\n"));
+        assert!(
+            text.contains(
+                "\nhosttune_agent_item_failures{item=\"sysctl net.ipv6.conf.bv9.mtu\"} 3\n"
+            )
+        );
         assert!(text.contains(&format!(
             "\nhosttune_profile_info{{profile=\"site\\\"a\",sha256=\"{}\"}} 1\n",
             "ab".repeat(32)

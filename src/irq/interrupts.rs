@@ -90,18 +90,34 @@ pub(super) fn each_line(
         };
         buf.truncate(have + n);
         eof = n == 0;
-        let mut from = 0;
-        while let Some(nl) = buf[from..].iter().position(|&b| b == b'\n') {
-            no += 1;
-            each(no, &String::from_utf8_lossy(&buf[from..from + nl]))?;
-            from += nl + 1;
+        // The whole lines of this piece (all that is left, at the end of the file).
+        let upto = if eof {
+            buf.len()
+        } else {
+            match buf.iter().rposition(|&b| b == b'\n') {
+                Some(last) => last + 1,
+                None => continue,
+            }
+        };
+        // Valid UTF-8 (the usual case) is split with the standard library's memchr search;
+        // a piece with bad bytes is split by hand and each line mended.
+        match std::str::from_utf8(&buf[..upto]) {
+            Ok(text) => {
+                for line in text.split_terminator('\n') {
+                    no += 1;
+                    each(no, line)?;
+                }
+            }
+            Err(_) => {
+                let text = &buf[..upto];
+                let text = text.strip_suffix(b"\n").unwrap_or(text);
+                for line in text.split(|&b| b == b'\n') {
+                    no += 1;
+                    each(no, &String::from_utf8_lossy(line))?;
+                }
+            }
         }
-        if eof && from < buf.len() {
-            no += 1;
-            each(no, &String::from_utf8_lossy(&buf[from..]))?;
-            from = buf.len();
-        }
-        buf.drain(..from);
+        buf.drain(..upto);
     }
     Ok(())
 }

@@ -133,16 +133,8 @@ pub struct Ident {
 impl Ident {
     /// `asked` is the PROFILE argument.
     pub fn of(profile: &Profile, asked: &str) -> Ident {
-        let name = if asked.contains('/') || asked.ends_with(".toml") {
-            std::path::Path::new(asked)
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_else(|| asked.to_string())
-        } else {
-            asked.to_string()
-        };
         Ident {
-            name,
+            name: crate::report::profile_label(asked),
             sha256: crate::sha256::hex(profile.to_toml().as_bytes()),
         }
     }

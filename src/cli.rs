@@ -811,7 +811,11 @@ fn audit(
                 }
                 _ => None,
             };
-            report::prometheus(&plan, now, last)
+            let named = Plan {
+                profile: report::profile_label(&plan.profile),
+                ..plan.clone()
+            };
+            report::prometheus(&named, now, last)
         }
     };
     match output {

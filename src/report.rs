@@ -150,6 +150,20 @@ pub struct LastApply {
     pub finished_unix: u64,
 }
 
+/// How metrics name a profile: its name, or for a profile given as a path its file stem
+/// (`/etc/hosttune/profiles/site-a.toml` → `site-a`), never the path: the label would change
+/// with where the file lives and could carry any bytes.
+pub fn profile_label(asked: &str) -> String {
+    if asked.contains('/') || asked.ends_with(".toml") {
+        std::path::Path::new(asked)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_else(|| asked.to_string())
+    } else {
+        asked.to_string()
+    }
+}
+
 /// node_exporter textfile format: drift per kind, items per kind and status, one
 /// gauge per item, when this ran, how the last apply ended, and the build.
 pub fn prometheus(plan: &Plan, now_unix: u64, last: Option<LastApply>) -> String {

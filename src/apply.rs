@@ -324,6 +324,14 @@ pub(crate) fn run_io(
             }
         };
         i += 1;
+        // A rollback restores what its own earlier writes may already have put back (writing
+        // `ip_forward = 0` resets every interface's `forwarding`): a value that reads as
+        // recorded now is not written again.
+        if opts.origin == Origin::Rollback
+            && io.read(host, &to).is_ok_and(|now| now.same_value(&to))
+        {
+            continue;
+        }
         // Recorded before the write: a write can take effect in part and still fail.
         written.push((item.clone(), from));
         match write_step(io, host, &item, &to, opts.signals) {

@@ -734,6 +734,7 @@ impl Agent<'_> {
             &mut self.st.counters,
             &metrics::Gauges {
                 ident: &self.st.ident,
+                mode: self.s.mode.as_str(),
                 pause: self.st.pause.as_ref(),
                 failing: self.st.failing.len(),
                 retries: &self

@@ -108,3 +108,68 @@ fn every_alert_is_unit_tested_and_reads_metrics_hosttune_writes() {
         );
     }
 }
+
+/// The Grafana dashboard: valid JSON in the shape Grafana imports (a title, a uid, a schema
+/// version, panels with unique ids and a grid position, each query with a refId on the
+/// dashboard's Prometheus data source), whose every query parses (through `promtool check
+/// rules`, each wrapped as a recording rule) and reads only metrics hosttune writes.
+#[test]
+fn the_dashboard_is_valid_and_its_queries_parse() {
+    let test = "the_dashboard_is_valid_and_its_queries_parse";
+    let path = contrib("grafana/hosttune.json");
+    let d: serde_json::Value = serde_json::from_str(&read(&path))
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    for key in ["title", "uid"] {
+        assert!(d[key].is_string(), "no {key}");
+    }
+    assert!(d["schemaVersion"].as_u64().is_some_and(|v| v >= 36));
+    let panels = d["panels"].as_array().expect("panels");
+    let mut ids = BTreeSet::new();
+    let mut exprs = Vec::new();
+    for p in panels {
+        let title = p["title"].as_str().expect("a panel title");
+        assert!(ids.insert(p["id"].as_u64().expect("a panel id")), "{title}: id");
+        for k in ["h", "w", "x", "y"] {
+            assert!(p["gridPos"][k].is_u64(), "{title}: gridPos.{k}");
+        }
+        if p["type"] == "row" {
+            continue;
+        }
+        assert_eq!(p["datasource"]["uid"], "${datasource}", "{title}");
+        let targets = p["targets"].as_array().expect("targets");
+        assert!(!targets.is_empty(), "{title}: no query");
+        for t in targets {
+            assert!(t["refId"].is_string(), "{title}: refId");
+            let e = t["expr"].as_str().expect("expr");
+            exprs.push((title.to_string(), e.to_string()));
+        }
+    }
+    let text: String = exprs.iter().map(|(_, e)| format!("{e}\n")).collect();
+    let src = written();
+    for m in metric_names(&text) {
+        assert!(src.contains(&m), "the dashboard reads {m}, which hosttune does not write");
+    }
+    for want in ["hosttune_in_sync", "hosttune_drift_items", "hosttune_profile_info"] {
+        assert!(text.contains(want), "no panel reads {want}");
+    }
+    assert!(text.contains("hosttune_evidence"), "no evidence panel");
+    assert!(text.contains("hosttune_agent_failures_total"), "no failures panel");
+    if !common::tools_present(test, &["promtool"]) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut rules = String::from("groups:\n  - name: dashboard\n    rules:\n");
+    for (i, (title, e)) in exprs.iter().enumerate() {
+        rules.push_str(&format!(
+            "      # {title}\n      - record: dashboard:query_{i}\n        expr: {}\n",
+            serde_json::to_string(e).unwrap()
+        ));
+    }
+    let file = dir.path().join("dashboard.rules.yml");
+    std::fs::write(&file, &rules).unwrap();
+    let out = promtool(&["check", "rules", file.to_str().unwrap()]);
+    assert!(
+        out.contains(&format!("SUCCESS: {} rules found", exprs.len())),
+        "{out}"
+    );
+}

@@ -51,6 +51,8 @@ pub struct Gauges<'a> {
     pub ident: &'a Ident,
     /// `enforce`, `report` or `observe`: whether drift is corrected, for alerts.
     pub mode: &'a str,
+    /// `--evidence-per-cpu`.
+    pub per_cpu: bool,
     pub pause: Option<&'a Pause>,
     pub failing: usize,
     /// Items whose correction failed and is retried with backoff (`KIND OBJECT`), with how
@@ -73,7 +75,8 @@ pub fn render(store: &Store, plan: Option<&Plan>, c: &mut Counters, g: &Gauges) 
             profile: g.ident.name.clone(),
             ..plan.clone()
         };
-        c.audit = report::prometheus(&named, now(), last);
+        let series = crate::evidence::render::Series::per_cpu(g.per_cpu);
+        c.audit = report::prometheus(&named, now(), last, series);
     }
     let mut out = c.audit.clone();
     let mut counter = |name: &str, help: &str, label: &str, values: &BTreeMap<String, u64>| {
@@ -191,6 +194,7 @@ mod tests {
         let g = Gauges {
             ident: &ident,
             mode: "observe",
+            per_cpu: false,
             pause: Some(&pause),
             failing: 2,
             retries: &retries,

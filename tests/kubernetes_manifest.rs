@@ -48,7 +48,13 @@ fn manifests_validate_strictly_against_the_newest_kubernetes() {
     );
     eprintln!("{text}");
     assert!(o.status.success(), "kubernetes-validate --strict: {text}");
-    for kind in ["namespace", "serviceaccount", "configmap", "daemonset", "job"] {
+    for kind in [
+        "namespace",
+        "serviceaccount",
+        "configmap",
+        "daemonset",
+        "job",
+    ] {
         assert!(
             text.contains(&format!("passed for resource {kind}/")),
             "{kind} was not validated: {text}"
@@ -214,7 +220,10 @@ fn every_daemonset_selects_a_role_and_probes_hosttune_status() {
             .as_str()
             .unwrap_or_else(|| panic!("{at}: the nodeSelector names no hosttune.io/role"));
         assert!(ROLES.contains(&role), "{at}: role {role}");
-        assert_eq!(spec["selector"]["matchLabels"]["hosttune.io/role"], role, "{at}");
+        assert_eq!(
+            spec["selector"]["matchLabels"]["hosttune.io/role"], role,
+            "{at}"
+        );
         assert_eq!(pod["priorityClassName"], "system-node-critical", "{at}");
         let c = &pod["containers"][0];
         let args: Vec<&str> = c["args"]
@@ -235,9 +244,15 @@ fn every_daemonset_selects_a_role_and_probes_hosttune_status() {
             .iter()
             .map(|a| a.as_str().unwrap())
             .collect();
-        assert_eq!(probe[0], c["command"][0], "{at}: the probe runs another binary");
+        assert_eq!(
+            probe[0], c["command"][0],
+            "{at}: the probe runs another binary"
+        );
         assert_eq!(probe.last(), Some(&"status"), "{at}: {probe:?}");
-        assert!(probe.contains(state), "{at}: the probe reads another state dir");
+        assert!(
+            probe.contains(state),
+            "{at}: the probe reads another state dir"
+        );
         let ru = &spec["updateStrategy"]["rollingUpdate"];
         assert_eq!(spec["updateStrategy"]["type"], "RollingUpdate", "{at}");
         assert_eq!(ru["maxUnavailable"], 1, "{at}");

@@ -15,7 +15,10 @@ use host::{SHAPES, write_interrupts, write_tree};
 /// Series per metric name in a textfile.
 fn series(text: &str) -> BTreeMap<String, usize> {
     let mut m = BTreeMap::new();
-    for l in text.lines().filter(|l| !l.starts_with('#') && !l.is_empty()) {
+    for l in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.is_empty())
+    {
         let name = l.split(['{', ' ']).next().unwrap().to_string();
         *m.entry(name).or_default() += 1;
     }
@@ -82,6 +85,9 @@ fn the_textfile_of_a_256_cpu_host_does_not_grow_with_cpus_times_irqs() {
         .unwrap()
         .parse()
         .unwrap();
-    assert!(dropped > 1000, "dropped {dropped}: IRQs x CPUs outside irq_cpus");
+    assert!(
+        dropped > 1000,
+        "dropped {dropped}: IRQs x CPUs outside irq_cpus"
+    );
     assert_eq!(s2.values().sum::<usize>(), total + 256 + 1);
 }

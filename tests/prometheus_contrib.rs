@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 fn contrib(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("contrib").join(rel)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("contrib")
+        .join(rel)
 }
 
 fn read(path: &Path) -> String {
@@ -53,10 +55,14 @@ fn metric_names(text: &str) -> BTreeSet<String> {
 
 /// The metric names hosttune writes: those in the source of the textfile writers.
 fn written() -> String {
-    ["src/report.rs", "src/agent/metrics.rs", "src/evidence/render.rs"]
-        .iter()
-        .map(|f| read(&Path::new(env!("CARGO_MANIFEST_DIR")).join(f)))
-        .collect()
+    [
+        "src/report.rs",
+        "src/agent/metrics.rs",
+        "src/evidence/render.rs",
+    ]
+    .iter()
+    .map(|f| read(&Path::new(env!("CARGO_MANIFEST_DIR")).join(f)))
+    .collect()
 }
 
 #[test]
@@ -117,8 +123,8 @@ fn every_alert_is_unit_tested_and_reads_metrics_hosttune_writes() {
 fn the_dashboard_is_valid_and_its_queries_parse() {
     let test = "the_dashboard_is_valid_and_its_queries_parse";
     let path = contrib("grafana/hosttune.json");
-    let d: serde_json::Value = serde_json::from_str(&read(&path))
-        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let d: serde_json::Value =
+        serde_json::from_str(&read(&path)).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     for key in ["title", "uid"] {
         assert!(d[key].is_string(), "no {key}");
     }
@@ -128,7 +134,10 @@ fn the_dashboard_is_valid_and_its_queries_parse() {
     let mut exprs = Vec::new();
     for p in panels {
         let title = p["title"].as_str().expect("a panel title");
-        assert!(ids.insert(p["id"].as_u64().expect("a panel id")), "{title}: id");
+        assert!(
+            ids.insert(p["id"].as_u64().expect("a panel id")),
+            "{title}: id"
+        );
         for k in ["h", "w", "x", "y"] {
             assert!(p["gridPos"][k].is_u64(), "{title}: gridPos.{k}");
         }
@@ -147,13 +156,23 @@ fn the_dashboard_is_valid_and_its_queries_parse() {
     let text: String = exprs.iter().map(|(_, e)| format!("{e}\n")).collect();
     let src = written();
     for m in metric_names(&text) {
-        assert!(src.contains(&m), "the dashboard reads {m}, which hosttune does not write");
+        assert!(
+            src.contains(&m),
+            "the dashboard reads {m}, which hosttune does not write"
+        );
     }
-    for want in ["hosttune_in_sync", "hosttune_drift_items", "hosttune_profile_info"] {
+    for want in [
+        "hosttune_in_sync",
+        "hosttune_drift_items",
+        "hosttune_profile_info",
+    ] {
         assert!(text.contains(want), "no panel reads {want}");
     }
     assert!(text.contains("hosttune_evidence"), "no evidence panel");
-    assert!(text.contains("hosttune_agent_failures_total"), "no failures panel");
+    assert!(
+        text.contains("hosttune_agent_failures_total"),
+        "no failures panel"
+    );
     if !common::tools_present(test, &["promtool"]) {
         return;
     }

@@ -218,5 +218,8 @@ fn drift_with_evidence_comes_first_and_gauges_are_labelled_by_item() {
         "{p}"
     );
     assert!(!p.contains("per_second"), "{p}");
-    assert_eq!(render::prometheus(&Plan::default(), "web", render::Series::default()), "");
+    assert_eq!(
+        render::prometheus(&Plan::default(), "web", render::Series::default()),
+        ""
+    );
 }

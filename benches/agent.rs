@@ -383,7 +383,7 @@ fn steady_state(s: &Shape) {
 
     // One cycle, checked: every queue IRQ placed, nothing unreadable.
     let plan = hosttune::plan::build(&profile, &host, &kept);
-    let text = hosttune::report::prometheus(&plan, now(), None);
+    let text = hosttune::report::prometheus(&plan, now(), None, Default::default());
     let irq_items = text
         .lines()
         .filter(|l| l.starts_with("hosttune_item_in_sync{") && l.contains("kind=\"irq_affinity\""))
@@ -409,7 +409,7 @@ fn steady_state(s: &Shape) {
     for i in 1..=CYCLES {
         let start = Instant::now();
         let plan = hosttune::plan::build(black_box(&profile), &host, &kept);
-        let text = hosttune::report::prometheus(&plan, now(), None);
+        let text = hosttune::report::prometheus(&plan, now(), None, Default::default());
         times.push(start.elapsed());
         black_box((plan, text));
         if [10, 100, 250, 500, 750, 1000].contains(&i) {

@@ -66,6 +66,8 @@ pub struct Settings {
     pub interval: Duration,
     pub mode: Mode,
     pub textfile: Option<std::path::PathBuf>,
+    /// `--evidence-per-cpu`: the textfile carries the per-CPU evidence series.
+    pub evidence_per_cpu: bool,
 }
 
 /// What the agent needs from the command line's context: loading the profile, planning it,
@@ -726,6 +728,8 @@ impl Agent<'_> {
             &mut self.st.counters,
             &metrics::Gauges {
                 ident: &self.st.ident,
+                mode: self.s.mode.as_str(),
+                per_cpu: self.s.evidence_per_cpu,
                 pause: self.st.pause.as_ref(),
                 failing: self.st.failing.len(),
                 retries: &self

@@ -127,6 +127,11 @@ pub enum Command {
         /// node_exporter textfile written after every cycle (mode 0644).
         #[arg(long, value_name = "FILE")]
         textfile: Option<PathBuf>,
+        /// Also write the per-CPU parts of the evidence counters to the textfile
+        /// (hosttune_evidence_per_cpu, at most 256 series, the largest). Off by default: a
+        /// large host has IRQs x CPUs of them.
+        #[arg(long)]
+        evidence_per_cpu: bool,
     },
     /// Stop the agent's corrections (it keeps auditing and exporting metrics), until
     /// `hosttune resume` or for a while; works whether or not an agent runs, and holds
@@ -473,6 +478,7 @@ pub fn run(args: Args) -> Result<Code> {
             interval,
             mode,
             textfile,
+            evidence_per_cpu,
         } => {
             if interval == 0 {
                 bail!("--interval must be at least 1 second");
@@ -482,6 +488,7 @@ pub fn run(args: Args) -> Result<Code> {
                 interval: Duration::from_secs(interval),
                 mode,
                 textfile,
+                evidence_per_cpu,
             };
             ctx.check_root()?;
             check_boot_profile(&settings.profile, "hosttune-agent.service")?;
@@ -815,7 +822,12 @@ fn audit(
                 profile: report::profile_label(&plan.profile),
                 ..plan.clone()
             };
-            report::prometheus(&named, now, last)
+            report::prometheus(
+                &named,
+                now,
+                last,
+                crate::evidence::render::Series::per_cpu(evidence.evidence_per_cpu),
+            )
         }
     };
     match output {

@@ -165,8 +165,14 @@ pub fn profile_label(asked: &str) -> String {
 }
 
 /// node_exporter textfile format: drift per kind, items per kind and status, one
-/// gauge per item, when this ran, how the last apply ended, and the build.
-pub fn prometheus(plan: &Plan, now_unix: u64, last: Option<LastApply>) -> String {
+/// gauge per item, when this ran, how the last apply ended, the items' evidence (the
+/// per-CPU parts only as `series` says), and the build.
+pub fn prometheus(
+    plan: &Plan,
+    now_unix: u64,
+    last: Option<LastApply>,
+    series: crate::evidence::render::Series,
+) -> String {
     let p = label(&plan.profile);
     let mut out = String::new();
     let count = |k: Kind, s: Status| {
@@ -254,7 +260,7 @@ pub fn prometheus(plan: &Plan, now_unix: u64, last: Option<LastApply>) -> String
             l.finished_unix
         );
     }
-    out.push_str(&crate::evidence::render::prometheus(plan, &p));
+    out.push_str(&crate::evidence::render::prometheus(plan, &p, series));
     out.push_str("# HELP hosttune_build_info The hosttune version that wrote this file.\n");
     out.push_str("# TYPE hosttune_build_info gauge\n");
     let _ = writeln!(
@@ -587,6 +593,7 @@ mod tests {
                 success: false,
                 finished_unix: 5,
             }),
+            Default::default(),
         );
         assert!(
             p.contains("hosttune_drift_items{profile=\"web\",kind=\"sysctl\"} 1\n"),

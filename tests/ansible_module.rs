@@ -1,8 +1,12 @@
 //! The Ansible module (`contrib/ansible/library/hosttune.py`) with ansible-core (PyPI, in
 //! `$HOSTTUNE_VENV`), against localhost inside a throw-away network namespace, with a profile
 //! of namespaced keys only: `--check` reports changed and writes nothing, an apply changes,
-//! a second apply is ok, an audit is ok, and a bad profile fails the task. The role's playbook
-//! passes `--syntax-check`. Skips loudly without ansible-playbook, or fails under
+//! a second apply is ok, an audit is ok, and a bad profile fails the task; check mode with
+//! `profile_content` audits the profile a play would install (on a first run, and when the
+//! profile changes). The role, in the same way with its paths in a temporary directory, works
+//! in check mode on a first run and stops and disables an agent left running before it
+//! applies (a stand-in systemctl records the calls). The role's playbook passes
+//! `--syntax-check`. Skips loudly without ansible-playbook, or fails under
 //! HOSTTUNE_REQUIRE_ROOT_TESTS=1.
 
 mod common;
@@ -60,11 +64,22 @@ fn recap(out: &str, field: &str) -> u32 {
 }
 
 fn run_in(ns: &Netns, tool: &Path, tmp: &Path, profile: &Path, extra: &[&str]) -> Run {
+    run_book(ns, tool, tmp, "netns.yml", profile, extra)
+}
+
+fn run_book(
+    ns: &Netns,
+    tool: &Path,
+    tmp: &Path,
+    book: &str,
+    profile: &Path,
+    extra: &[&str],
+) -> Run {
     let mut c = playbook(Path::new("ip"), tmp);
     c.args(["netns", "exec", &ns.name])
         .arg(tool)
         .args(["-i", "localhost,", "-c", "local"])
-        .arg(repo().join("tests/ansible/netns.yml"))
+        .arg(repo().join("tests/ansible").join(book))
         .arg("-e")
         .arg(format!(
             "hosttune_binary={}",
@@ -172,6 +187,159 @@ fn check_apply_reapply_in_a_namespace() {
     assert_ne!(r.code, 0, "{}", r.out);
     assert_eq!(r.failed, 1, "{}", r.out);
     assert!(r.out.contains("no_such_key"), "{}", r.out);
+    assert_eq!(ns.sysctl("net.core.somaxconn"), "8191");
+}
+
+/// Check mode with `profile_content` audits that text as the named profile: on a first run
+/// (the profile not installed yet: no "not found") and after the profile changed (the new
+/// values, not the installed ones), writing nothing.
+#[test]
+fn check_mode_audits_the_profile_a_play_would_install() {
+    let test = "ansible check_mode_audits_the_profile_a_play_would_install";
+    if !common::root_tests_with(test, &["ansible-playbook"]) {
+        return;
+    }
+    let tool = common::tool_path("ansible-playbook").unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("profiles");
+    std::fs::create_dir_all(&dir).unwrap();
+    let ns = Netns::new("ansck");
+    let before = ns.sysctl("net.core.somaxconn");
+    assert_ne!(before, "8191");
+    let vars = |content: &str| {
+        serde_json::json!({
+            "hosttune_profile": "roletest",
+            "hosttune_profile_dirs": [dir.to_str().unwrap()],
+            "hosttune_profile_content": content,
+        })
+        .to_string()
+    };
+    let installed = dir.join("roletest.toml");
+
+    // First run: nothing installed.
+    let v = vars(PROFILE);
+    let r = run_in(
+        &ns,
+        &tool,
+        tmp.path(),
+        &installed,
+        &["--check", "--diff", "-e", &v],
+    );
+    assert_eq!((r.code, r.changed, r.failed), (0, 1, 0), "{}", r.out);
+    assert!(
+        r.out.contains("+sysctl net.core.somaxconn = 8191"),
+        "{}",
+        r.out
+    );
+    assert!(!installed.exists(), "check mode installed the profile");
+    assert_eq!(ns.sysctl("net.core.somaxconn"), before, "check mode wrote");
+
+    // Installed and applied, then changed in the play: check mode audits the new text.
+    std::fs::write(&installed, PROFILE).unwrap();
+    let r = run_in(&ns, &tool, tmp.path(), &installed, &[]);
+    assert_eq!((r.code, r.changed, r.failed), (0, 1, 0), "{}", r.out);
+    assert_eq!(ns.sysctl("net.core.somaxconn"), "8191");
+    let v = vars(&PROFILE.replace("8191", "8000"));
+    let r = run_in(
+        &ns,
+        &tool,
+        tmp.path(),
+        &installed,
+        &["--check", "--diff", "-e", &v],
+    );
+    assert_eq!((r.code, r.changed, r.failed), (0, 1, 0), "{}", r.out);
+    assert!(
+        r.out.contains("-sysctl net.core.somaxconn = 8191"),
+        "{}",
+        r.out
+    );
+    assert!(
+        r.out.contains("+sysctl net.core.somaxconn = 8000"),
+        "{}",
+        r.out
+    );
+    assert!(!r.out.contains("tcp_fin_timeout ="), "{}", r.out);
+    assert_eq!(ns.sysctl("net.core.somaxconn"), "8191");
+    // The same text as installed: in sync.
+    let v = vars(PROFILE);
+    let r = run_in(&ns, &tool, tmp.path(), &installed, &["--check", "-e", &v]);
+    assert_eq!((r.code, r.changed, r.failed), (0, 0, 0), "{}", r.out);
+}
+
+/// The role with its paths in a temporary directory: `--check` on a first run (nothing
+/// installed) audits the profile it would install and writes nothing; a real run with an agent
+/// left enabled and running (from `hosttune_mode: agent`) disables and stops it, then applies.
+#[test]
+fn the_role_checks_a_first_run_and_stops_a_left_agent() {
+    let test = "ansible the_role_checks_a_first_run_and_stops_a_left_agent";
+    if !common::root_tests_with(test, &["ansible-playbook"]) {
+        return;
+    }
+    use std::os::unix::fs::PermissionsExt;
+    let tool = common::tool_path("ansible-playbook").unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("systemctl.log");
+    let fake = tmp.path().join("systemctl");
+    std::fs::write(
+        &fake,
+        format!(
+            "#!/bin/sh\necho \"$*\" >> {}\ncase \"$1\" in\n  is-enabled) echo enabled ;;\n  \
+             is-active) echo active ;;\nesac\n",
+            log.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&fake, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let dir = tmp.path().join("etc-profiles");
+    let ns = Netns::new("ansrole");
+    let before = ns.sysctl("net.core.somaxconn");
+    let v = serde_json::json!({
+        "hosttune_mode": "none",
+        "hosttune_systemctl": fake.to_str().unwrap(),
+        "hosttune_profile_dir": dir.to_str().unwrap(),
+        "hosttune_profile_name": "roletest",
+        "hosttune_profile_content": PROFILE,
+    })
+    .to_string();
+    let unused = tmp.path().join("unused.toml");
+
+    let r = run_book(
+        &ns,
+        &tool,
+        tmp.path(),
+        "role_netns.yml",
+        &unused,
+        &["--check", "-e", &v],
+    );
+    assert_eq!((r.code, r.failed), (0, 0), "{}", r.out);
+    assert!(r.changed >= 1, "{}", r.out);
+    assert!(!r.out.contains("not found"), "{}", r.out);
+    assert!(
+        !dir.join("roletest.toml").exists(),
+        "check mode installed the profile"
+    );
+    assert_eq!(ns.sysctl("net.core.somaxconn"), before, "check mode wrote");
+    let calls = std::fs::read_to_string(&log).unwrap_or_default();
+    assert!(
+        !calls.contains("disable"),
+        "check mode disabled the agent: {calls}"
+    );
+
+    let r = run_book(
+        &ns,
+        &tool,
+        tmp.path(),
+        "role_netns.yml",
+        &unused,
+        &["-e", &v],
+    );
+    assert_eq!((r.code, r.failed), (0, 0), "{}", r.out);
+    let calls = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        calls.contains("disable --now hosttune-agent.service"),
+        "the agent was not stopped: {calls}"
+    );
+    assert!(dir.join("roletest.toml").exists());
     assert_eq!(ns.sysctl("net.core.somaxconn"), "8191");
 }
 

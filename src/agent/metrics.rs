@@ -49,6 +49,10 @@ fn now() -> u64 {
 /// The agent's state the gauges show.
 pub struct Gauges<'a> {
     pub ident: &'a Ident,
+    /// `enforce`, `report` or `observe`: whether drift is corrected, for alerts.
+    pub mode: &'a str,
+    /// `--evidence-per-cpu`.
+    pub per_cpu: bool,
     pub pause: Option<&'a Pause>,
     pub failing: usize,
     /// Items whose correction failed and is retried with backoff (`KIND OBJECT`), with how
@@ -71,7 +75,8 @@ pub fn render(store: &Store, plan: Option<&Plan>, c: &mut Counters, g: &Gauges) 
             profile: g.ident.name.clone(),
             ..plan.clone()
         };
-        c.audit = report::prometheus(&named, now(), last);
+        let series = crate::evidence::render::Series::per_cpu(g.per_cpu);
+        c.audit = report::prometheus(&named, now(), last, series);
     }
     let mut out = c.audit.clone();
     let mut counter = |name: &str, help: &str, label: &str, values: &BTreeMap<String, u64>| {
@@ -150,6 +155,13 @@ pub fn render(store: &Store, plan: Option<&Plan>, c: &mut Counters, g: &Gauges) 
     }
     let _ = writeln!(
         out,
+        "# HELP hosttune_agent_mode The agent's --mode (enforce corrects drift; report and \
+         observe only report it), always 1.\n\
+         # TYPE hosttune_agent_mode gauge\nhosttune_agent_mode{{mode=\"{}\"}} 1",
+        g.mode
+    );
+    let _ = writeln!(
+        out,
         "# HELP hosttune_profile_info The profile the agent holds: its name and the sha256 of \
          its resolved text (hosttune show NAME | sha256sum).\n\
          # TYPE hosttune_profile_info gauge\n\
@@ -181,6 +193,8 @@ mod tests {
         let retries: BTreeMap<String, u32> = [("sysctl net.ipv6.conf.bv9.mtu".into(), 3)].into();
         let g = Gauges {
             ident: &ident,
+            mode: "observe",
+            per_cpu: false,
             pause: Some(&pause),
             failing: 2,
             retries: &retries,
@@ -189,6 +203,7 @@ mod tests {
         assert!(text.contains("\nhosttune_agent_paused 1\n"), "{text}");
         assert!(text.contains("\nhosttune_agent_pause_expiry_timestamp_seconds 1700000000\n"));
         assert!(text.contains("\nhosttune_agent_items_failing 2\n"));
+        assert!(text.contains("\nhosttune_agent_mode{mode=\"observe\"} 1\n"));
         assert!(
             text.contains(
                 "\nhosttune_agent_item_failures{item=\"sysctl net.ipv6.conf.bv9.mtu\"} 3\n"

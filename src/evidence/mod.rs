@@ -44,6 +44,11 @@ pub struct EvidenceArgs {
     /// (implies --evidence).
     #[arg(long, value_name = "SECS")]
     pub evidence_interval: Option<f64>,
+    /// With --format prometheus: also write the per-CPU parts of the counters
+    /// (hosttune_evidence_per_cpu, one series per CPU and counter, at most 256, the largest);
+    /// implies --evidence. Off by default: a large host has IRQs x CPUs of them.
+    #[arg(long)]
+    pub evidence_per_cpu: bool,
 }
 
 impl EvidenceArgs {
@@ -51,7 +56,7 @@ impl EvidenceArgs {
     pub fn wanted(&self) -> Option<Option<Duration>> {
         match self.evidence_interval {
             Some(s) => Some(Some(Duration::from_secs_f64(s.max(0.0)))),
-            None => self.evidence.then_some(None),
+            None => (self.evidence || self.evidence_per_cpu).then_some(None),
         }
     }
 

@@ -119,23 +119,81 @@ pub fn sentence(i: &Item) -> Option<String> {
     Some(out)
 }
 
+/// The most per-CPU evidence series one file carries with [`Series::per_cpu`]: the largest
+/// values are kept, the rest counted in `hosttune_evidence_series_dropped`.
+pub const PER_CPU_CAP: usize = 256;
+
+/// Which evidence series a textfile carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Series {
+    /// The per-CPU parts (`hosttune_evidence_per_cpu`), up to `cap` of them: one series per
+    /// CPU where a counter is not zero, so IRQs x CPUs on a large host. Off by default
+    /// (`--evidence-per-cpu` turns them on); the totals are always there.
+    pub per_cpu: bool,
+    pub cap: usize,
+}
+
+impl Default for Series {
+    fn default() -> Self {
+        Series {
+            per_cpu: false,
+            cap: PER_CPU_CAP,
+        }
+    }
+}
+
+impl Series {
+    /// With the per-CPU series or without, under the default cap.
+    pub fn per_cpu(on: bool) -> Series {
+        Series {
+            per_cpu: on,
+            ..Series::default()
+        }
+    }
+}
+
 /// The evidence gauges of a plan, empty when no item has evidence:
-/// `hosttune_evidence{profile,kind,object,counter}` (absolute), the per-CPU parts in
-/// `hosttune_evidence_per_cpu{...,cpu}`, and with an interval
-/// `hosttune_evidence_per_second{profile,kind,object,counter}`.
-pub fn prometheus(plan: &Plan, profile: &str) -> String {
+/// `hosttune_evidence{profile,kind,object,counter}` (absolute), with an interval
+/// `hosttune_evidence_per_second{profile,kind,object,counter}`, and with
+/// [`Series::per_cpu`] the per-CPU parts in `hosttune_evidence_per_cpu{...,cpu}` (at most
+/// `cap`, the largest; `hosttune_evidence_series_dropped` counts those left out).
+pub fn prometheus(plan: &Plan, profile: &str, series: Series) -> String {
     let esc = crate::report::label;
     let mut out = String::new();
     let items: Vec<&Item> = plan.items().filter(|i| !i.evidence.is_empty()).collect();
     if items.is_empty() {
         return out;
     }
+    // The per-CPU parts kept: the `cap` largest (ties in plan order).
+    let mut parts: Vec<(u64, &Item, &Evidence)> = Vec::new();
+    if series.per_cpu {
+        let mut seen = HashSet::new();
+        for i in &items {
+            for e in i.evidence.iter().filter(|e| e.cpu.is_some()) {
+                if seen.insert((i.kind, i.object.clone(), e.counter.clone(), e.cpu)) {
+                    parts.push((e.value, i, e));
+                }
+            }
+        }
+        parts.sort_by_key(|p| std::cmp::Reverse(p.0));
+    }
+    let dropped = parts.len().saturating_sub(series.cap);
+    parts.truncate(series.cap);
+    let kept: HashSet<(Kind, &str, &str, Option<u32>)> = parts
+        .iter()
+        .map(|(_, i, e)| (i.kind, i.object.as_str(), e.counter.as_str(), e.cpu))
+        .collect();
     let mut family = |name: &str, help: &str, pick: &dyn Fn(&Evidence) -> Option<String>| {
         let mut lines = String::new();
         let mut seen = HashSet::new();
         for i in &items {
             for e in &i.evidence {
                 let Some(v) = pick(e) else { continue };
+                if e.cpu.is_some()
+                    && !kept.contains(&(i.kind, i.object.as_str(), e.counter.as_str(), e.cpu))
+                {
+                    continue;
+                }
                 if !seen.insert((i.kind, i.object.clone(), e.counter.clone(), e.cpu)) {
                     continue;
                 }
@@ -161,7 +219,8 @@ pub fn prometheus(plan: &Plan, profile: &str) -> String {
     );
     family(
         "hosttune_evidence_per_cpu",
-        "Per-CPU parts of an item's evidence counters that are not zero.",
+        "Per-CPU parts of an item's evidence counters that are not zero (--evidence-per-cpu; \
+         the largest, up to the series cap).",
         &|e| e.cpu.map(|_| e.value.to_string()),
     );
     family(
@@ -172,5 +231,15 @@ pub fn prometheus(plan: &Plan, profile: &str) -> String {
             _ => None,
         },
     );
+    if series.per_cpu {
+        let _ = writeln!(
+            out,
+            "# HELP hosttune_evidence_series_dropped Per-CPU evidence series left out of this \
+             file by the series cap ({}).\n\
+             # TYPE hosttune_evidence_series_dropped gauge\n\
+             hosttune_evidence_series_dropped{{profile=\"{profile}\"}} {dropped}",
+            series.cap
+        );
+    }
     out
 }

@@ -208,7 +208,7 @@ fn drift_with_evidence_comes_first_and_gauges_are_labelled_by_item() {
             .collect(),
         ..Plan::default()
     };
-    let p = render::prometheus(&plan, "web");
+    let p = render::prometheus(&plan, "web", render::Series::default());
     assert!(p.starts_with("# HELP hosttune_evidence "), "{p}");
     assert!(
         p.contains(
@@ -218,5 +218,8 @@ fn drift_with_evidence_comes_first_and_gauges_are_labelled_by_item() {
         "{p}"
     );
     assert!(!p.contains("per_second"), "{p}");
-    assert_eq!(render::prometheus(&Plan::default(), "web"), "");
+    assert_eq!(
+        render::prometheus(&Plan::default(), "web", render::Series::default()),
+        ""
+    );
 }

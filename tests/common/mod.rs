@@ -68,6 +68,7 @@ const TOOL_SOURCES: &[(&str, &str)] = &[
         "prometheus-node-exporter",
         "apt package prometheus-node-exporter",
     ),
+    ("promtool", "apt package prometheus"),
     (
         "ansible-playbook",
         "PyPI package ansible-core, in $HOSTTUNE_VENV",

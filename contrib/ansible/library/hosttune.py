@@ -18,7 +18,9 @@ description:
   - With I(state=applied) runs C(hosttune apply PROFILE), which snapshots what it replaces,
     changes only what differs, reads everything back, and undoes every change if any fails.
   - Check mode is an audit; the task reports C(changed) when anything drifts. Diff mode shows,
-    per drifted item, the live value (before) and the profile's (after).
+    per drifted item, the live value (before) and the profile's (after). With I(profile_content),
+    check mode audits that text (the profile a play would install) instead of the installed
+    file, so a first run and a run that changes the profile tell the truth.
 options:
   profile:
     description: A built-in profile name, a name in a profile dir, or a path to a C(.toml) file.
@@ -31,6 +33,13 @@ options:
     type: str
     choices: [applied, audited]
     default: applied
+  profile_content:
+    description:
+      - The TOML text the play installs as profile I(profile) (a name, not a path). In check
+        mode the audit uses it, from a temporary profile dir searched before I(profile_dir),
+        instead of the installed file, which check mode has not written. Ignored outside
+        check mode, where the installed file is applied.
+    type: str
   state_dir:
     description: hosttune's state dir (C(--state-dir)); default C(/var/lib/hosttune).
     type: path
@@ -102,14 +111,17 @@ snapshot:
 """
 
 import json
+import os
 import re
+import shutil
+import tempfile
 
 from ansible.module_utils.basic import AnsibleModule
 
 APPLIED_RE = re.compile(r"^apply .*: (\d+) changed, snapshot (\S+)$")
 
 
-def base_command(module):
+def base_command(module, first_dir=None):
     p = module.params
     binary = p["binary"] or module.get_bin_path(
         "hosttune", required=True, opt_dirs=["/usr/sbin", "/usr/local/sbin"]
@@ -119,7 +131,7 @@ def base_command(module):
         cmd += ["--root", p["root"]]
     if p["state_dir"]:
         cmd += ["--state-dir", p["state_dir"]]
-    for d in p["profile_dir"] or []:
+    for d in ([first_dir] if first_dir else []) + (p["profile_dir"] or []):
         cmd += ["--profile-dir", d]
     if p["allow_host_global"]:
         cmd.append("--allow-host-global")
@@ -152,6 +164,7 @@ def main():
     module = AnsibleModule(
         argument_spec=dict(
             profile=dict(type="str", required=True),
+            profile_content=dict(type="str"),
             state=dict(type="str", choices=["applied", "audited"], default="applied"),
             state_dir=dict(type="path"),
             root=dict(type="path"),
@@ -164,10 +177,23 @@ def main():
     )
     # hosttune's messages are English and its numbers plain; keep the environment's locale out.
     module.run_command_environ_update = dict(LANG="C", LC_ALL="C", LC_MESSAGES="C")
-    cmd = base_command(module)
     profile = module.params["profile"]
+    content = module.params["profile_content"]
+    staged = None
+    if content is not None and module.check_mode:
+        if "/" in profile or profile.endswith(".toml"):
+            module.fail_json(msg="profile_content needs a profile name, not the path %s" % profile)
+        # The profile as the play would install it, found first by its name.
+        staged = tempfile.mkdtemp(prefix="hosttune-check-")
+        with open(os.path.join(staged, profile + ".toml"), "w") as f:
+            f.write(content)
+    cmd = base_command(module, staged)
 
-    doc = audit(module, cmd)
+    try:
+        doc = audit(module, cmd)
+    finally:
+        if staged:
+            shutil.rmtree(staged, ignore_errors=True)
     drift = [i for i in doc.get("items", []) if i.get("status") == "drift"]
     result = dict(
         changed=False,

@@ -178,7 +178,7 @@ _hosttune() {
             return 0
             ;;
         hosttune__subcmd__agent)
-            opts="-v -q -h --interval --mode --textfile --root --state-dir --profile-dir --verbose --quiet --allow-host-global --help"
+            opts="-v -q -h --interval --mode --textfile --evidence-per-cpu --root --state-dir --profile-dir --verbose --quiet --allow-host-global --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -216,7 +216,7 @@ _hosttune() {
             return 0
             ;;
         hosttune__subcmd__apply)
-            opts="-v -q -h --dry-run --evidence --evidence-interval --root --state-dir --profile-dir --verbose --quiet --allow-host-global --help"
+            opts="-v -q -h --dry-run --evidence --evidence-interval --evidence-per-cpu --root --state-dir --profile-dir --verbose --quiet --allow-host-global --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -246,7 +246,7 @@ _hosttune() {
             return 0
             ;;
         hosttune__subcmd__audit)
-            opts="-v -q -h --format --output --evidence --evidence-interval --root --state-dir --profile-dir --verbose --quiet --allow-host-global --help"
+            opts="-v -q -h --format --output --evidence --evidence-interval --evidence-per-cpu --root --state-dir --profile-dir --verbose --quiet --allow-host-global --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -78,6 +78,7 @@ complete -c hosttune -n "__fish_hosttune_using_subcommand audit" -l root -d 'Whe
 complete -c hosttune -n "__fish_hosttune_using_subcommand audit" -l state-dir -d 'Snapshots and the lock' -r -F
 complete -c hosttune -n "__fish_hosttune_using_subcommand audit" -l profile-dir -d 'Site profile directory, searched before the built-ins (repeatable)' -r -F
 complete -c hosttune -n "__fish_hosttune_using_subcommand audit" -l evidence -d 'Attach to each item the kernel counters that show whether its setting matters (listen queue overflows, softnet drops, NIC rx drops, IRQs outside irq_cpus, ...)'
+complete -c hosttune -n "__fish_hosttune_using_subcommand audit" -l evidence-per-cpu -d 'With --format prometheus: also write the per-CPU parts of the counters (hosttune_evidence_per_cpu, one series per CPU and counter, at most 256, the largest); implies --evidence. Off by default: a large host has IRQs x CPUs of them'
 complete -c hosttune -n "__fish_hosttune_using_subcommand audit" -s v -l verbose -d 'More log output (-v info, -vv debug)'
 complete -c hosttune -n "__fish_hosttune_using_subcommand audit" -s q -l quiet -d 'Only problems: leave `ok` items out of reports'
 complete -c hosttune -n "__fish_hosttune_using_subcommand audit" -l allow-host-global -d 'Inside a non-initial network namespace, write host-global settings too (kernel.*, vm.*, fs.*, /proc/irq, services), which change the whole host. Off by default: they are skipped there'
@@ -88,6 +89,7 @@ complete -c hosttune -n "__fish_hosttune_using_subcommand apply" -l state-dir -d
 complete -c hosttune -n "__fish_hosttune_using_subcommand apply" -l profile-dir -d 'Site profile directory, searched before the built-ins (repeatable)' -r -F
 complete -c hosttune -n "__fish_hosttune_using_subcommand apply" -l dry-run -d 'Show what would change; exit 1 when changes are pending'
 complete -c hosttune -n "__fish_hosttune_using_subcommand apply" -l evidence -d 'Attach to each item the kernel counters that show whether its setting matters (listen queue overflows, softnet drops, NIC rx drops, IRQs outside irq_cpus, ...)'
+complete -c hosttune -n "__fish_hosttune_using_subcommand apply" -l evidence-per-cpu -d 'With --format prometheus: also write the per-CPU parts of the counters (hosttune_evidence_per_cpu, one series per CPU and counter, at most 256, the largest); implies --evidence. Off by default: a large host has IRQs x CPUs of them'
 complete -c hosttune -n "__fish_hosttune_using_subcommand apply" -s v -l verbose -d 'More log output (-v info, -vv debug)'
 complete -c hosttune -n "__fish_hosttune_using_subcommand apply" -s q -l quiet -d 'Only problems: leave `ok` items out of reports'
 complete -c hosttune -n "__fish_hosttune_using_subcommand apply" -l allow-host-global -d 'Inside a non-initial network namespace, write host-global settings too (kernel.*, vm.*, fs.*, /proc/irq, services), which change the whole host. Off by default: they are skipped there'
@@ -150,6 +152,7 @@ complete -c hosttune -n "__fish_hosttune_using_subcommand agent" -l textfile -d 
 complete -c hosttune -n "__fish_hosttune_using_subcommand agent" -l root -d 'Where /proc and /sys are read and written (a captured tree for offline audits)' -r -F
 complete -c hosttune -n "__fish_hosttune_using_subcommand agent" -l state-dir -d 'Snapshots and the lock' -r -F
 complete -c hosttune -n "__fish_hosttune_using_subcommand agent" -l profile-dir -d 'Site profile directory, searched before the built-ins (repeatable)' -r -F
+complete -c hosttune -n "__fish_hosttune_using_subcommand agent" -l evidence-per-cpu -d 'Also write the per-CPU parts of the evidence counters to the textfile (hosttune_evidence_per_cpu, at most 256 series, the largest). Off by default: a large host has IRQs x CPUs of them'
 complete -c hosttune -n "__fish_hosttune_using_subcommand agent" -s v -l verbose -d 'More log output (-v info, -vv debug)'
 complete -c hosttune -n "__fish_hosttune_using_subcommand agent" -s q -l quiet -d 'Only problems: leave `ok` items out of reports'
 complete -c hosttune -n "__fish_hosttune_using_subcommand agent" -l allow-host-global -d 'Inside a non-initial network namespace, write host-global settings too (kernel.*, vm.*, fs.*, /proc/irq, services), which change the whole host. Off by default: they are skipped there'

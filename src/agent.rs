@@ -443,26 +443,24 @@ impl Agent<'_> {
         let all = writes && (self.s.mode == Mode::Enforce || why == Why::Start);
         // The transactions: the whole scope (one per interface for link events, so that one
         // failing interface does not undo another's), or the new interfaces together.
-        let mut parts: Vec<Plan> = Vec::new();
+        // Each with the interfaces it gives their settings to.
+        let mut parts: Vec<(Plan, BTreeSet<String>)> = Vec::new();
+        let one = |i: &String| (only_ifaces(&plan, |x| x == i), BTreeSet::from([i.clone()]));
         if all {
             match &scope {
-                Scope::All => parts.push(part.clone()),
-                Scope::Ifaces(set) => {
-                    parts.extend(set.iter().map(|i| only_ifaces(&plan, |x| x == i)))
-                }
+                Scope::All => parts.push((part.clone(), new.clone())),
+                Scope::Ifaces(set) => parts.extend(set.iter().map(one)),
             }
         } else if writes && !new.is_empty() {
             match &scope {
-                Scope::All => parts.push(only_ifaces(&plan, |i| new.contains(i))),
-                Scope::Ifaces(_) => {
-                    parts.extend(new.iter().map(|i| only_ifaces(&plan, |x| x == i)))
-                }
+                Scope::All => parts.push((only_ifaces(&plan, |i| new.contains(i)), new.clone())),
+                Scope::Ifaces(_) => parts.extend(new.iter().map(one)),
             }
         }
-        parts.retain(|p| p.items().any(|i| i.status == Status::Drift));
+        parts.retain(|(p, _)| p.items().any(|i| i.status == Status::Drift));
         let tried: BTreeSet<String> = parts
             .iter()
-            .flat_map(|p| p.items().filter(|i| i.status == Status::Drift).map(key))
+            .flat_map(|(p, _)| p.items().filter(|i| i.status == Status::Drift).map(key))
             .collect();
         for i in part
             .items()
@@ -474,12 +472,20 @@ impl Agent<'_> {
             );
         }
         let mut applied = None;
-        for p in parts {
+        // A new interface whose settings did not all take stays new, so that report mode
+        // keeps giving it them (its failing item after its backoff), not only reporting.
+        let mut unfinished = BTreeSet::new();
+        for (p, ifaces) in parts {
             let ok = self.apply_failing_small(p);
+            if !ok {
+                unfinished.extend(ifaces);
+            }
             applied = Some(applied.unwrap_or(true) && ok);
         }
         if writes {
-            self.st.known.extend(new);
+            self.st
+                .known
+                .extend(new.into_iter().filter(|i| !unfinished.contains(i)));
         }
         // The metrics show the host after this cycle, not before its corrections.
         if applied.is_some() {

@@ -40,7 +40,7 @@ complete -c hosttune -n "__fish_hosttune_needs_command" -f -a "apply" -d 'Snapsh
 complete -c hosttune -n "__fish_hosttune_needs_command" -f -a "snapshot" -d 'Record the live values of everything PROFILE covers'
 complete -c hosttune -n "__fish_hosttune_needs_command" -f -a "snapshots" -d 'List, show or delete snapshots'
 complete -c hosttune -n "__fish_hosttune_needs_command" -f -a "rollback" -d 'Restore a snapshot (default: the state before the newest completed apply; run again to walk further back)'
-complete -c hosttune -n "__fish_hosttune_needs_command" -f -a "agent" -d 'Hold the profile: apply it, then re-apply an interface\'s settings when it appears or changes, and audit everything every interval (SPEC §7)'
+complete -c hosttune -n "__fish_hosttune_needs_command" -f -a "agent" -d 'Hold the profile: apply it, then re-apply an interface\'s settings when it appears or changes, and audit everything every interval'
 complete -c hosttune -n "__fish_hosttune_needs_command" -f -a "import" -d 'Print a profile made from sysctl.conf / sysctl.d files'
 complete -c hosttune -n "__fish_hosttune_needs_command" -f -a "completions" -d 'Print a shell completion script on stdout'
 complete -c hosttune -n "__fish_hosttune_needs_command" -f -a "man" -d 'Print the manual page (roff, section 8) on stdout'
@@ -139,7 +139,7 @@ complete -c hosttune -n "__fish_hosttune_using_subcommand rollback" -s v -l verb
 complete -c hosttune -n "__fish_hosttune_using_subcommand rollback" -s q -l quiet -d 'Only problems: leave `ok` items out of reports'
 complete -c hosttune -n "__fish_hosttune_using_subcommand rollback" -l allow-host-global -d 'Inside a non-initial network namespace, write host-global settings too (kernel.*, vm.*, fs.*, /proc/irq, services), which change the whole host. Off by default: they are skipped there'
 complete -c hosttune -n "__fish_hosttune_using_subcommand rollback" -s h -l help -d 'Print help'
-complete -c hosttune -n "__fish_hosttune_using_subcommand agent" -l interval -d 'Seconds between full audits' -r
+complete -c hosttune -n "__fish_hosttune_using_subcommand agent" -l interval -d 'Seconds between full audits (1 to 86400)' -r
 complete -c hosttune -n "__fish_hosttune_using_subcommand agent" -l mode -d 'What a full audit does with drift: re-apply it, or only report it' -r -f -a "enforce\t'Re-apply it'
 report\t'Only report it (metrics and log)'"
 complete -c hosttune -n "__fish_hosttune_using_subcommand agent" -l textfile -d 'node_exporter textfile written after every cycle (mode 0644)' -r -F
@@ -180,7 +180,7 @@ complete -c hosttune -n "__fish_hosttune_using_subcommand help; and not __fish_s
 complete -c hosttune -n "__fish_hosttune_using_subcommand help; and not __fish_seen_subcommand_from profiles show validate audit apply snapshot snapshots rollback agent import completions man help" -f -a "snapshot" -d 'Record the live values of everything PROFILE covers'
 complete -c hosttune -n "__fish_hosttune_using_subcommand help; and not __fish_seen_subcommand_from profiles show validate audit apply snapshot snapshots rollback agent import completions man help" -f -a "snapshots" -d 'List, show or delete snapshots'
 complete -c hosttune -n "__fish_hosttune_using_subcommand help; and not __fish_seen_subcommand_from profiles show validate audit apply snapshot snapshots rollback agent import completions man help" -f -a "rollback" -d 'Restore a snapshot (default: the state before the newest completed apply; run again to walk further back)'
-complete -c hosttune -n "__fish_hosttune_using_subcommand help; and not __fish_seen_subcommand_from profiles show validate audit apply snapshot snapshots rollback agent import completions man help" -f -a "agent" -d 'Hold the profile: apply it, then re-apply an interface\'s settings when it appears or changes, and audit everything every interval (SPEC §7)'
+complete -c hosttune -n "__fish_hosttune_using_subcommand help; and not __fish_seen_subcommand_from profiles show validate audit apply snapshot snapshots rollback agent import completions man help" -f -a "agent" -d 'Hold the profile: apply it, then re-apply an interface\'s settings when it appears or changes, and audit everything every interval'
 complete -c hosttune -n "__fish_hosttune_using_subcommand help; and not __fish_seen_subcommand_from profiles show validate audit apply snapshot snapshots rollback agent import completions man help" -f -a "import" -d 'Print a profile made from sysctl.conf / sysctl.d files'
 complete -c hosttune -n "__fish_hosttune_using_subcommand help; and not __fish_seen_subcommand_from profiles show validate audit apply snapshot snapshots rollback agent import completions man help" -f -a "completions" -d 'Print a shell completion script on stdout'
 complete -c hosttune -n "__fish_hosttune_using_subcommand help; and not __fish_seen_subcommand_from profiles show validate audit apply snapshot snapshots rollback agent import completions man help" -f -a "man" -d 'Print the manual page (roff, section 8) on stdout'

@@ -116,8 +116,9 @@ pub enum Command {
         /// The profile to hold: a name or a path to a .toml file (re-read on SIGHUP).
         #[arg(value_name = "PROFILE")]
         profile: String,
-        /// Seconds between full audits.
-        #[arg(long, default_value_t = 60, value_name = "SECS")]
+        /// Seconds between full audits (1 to 86400).
+        #[arg(long, default_value_t = 60, value_name = "SECS",
+              value_parser = clap::value_parser!(u64).range(1..=MAX_INTERVAL_SECS))]
         interval: u64,
         /// What the agent does with drift: re-apply it (enforce); only report it, still
         /// applying at start and to interfaces that appear (report); or never write
@@ -191,6 +192,10 @@ pub enum SnapshotsAction {
         id: String,
     },
 }
+
+/// The longest `--interval`: a day. Longer ones are typos, and a huge one would overflow the
+/// agent's clock arithmetic.
+pub const MAX_INTERVAL_SECS: u64 = 86_400;
 
 /// How long a second apply or rollback waits for the lock.
 const LOCK_WAIT: Duration = Duration::from_secs(5);
@@ -270,6 +275,12 @@ impl Ctx {
     }
 
     fn plan(&self, name: &str) -> Result<Plan> {
+        self.plan_opts(name, true)
+    }
+
+    /// [`Ctx::plan`], with or without the boot-time conflicts (reports show them; an apply's
+    /// report does not, so it does not read the sysctl.d files).
+    fn plan_opts(&self, name: &str, boot_conflicts: bool) -> Result<Plan> {
         self.check_root()?;
         let p = self.load(name)?;
         // Kept values only turn a rounded ring size from drift into `clamped`: an unreadable
@@ -282,7 +293,11 @@ impl Ctx {
                 Default::default()
             }
         };
-        let plan = crate::plan::build_with(&p, &self.host(), &kept, self.allow_host_global);
+        let build = crate::plan::Build {
+            allow_host_global: self.allow_host_global,
+            boot_conflicts,
+        };
+        let plan = crate::plan::build_opts(&p, &self.host(), &kept, build);
         tracing::info!(
             "planned {}: {} items from {}",
             plan.profile,
@@ -480,9 +495,6 @@ pub fn run(args: Args) -> Result<Code> {
             textfile,
             evidence_per_cpu,
         } => {
-            if interval == 0 {
-                bail!("--interval must be at least 1 second");
-            }
             let settings = crate::agent::Settings {
                 profile,
                 interval: Duration::from_secs(interval),
@@ -590,11 +602,7 @@ fn status(store: &Store, format: crate::agent::status::Format) -> Result<Code> {
 fn import(files: &[PathBuf], name: Option<&str>) -> Result<Code> {
     let mut texts = Vec::with_capacity(files.len());
     for f in files {
-        let text = std::fs::read(f)
-            .with_context(|| format!("cannot read {}", f.display()))
-            .and_then(|b| {
-                String::from_utf8(b).with_context(|| format!("{}: not UTF-8 text", f.display()))
-            })?;
+        let text = crate::userfile::read_text(f, crate::userfile::MAX_BYTES)?;
         texts.push((f.display().to_string(), text));
     }
     let imported = crate::sysctld::import::import(&texts, name);
@@ -615,10 +623,9 @@ fn import(files: &[PathBuf], name: Option<&str>) -> Result<Code> {
     Ok(0)
 }
 
-/// Blocks the signals for the rest of the command, takes the lock, and settles a transaction
-/// that a killed run left behind, saying so.
-fn begin(ctx: &Ctx, verb: &str) -> Result<(signals::Guard, snapshot::Lock, Option<Interrupted>)> {
-    let guard = signals::Guard::block().context("cannot block SIGTERM/SIGINT/SIGHUP")?;
+/// Takes the lock (with the signals blocked by the caller) and settles a transaction that a
+/// killed run left behind, saying so.
+fn begin(ctx: &Ctx, verb: &str) -> Result<(snapshot::Lock, Option<Interrupted>)> {
     ctx.store.check_no_agent()?;
     let lock = ctx.store.lock(LOCK_WAIT)?;
     let keep = match verb {
@@ -660,16 +667,38 @@ fn begin(ctx: &Ctx, verb: &str) -> Result<(signals::Guard, snapshot::Lock, Optio
             j.pid
         );
     }
-    Ok((guard, lock, found))
+    Ok((lock, found))
 }
 
+/// `hosttune apply`. A host already in sync is the common case (the boot oneshot on every
+/// boot): it is planned without the lock and nothing is written at all, not the lock file,
+/// the state dir or the outcome record. Only when there is something to write (a change, an
+/// interrupted transaction to settle, a recorded failure to clear) is the lock taken and the
+/// plan made again under it, so that a change made meanwhile by another run is seen.
 fn apply(ctx: &Ctx, profile: &str) -> Result<Code> {
-    let (guard, _lock, found) = begin(ctx, "apply")?;
+    let guard = signals::Guard::block().context("cannot block SIGTERM/SIGINT/SIGHUP")?;
+    ctx.store.check_no_agent()?;
+    // Reading the journal is a read: an interrupted apply is still found and settled below.
+    if matches!(ctx.store.journal(), Ok(None)) {
+        let plan = ctx.plan_opts(profile, false)?;
+        if plan.changes().next().is_none() && !ctx.store.failed_last(&plan.profile) {
+            // With no change to make the transaction returns before it touches the store or
+            // the host (problems found while planning come back as such); the host name is
+            // only recorded in snapshots, so it is not read.
+            let opts = apply::Opts {
+                signals: Some(&guard),
+                ..apply::Opts::new(Origin::Apply, "")
+            };
+            let res = apply::run_opts(&ctx.host(), &ctx.store, &plan, &opts);
+            return finish("apply", &plan, late_signal(res, &guard));
+        }
+    }
+    let (_lock, found) = begin(ctx, "apply")?;
     let (journal, inherit) = match found {
         Some(i) if i.journal.origin == Origin::Apply => (Some(i.journal), i.snapshot.ok()),
         _ => (None, None),
     };
-    let plan = ctx.plan(profile)?;
+    let plan = ctx.plan_opts(profile, false)?;
     let host_name = ctx.host_name();
     let opts = apply::Opts {
         signals: Some(&guard),
@@ -696,7 +725,8 @@ fn apply(ctx: &Ctx, profile: &str) -> Result<Code> {
 
 fn rollback(ctx: &Ctx, id: Option<String>) -> Result<Code> {
     ctx.check_root()?;
-    let (guard, _lock, found) = begin(ctx, "rollback")?;
+    let guard = signals::Guard::block().context("cannot block SIGTERM/SIGINT/SIGHUP")?;
+    let (_lock, found) = begin(ctx, "rollback")?;
     // An interrupted rollback is finished, not repeated one apply further back.
     let unfinished = found
         .as_ref()

@@ -41,3 +41,4 @@ pub mod sysctld;
 #[cfg(feature = "test-hooks")]
 pub mod testing;
 pub mod types;
+pub mod userfile;

@@ -24,6 +24,31 @@ pub fn build(profile: &Profile, host: &Host, kept: &Kept) -> Plan {
 /// [`build`], with `--allow-host-global`: inside a non-initial network namespace, write the
 /// host-global settings too.
 pub fn build_with(profile: &Profile, host: &Host, kept: &Kept, allow_host_global: bool) -> Plan {
+    build_opts(
+        profile,
+        host,
+        kept,
+        Build {
+            allow_host_global,
+            boot_conflicts: true,
+        },
+    )
+}
+
+/// What a plan is built with.
+#[derive(Debug, Clone, Copy)]
+pub struct Build {
+    /// `--allow-host-global`.
+    pub allow_host_global: bool,
+    /// Attach the boot-time sysctl.d assignments that set a key differently (what reports
+    /// show). An apply leaves them out: its report does not show them, and reading every
+    /// sysctl.d file is most of what a small in-sync apply would otherwise open.
+    pub boot_conflicts: bool,
+}
+
+/// [`build`] with the given options.
+pub fn build_opts(profile: &Profile, host: &Host, kept: &Kept, opts: Build) -> Plan {
+    let allow_host_global = opts.allow_host_global;
     let cache = Cache::default();
     let mut cx = PlanCx::new(*host, &cache);
     cx.allow_host_global = allow_host_global;
@@ -56,7 +81,9 @@ pub fn build_with(profile: &Profile, host: &Host, kept: &Kept, allow_host_global
     }
     apply_kept(&mut entries, kept);
     annotate_side_effects(&mut entries, host);
-    crate::sysctld::conflicts::annotate(&mut entries, host.fs);
+    if opts.boot_conflicts {
+        crate::sysctld::conflicts::annotate(&mut entries, host.fs);
+    }
     Plan {
         profile: profile.name.clone(),
         entries,

@@ -339,9 +339,10 @@ impl Store {
         if !self.check_dirs()? {
             return Ok(None);
         }
+        // O_NONBLOCK: a FIFO put in the state dir must not hang open(2); it is refused below.
         let mut f = match OpenOptions::new()
             .read(true)
-            .custom_flags(libc::O_NOFOLLOW)
+            .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK)
             .open(path)
         {
             Ok(f) => f,
@@ -455,10 +456,19 @@ impl Store {
     /// Fails when an agent holds this state dir: an apply or rollback beside it would fight
     /// the agent's enforcement.
     pub fn check_no_agent(&self) -> Result<(), StoreError> {
+        use std::os::unix::fs::OpenOptionsExt;
         let path = self.dir.join(AGENT_LOCK);
-        let Ok(file) = File::open(&path) else {
+        // O_NONBLOCK: a FIFO at that name must not hang open(2).
+        let Ok(file) = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(&path)
+        else {
             return Ok(());
         };
+        if !file.metadata().is_ok_and(|m| m.is_file()) {
+            return Ok(());
+        }
         match Flock::lock(file, FlockArg::LockSharedNonblock) {
             Ok(_) => Ok(()),
             Err((_, nix::errno::Errno::EWOULDBLOCK)) => Err(StoreError::AgentRunning {
@@ -715,6 +725,12 @@ impl Store {
             .as_secs();
         let body = serde_json::json!({"profile": profile, "success": success, "finished": now});
         self.write_file(&self.dir.join(LAST_RESULT), body.to_string().as_bytes())
+    }
+
+    /// Whether the last apply recorded is one of `profile` that failed: an apply that finds
+    /// the host in sync then records its success, so that the metric stops saying failed.
+    pub fn failed_last(&self, profile: &str) -> bool {
+        matches!(self.last_result(), Ok(Some((p, false, _))) if p == profile)
     }
 
     /// How the last apply ended: (profile, success, finished as Unix seconds).

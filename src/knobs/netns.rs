@@ -131,18 +131,31 @@ impl Policy {
     /// Why a key is not planned here, if it is not: host-global (anything outside `net.`), or
     /// read-only inside this namespace (`net.core.rmem_max`: the kernel shows it 0444 there).
     pub fn why_not_here(&self, fs: &dyn Files, key: &SysctlKey) -> Option<String> {
-        if !self.skips_host_global() {
-            return None;
-        }
-        if key.segments().first().map(String::as_str) != Some("net") {
-            return Some(HOST_GLOBAL.into());
+        if let Some(why) = self.host_global(key) {
+            return Some(why);
         }
         let path = paths::sysctl(key);
         // A directory is no key at all: reading it fails, as it should, with EISDIR.
-        if fs.read_dir(&path).is_ok() {
+        if self.skips_host_global() && fs.read_dir(&path).is_ok() {
             return None;
         }
-        match fs.writable(Path::new(&path)) {
+        self.read_only_here(fs, key)
+    }
+
+    /// The first half of [`Policy::why_not_here`], which needs no host: a key outside `net.`
+    /// inside a namespace.
+    pub fn host_global(&self, key: &SysctlKey) -> Option<String> {
+        (self.skips_host_global() && key.segments().first().map(String::as_str) != Some("net"))
+            .then(|| HOST_GLOBAL.into())
+    }
+
+    /// The second half, for a `net.` key known not to be a directory (it was just read as a
+    /// file): read-only inside this namespace.
+    pub fn read_only_here(&self, fs: &dyn Files, key: &SysctlKey) -> Option<String> {
+        if !self.skips_host_global() {
+            return None;
+        }
+        match fs.writable(Path::new(&paths::sysctl(key))) {
             Ok(false) => Some(
                 "read-only inside a network namespace (the initial namespace's value \
                  applies); skipped"

@@ -100,6 +100,17 @@ pub(super) fn cycle(stack: &[Frame], id: &str) -> Option<String> {
     ))
 }
 
+/// The chain being followed down to `last`, as `a.toml -> b.toml -> last`, for the depth
+/// limit's message.
+pub(super) fn chain(stack: &[Frame], last: &str) -> String {
+    stack
+        .iter()
+        .map(|f| f.file.as_str())
+        .chain(std::iter::once(last))
+        .collect::<Vec<_>>()
+        .join(" -> ")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,7 +11,9 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
-pub use crate::schema::{Loc, Locator, ProfileError, ProfileErrors};
+pub use crate::schema::{
+    Loc, Locator, MAX_EXTENDS_DEPTH, MAX_EXTENDS_FILES, ProfileError, ProfileErrors,
+};
 pub use builtin::BUILTIN;
 
 use crate::knobs::cpu::CpuSection;
@@ -191,7 +193,7 @@ impl Catalog {
                 }
                 let (Some(stem), Ok(text)) = (
                     f.file_stem().and_then(|s| s.to_str()),
-                    std::fs::read_to_string(&f),
+                    crate::userfile::read_text(&f, crate::userfile::MAX_BYTES),
                 ) else {
                     continue;
                 };
@@ -242,8 +244,8 @@ impl Catalog {
     /// Loads, resolves and validates a profile by name or path.
     pub fn load(&self, name: &str) -> Result<Profile, ProfileErrors> {
         let mut errs = Vec::new();
-        let mut stack = Vec::new();
-        let profile = self.load_inner(name, None, &mut stack, &mut errs, None);
+        let mut walk = Walk::default();
+        let profile = self.load_inner(name, None, &mut walk, &mut errs, None);
         if let Some(p) = &profile {
             check_resolved(p, &mut errs);
         }
@@ -260,10 +262,21 @@ impl Catalog {
         &self,
         name: &str,
         base: Option<&Path>,
-        stack: &mut Vec<Frame>,
+        walk: &mut Walk,
         errs: &mut Vec<ProfileError>,
         asked_at: Option<Loc>,
     ) -> Option<Profile> {
+        walk.files += 1;
+        if walk.files > MAX_EXTENDS_FILES {
+            if !walk.too_many {
+                walk.too_many = true;
+                errs.push(ProfileError::TooMany {
+                    at: asked_at.unwrap_or_default(),
+                    max: MAX_EXTENDS_FILES,
+                });
+            }
+            return None;
+        }
         let src = match self.find(name, base) {
             Ok(s) => s,
             Err(e) => {
@@ -274,7 +287,7 @@ impl Catalog {
                 return None;
             }
         };
-        if let Some(chain) = extends::cycle(stack, &src.id) {
+        if let Some(chain) = extends::cycle(&walk.stack, &src.id) {
             errs.push(ProfileError::Cycle {
                 at: asked_at.unwrap_or_default(),
                 chain,
@@ -293,7 +306,15 @@ impl Catalog {
         let mut merged = Profile::default();
         if let Some(ext) = &raw.extends {
             let at = loc.at(ext.span());
-            stack.push(Frame {
+            if walk.stack.len() + 1 >= MAX_EXTENDS_DEPTH {
+                errs.push(ProfileError::TooDeep {
+                    at,
+                    max: MAX_EXTENDS_DEPTH,
+                    chain: extends::chain(&walk.stack, &src.file),
+                });
+                return None;
+            }
+            walk.stack.push(Frame {
                 id: src.id.clone(),
                 file: src.file.clone(),
                 at: at.clone(),
@@ -304,16 +325,25 @@ impl Catalog {
                 dir.as_deref()
             };
             for parent in ext.get_ref().names() {
-                if let Some(p) = self.load_inner(&parent, base, stack, errs, Some(at.clone())) {
+                if let Some(p) = self.load_inner(&parent, base, walk, errs, Some(at.clone())) {
                     merged.merge(p);
                 }
             }
-            stack.pop();
+            walk.stack.pop();
         }
         let own = validate(raw, &loc, errs);
         merged.merge(own);
         Some(merged)
     }
+}
+
+/// The `extends` being followed: the chain of files (for cycles and the depth limit) and how
+/// many files were read (for the count limit, reported once).
+#[derive(Default)]
+struct Walk {
+    stack: Vec<Frame>,
+    files: usize,
+    too_many: bool,
 }
 
 /// A parent that cannot be loaded, reported at the `extends` that names it.
@@ -327,6 +357,7 @@ fn at_extends(e: ProfileError, name: &str, at: Loc) -> ProfileError {
              file that extends it"
         ),
         ProfileError::IsDir { path } => format!("{path} is a directory; name a profile file"),
+        ProfileError::NotRegular { path, why } => format!("{path}: {why}; name a profile file"),
         e => return e,
     };
     ProfileError::invalid(at, format!("extends {name:?}: {why}"))
@@ -353,27 +384,43 @@ fn check_resolved(p: &Profile, errs: &mut Vec<ProfileError>) {
     }
 }
 
+/// Reads a profile file: a regular file of at most [`crate::userfile::MAX_BYTES`], opened
+/// without blocking (a FIFO or `/dev/zero` is refused before a byte is read).
 fn read_file(path: &Path) -> Result<Source, ProfileError> {
+    use crate::userfile::{self, UserFileError};
     let file = path.display().to_string();
-    if path.is_dir() {
-        return Err(ProfileError::IsDir { path: file });
-    }
-    match std::fs::read(path) {
-        Ok(bytes) => match String::from_utf8(bytes) {
-            Ok(text) => Ok(Source {
-                id: std::fs::canonicalize(path)
-                    .map_or_else(|_| file.clone(), |p| p.display().to_string()),
-                file,
-                text,
-            }),
-            Err(_) => Err(ProfileError::Read {
+    let bytes = match userfile::read(path, userfile::MAX_BYTES) {
+        Ok(b) => b,
+        Err(UserFileError::Dir { .. }) => return Err(ProfileError::IsDir { path: file }),
+        Err(UserFileError::NotRegular { what, .. }) => {
+            return Err(ProfileError::NotRegular {
                 path: file,
-                why: "not UTF-8 text".into(),
-            }),
-        },
-        Err(e) => Err(ProfileError::Read {
+                why: format!("it is {what}, not a regular file"),
+            });
+        }
+        Err(UserFileError::TooBig { cap, .. }) => {
+            return Err(ProfileError::NotRegular {
+                path: file,
+                why: format!("it is larger than {} MiB", cap >> 20),
+            });
+        }
+        Err(UserFileError::Io { source, .. }) => {
+            return Err(ProfileError::Read {
+                path: file,
+                why: source.to_string(),
+            });
+        }
+    };
+    match String::from_utf8(bytes) {
+        Ok(text) => Ok(Source {
+            id: std::fs::canonicalize(path)
+                .map_or_else(|_| file.clone(), |p| p.display().to_string()),
+            file,
+            text,
+        }),
+        Err(_) => Err(ProfileError::Read {
             path: file,
-            why: e.to_string(),
+            why: "not UTF-8 text".into(),
         }),
     }
 }

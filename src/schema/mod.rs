@@ -17,6 +17,9 @@ pub enum ProfileError {
     Read { path: String, why: String },
     #[error("{path}: is a directory, not a profile file")]
     IsDir { path: String },
+    /// Not a regular file (a FIFO, a device), or larger than the cap: refused before reading.
+    #[error("{path}: {why}; refusing to read it as a profile")]
+    NotRegular { path: String, why: String },
     #[error("profile {name:?} not found (looked in {dirs} and the built-in profiles: {builtins})")]
     NotFound {
         name: String,
@@ -25,7 +28,21 @@ pub enum ProfileError {
     },
     #[error("{at}: extends cycle: {chain}")]
     Cycle { at: Loc, chain: String },
+    /// A chain of `extends` longer than [`MAX_EXTENDS_DEPTH`] files.
+    #[error("{at}: extends chain deeper than {max} files: {chain}; merge some of these files")]
+    TooDeep { at: Loc, max: usize, chain: String },
+    /// More files than [`MAX_EXTENDS_FILES`] read for one profile (a parent named many times).
+    #[error("{at}: extends reads more than {max} files for one profile; name each parent once")]
+    TooMany { at: Loc, max: usize },
 }
+
+/// How many files deep an `extends` chain may go: far beyond any real layering (site, role,
+/// base), and well within the stack.
+pub const MAX_EXTENDS_DEPTH: usize = 32;
+
+/// How many files one profile may read through `extends`, counting a parent each time it is
+/// named: a few levels of `extends = ["a", "a", ...]` would otherwise multiply.
+pub const MAX_EXTENDS_FILES: usize = 1024;
 
 impl ProfileError {
     /// An error at a place.

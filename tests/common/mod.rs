@@ -64,6 +64,7 @@ const TOOL_SOURCES: &[(&str, &str)] = &[
     ("unshare", "apt package util-linux"),
     ("setpriv", "apt package util-linux"),
     ("mount", "apt package mount"),
+    ("strace", "apt package strace"),
     (
         "prometheus-node-exporter",
         "apt package prometheus-node-exporter",

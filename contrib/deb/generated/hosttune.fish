@@ -144,7 +144,7 @@ complete -c hosttune -n "__fish_hosttune_using_subcommand rollback" -s v -l verb
 complete -c hosttune -n "__fish_hosttune_using_subcommand rollback" -s q -l quiet -d 'Only problems: leave `ok` items out of reports'
 complete -c hosttune -n "__fish_hosttune_using_subcommand rollback" -l allow-host-global -d 'Inside a non-initial network namespace, write host-global settings too (kernel.*, vm.*, fs.*, /proc/irq, services), which change the whole host. Off by default: they are skipped there'
 complete -c hosttune -n "__fish_hosttune_using_subcommand rollback" -s h -l help -d 'Print help'
-complete -c hosttune -n "__fish_hosttune_using_subcommand agent" -l interval -d 'Seconds between full audits' -r
+complete -c hosttune -n "__fish_hosttune_using_subcommand agent" -l interval -d 'Seconds between full audits (1 to 86400)' -r
 complete -c hosttune -n "__fish_hosttune_using_subcommand agent" -l mode -d 'What the agent does with drift: re-apply it (enforce); only report it, still applying at start and to interfaces that appear (report); or never write anything, not even at start (observe)' -r -f -a "enforce\t'Re-apply it'
 report\t'Only report it (metrics and log); the start and interfaces that appear are still given the profile'
 observe\t'Never write anything to the host, not even at start: report drift only'"

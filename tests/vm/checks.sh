@@ -1,0 +1,172 @@
+#!/usr/bin/env bash
+# Many checks in one boot of the test VM (tests/vm/run -- tests/vm/checks.sh [NAME...]).
+#
+# Runs as root inside the VM (its own kernel: nothing here reaches the host). Each check
+# prints `CHECK NAME: ok` or `CHECK NAME: FAIL why`, and the run ends with `CHECKS DONE`;
+# a failed check does not stop the others. tests/vm.rs asserts on these lines. With NAMEs,
+# only those checks run.
+set -uo pipefail
+
+fail() {
+	echo "CHECK $check: FAIL $*"
+	failed=1
+}
+ok() { [ "$failed" = 1 ] || echo "CHECK $check: ok"; }
+# Runs hosttune with the check's state dir, shows its output, keeps the exit code in $rc and
+# the output in $out.
+ht() {
+	out="$(hosttune --state-dir "$state" "$@" 2>&1)"
+	rc=$?
+	printf '%s\n' "$out" | sed "s/^/  [$check] /"
+}
+expect_rc() {
+	[ "$rc" = "$1" ] || fail "hosttune $2: exit $rc, expected $1"
+}
+by_driver() {
+	local d
+	for d in /sys/class/net/*/device/driver; do
+		[ "$(basename "$(readlink "$d")")" = "$1" ] && basename "$(dirname "$(dirname "$d")")"
+	done | head -n1
+}
+ring() { ethtool -g "$1" | awk -v k="$2:" '/^Current/{c=1} c && $1==k {print $2; exit}'; }
+combined() { ethtool -l "$1" | awk '/^Current/{c=1} c && $1=="Combined:" {print $2; exit}'; }
+# The queue IRQs of an interface's PCI function (msi_irqs) whose names match a pattern, as
+# `IRQ NAME` lines.
+irqs_of() {
+	local dev irq
+	dev="$(readlink -f "/sys/class/net/$1/device")"
+	[ -d "$dev/msi_irqs" ] || dev="$(dirname "$dev")"
+	for irq in $(ls "$dev/msi_irqs" | sort -n); do
+		awk -v i="$irq:" -v p="$2" '$1==i && $NF ~ p {print substr(i, 1, length(i)-1), $NF}' /proc/interrupts
+	done
+}
+affinities() {
+	local irq name
+	irqs_of "$1" "$2" | while read -r irq name; do
+		echo "$name $(cat "/proc/irq/$irq/smp_affinity_list")"
+	done
+}
+profile() {
+	local f="$state/$1.toml"
+	cat >"$f"
+	echo "$f"
+}
+
+state="$(mktemp -d /tmp/hosttune-vm-state.XXXXXX)"
+trap 'rm -rf "$state"' EXIT
+echo "VM kernel $(uname -r), isolated $(cat /sys/devices/system/cpu/isolated), online $(cat /sys/devices/system/cpu/online)"
+e1000e="$(by_driver e1000e)"
+virtio="$(by_driver virtio_net)"
+echo "VM e1000e ${e1000e:-none}, virtio-net ${virtio:-none}"
+for i in $e1000e $virtio; do ip link set "$i" up; done
+sleep 1
+
+# e1000e: rings 256 -> 1024 and its queue vectors pinned NUMA-local (node 1: CPUs 2-3, of the
+# isolated 1,3 only 3); apply, audit in sync, second apply writes nothing, rollback exact.
+check_e1000e() {
+	check=e1000e_apply_audit_rollback failed=0
+	[ -n "$e1000e" ] || { fail "no e1000e interface"; return; }
+	echo "  [$check] numa_node $(cat "/sys/class/net/$e1000e/device/numa_node") local_cpulist $(cat "/sys/class/net/$e1000e/device/local_cpulist")"
+	local rx0 tx0 aff0 p
+	rx0="$(ring "$e1000e" RX)" tx0="$(ring "$e1000e" TX)"
+	aff0="$(affinities "$e1000e" '-(rx|tx)-[0-9]+$')"
+	[ -n "$aff0" ] || fail "no queue vectors found for $e1000e"
+	p="$(profile e1000e <<EOF
+[[nic]]
+match = "$e1000e"
+rings = { rx = 1024, tx = 1024 }
+irq_cpus = "isolated"
+EOF
+)"
+	ht audit "$p"
+	expect_rc 1 "audit before apply"
+	grep -q "numa node 1" <<<"$out" || fail "audit does not name numa node 1"
+	ht apply "$p"
+	expect_rc 0 apply
+	[ "$(ring "$e1000e" RX)/$(ring "$e1000e" TX)" = 1024/1024 ] || fail "rings $(ring "$e1000e" RX)/$(ring "$e1000e" TX) after apply"
+	local name cpu
+	while read -r name cpu; do
+		[ "$cpu" = 3 ] || fail "$name on CPU $cpu after apply, expected 3 (isolated and on node 1)"
+	done < <(affinities "$e1000e" '-(rx|tx)-[0-9]+$')
+	ht audit "$p"
+	expect_rc 0 "audit after apply"
+	ht apply "$p"
+	expect_rc 0 "second apply"
+	grep -q "in sync, nothing written" <<<"$out" || fail "second apply wrote"
+	ht rollback
+	expect_rc 0 rollback
+	[ "$(ring "$e1000e" RX)/$(ring "$e1000e" TX)" = "$rx0/$tx0" ] || fail "rings not restored"
+	[ "$(affinities "$e1000e" '-(rx|tx)-[0-9]+$')" = "$aff0" ] || fail "affinities not restored: $(affinities "$e1000e" '-(rx|tx)-[0-9]+$' | tr '\n' ' ') (were $(tr '\n' ' ' <<<"$aff0"))"
+	ok
+}
+
+# virtio-net: channels 4 -> 2 with IRQ affinity and RPS planned again for the queues that
+# exist after the change; rollback to 4 with every queue vector's affinity as before.
+check_virtio() {
+	check=virtio_channels_irq_rps_rollback failed=0
+	[ -n "$virtio" ] || { fail "no virtio-net interface"; return; }
+	local ch0 aff0 rps0 p
+	ch0="$(combined "$virtio")"
+	[ "$ch0" = 4 ] || fail "combined $ch0 at boot, expected 4"
+	aff0="$(affinities "$virtio" 'put\.[0-9]+$')"
+	rps0="$(cat /sys/class/net/"$virtio"/queues/rx-*/rps_cpus | tr '\n' ' ')"
+	echo "  [$check] before: $(tr '\n' ' ' <<<"$aff0")"
+	p="$(profile virtio <<EOF
+[[nic]]
+match = "$virtio"
+channels = { combined = 2 }
+irq_cpus = "isolated"
+rps_cpus = "isolated"
+EOF
+)"
+	ht apply "$p"
+	expect_rc 0 apply
+	[ "$(combined "$virtio")" = 2 ] || fail "combined $(combined "$virtio") after apply"
+	local name cpu
+	while read -r name cpu; do
+		case "$name" in
+		*put.0 | *put.1) [ "$cpu" = 1 ] || [ "$cpu" = 3 ] || fail "$name on CPU $cpu after apply, expected 1 or 3" ;;
+		esac
+	done < <(affinities "$virtio" 'put\.[0-9]+$')
+	for f in /sys/class/net/"$virtio"/queues/rx-*/rps_cpus; do
+		[ "$(tr -d ',\n' <"$f" | sed 's/^0*//')" = a ] || fail "$f is $(cat "$f") after apply, expected CPUs 1,3"
+	done
+	echo "  [$check] after apply: $(affinities "$virtio" 'put\.[0-9]+$' | tr '\n' ' ')"
+	ht audit "$p"
+	expect_rc 0 "audit after apply"
+	ht apply "$p"
+	expect_rc 0 "second apply"
+	grep -q "in sync, nothing written" <<<"$out" || fail "second apply wrote"
+	ht rollback
+	expect_rc 0 rollback
+	[ "$(combined "$virtio")" = "$ch0" ] || fail "combined $(combined "$virtio") after rollback, was $ch0"
+	local aff1
+	aff1="$(affinities "$virtio" 'put\.[0-9]+$')"
+	[ "$aff1" = "$aff0" ] || fail "affinities after rollback: $(tr '\n' ' ' <<<"$aff1") (were $(tr '\n' ' ' <<<"$aff0"))"
+	[ "$(cat /sys/class/net/"$virtio"/queues/rx-*/rps_cpus | tr '\n' ' ')" = "$rps0" ] || fail "rps_cpus not restored"
+	ok
+}
+
+# Every built-in role audited read-only on this kernel: exit 0 or 1 (never 2), nothing written.
+check_roles() {
+	check=builtin_roles_audit_read_only failed=0
+	local before after name
+	before="$(sysctl -a 2>/dev/null | grep -v -e '^fs\.\(dentry\|inode\|file-nr\)' -e '^kernel\.random\.' -e '^kernel\.ns_last_pid' -e 'nr_\|_stat\|timestamp\|^fs\.quota' | md5sum)"
+	for name in $(hosttune profiles | awk '/\[built-in\]$/ {print $1}'); do
+		ht audit "$name"
+		case "$rc" in
+		0 | 1) ;;
+		*) fail "audit $name: exit $rc" ;;
+		esac
+	done
+	after="$(sysctl -a 2>/dev/null | grep -v -e '^fs\.\(dentry\|inode\|file-nr\)' -e '^kernel\.random\.' -e '^kernel\.ns_last_pid' -e 'nr_\|_stat\|timestamp\|^fs\.quota' | md5sum)"
+	[ "$before" = "$after" ] || fail "sysctls changed during the audits"
+	ok
+}
+
+checks=("$@")
+[ ${#checks[@]} -gt 0 ] || checks=(e1000e virtio roles)
+for c in "${checks[@]}"; do
+	"check_$c"
+done
+echo "CHECKS DONE"

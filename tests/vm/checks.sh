@@ -101,7 +101,9 @@ EOF
 }
 
 # virtio-net: channels 4 -> 2 with IRQ affinity and RPS planned again for the queues that
-# exist after the change; rollback to 4 with every queue vector's affinity as before.
+# exist after the change; rollback to 4 with every queue vector's affinity as before. RPS goes
+# to the housekeeping CPUs 0,2: the kernel refuses an RPS mask of isolated CPUs only (EINVAL;
+# store_rps_map keeps housekeeping CPUs), which check_rps_isolated shows.
 check_virtio() {
 	check=virtio_channels_irq_rps_rollback failed=0
 	[ -n "$virtio" ] || { fail "no virtio-net interface"; return; }
@@ -116,7 +118,7 @@ check_virtio() {
 match = "$virtio"
 channels = { combined = 2 }
 irq_cpus = "isolated"
-rps_cpus = "isolated"
+rps_cpus = "0,2"
 EOF
 )"
 	ht apply "$p"
@@ -129,7 +131,7 @@ EOF
 		esac
 	done < <(affinities "$virtio" 'put\.[0-9]+$')
 	for f in /sys/class/net/"$virtio"/queues/rx-*/rps_cpus; do
-		[ "$(tr -d ',\n' <"$f" | sed 's/^0*//')" = a ] || fail "$f is $(cat "$f") after apply, expected CPUs 1,3"
+		[ "$(tr -d ',\n' <"$f" | sed 's/^0*//')" = 5 ] || fail "$f is $(cat "$f") after apply, expected CPUs 0,2"
 	done
 	echo "  [$check] after apply: $(affinities "$virtio" 'put\.[0-9]+$' | tr '\n' ' ')"
 	ht audit "$p"
@@ -144,6 +146,26 @@ EOF
 	aff1="$(affinities "$virtio" 'put\.[0-9]+$')"
 	[ "$aff1" = "$aff0" ] || fail "affinities after rollback: $(tr '\n' ' ' <<<"$aff1") (were $(tr '\n' ' ' <<<"$aff0"))"
 	[ "$(cat /sys/class/net/"$virtio"/queues/rx-*/rps_cpus | tr '\n' ' ')" = "$rps0" ] || fail "rps_cpus not restored"
+	ok
+}
+
+# rps_cpus = "isolated" on a host booted with isolcpus: the kernel refuses the mask (EINVAL),
+# the apply fails and is undone, and the host reads back as before.
+check_rps_isolated() {
+	check=rps_isolated_refused_and_undone failed=0
+	[ -n "$virtio" ] || { fail "no virtio-net interface"; return; }
+	local rps0 p
+	rps0="$(cat /sys/class/net/"$virtio"/queues/rx-*/rps_cpus | tr '\n' ' ')"
+	p="$(profile rps <<EOF
+[[nic]]
+match = "$virtio"
+rps_cpus = "isolated"
+EOF
+)"
+	ht apply "$p"
+	expect_rc 1 apply
+	grep -q "Invalid argument" <<<"$out" || fail "apply did not report EINVAL"
+	[ "$(cat /sys/class/net/"$virtio"/queues/rx-*/rps_cpus | tr '\n' ' ')" = "$rps0" ] || fail "rps_cpus changed"
 	ok
 }
 
@@ -165,7 +187,7 @@ check_roles() {
 }
 
 checks=("$@")
-[ ${#checks[@]} -gt 0 ] || checks=(e1000e virtio roles)
+[ ${#checks[@]} -gt 0 ] || checks=(e1000e virtio rps_isolated roles)
 for c in "${checks[@]}"; do
 	"check_$c"
 done

@@ -82,7 +82,13 @@ fn vm_checks_on_real_drivers_and_numa() {
     release_binary(root);
     let started = Instant::now();
     let out = Command::new(root.join("tests/vm/run"))
-        .args(["--no-install", "--timeout", "540", "--", "tests/vm/checks.sh"])
+        .args([
+            "--no-install",
+            "--timeout",
+            "540",
+            "--",
+            "tests/vm/checks.sh",
+        ])
         .current_dir(root)
         .output()
         .expect("tests/vm/run");

@@ -19,6 +19,8 @@ const CHECKS: &[&str] = &[
     "e1000e_apply_audit_rollback",
     "virtio_channels_irq_rps_rollback",
     "rps_isolated_refused_and_undone",
+    "virtio_rx_flow_hash_apply_rollback",
+    "net_sysctls_live_values_in_sync",
     "builtin_roles_audit_read_only",
 ];
 

@@ -169,6 +169,80 @@ EOF
 	ok
 }
 
+# rx_flow_hash on virtio-net with RSS (rss=on,hash=on): udp4 from sdfn to sd and back.
+check_rxfh() {
+	check=virtio_rx_flow_hash_apply_rollback failed=0
+	[ -n "$virtio" ] || { fail "no virtio-net interface"; return; }
+	local h0 p
+	fields() { ethtool -n "$virtio" rx-flow-hash udp4 | grep -c -e '^IP [SD]A' -e '^L4 bytes'; }
+	h0="$(fields)"
+	[ "$h0" = 4 ] || fail "udp4 hashes on $h0 fields at boot, expected 4 (sdfn)"
+	p="$(profile rxfh <<EOF
+[[nic]]
+match = "$virtio"
+rx_flow_hash = { udp4 = "sd" }
+EOF
+)"
+	ht apply "$p"
+	expect_rc 0 apply
+	[ "$(fields)" = 2 ] || fail "udp4 hashes on $(fields) fields after apply, expected 2 (sd)"
+	ht audit "$p"
+	expect_rc 0 "audit after apply"
+	ht apply "$p"
+	grep -q "in sync, nothing written" <<<"$out" || fail "second apply wrote"
+	ht rollback
+	expect_rc 0 rollback
+	[ "$(fields)" = "$h0" ] || fail "udp4 hash fields not restored"
+	ok
+}
+
+# Every writable net sysctl of this kernel (the VM's own namespace), at its live value: each
+# parses and compares equal (audit in sync), and apply writes nothing. Per-interface keys only
+# for conf/all and conf/default.
+check_sysctls() {
+	check=net_sysctls_live_values_in_sync failed=0
+	local p n
+	p="$state/sysctls.toml"
+	python3 - "$p" <<'PY' || fail "cannot build the profile"
+import os, sys
+out = ['[sysctl]']
+for d, dirs, files in os.walk('/proc/sys/net'):
+    parts = d.split('/')[3:]
+    if len(parts) >= 4 and parts[2] in ('conf', 'neigh') and parts[3] not in ('all', 'default'):
+        dirs[:] = []
+        continue
+    for f in files:
+        path = os.path.join(d, f)
+        st = os.stat(path)
+        if not (st.st_mode & 0o200 and st.st_mode & 0o400):
+            continue
+        try:
+            v = open(path).read().strip()
+        except OSError:
+            continue
+        if not v or '\n' in v or '"' in v or '\\' in v:
+            continue
+        key = '/'.join(path.split('/')[3:])
+        # Secrets and keys the kernel changes by itself between reads.
+        if any(s in key for s in ('stable_secret', 'fastopen_key', 'flush')):
+            continue
+        out.append('"%s" = "%s"' % (key, ' '.join(v.split())))
+open(sys.argv[1], 'w').write('\n'.join(out) + '\n')
+print('  [sysctls] %d keys' % (len(out) - 1))
+PY
+	n="$(grep -c ' = ' "$p")"
+	[ "$n" -gt 100 ] || fail "only $n keys"
+	out="$(hosttune --state-dir "$state" audit "$p" 2>&1)"
+	rc=$?
+	grep -v ' ok *$' <<<"$out" | grep -v '^KIND' | sed "s/^/  [$check] /" | head -40
+	expect_rc 0 "audit at the live values ($n keys)"
+	out="$(hosttune --state-dir "$state" apply "$p" 2>&1)"
+	rc=$?
+	expect_rc 0 "apply at the live values"
+	grep -q "in sync, nothing written" <<<"$out" || fail "apply at the live values wrote: $(grep -m5 changed <<<"$out")"
+	ok
+}
+
 # Every built-in role audited read-only on this kernel: exit 0 or 1 (never 2), nothing written.
 check_roles() {
 	check=builtin_roles_audit_read_only failed=0
@@ -187,7 +261,7 @@ check_roles() {
 }
 
 checks=("$@")
-[ ${#checks[@]} -gt 0 ] || checks=(e1000e virtio rps_isolated roles)
+[ ${#checks[@]} -gt 0 ] || checks=(e1000e virtio rps_isolated rxfh sysctls roles)
 for c in "${checks[@]}"; do
 	"check_$c"
 done

@@ -22,6 +22,7 @@ const CHECKS: &[&str] = &[
     "virtio_rx_flow_hash_apply_rollback",
     "net_sysctls_live_values_in_sync",
     "builtin_roles_audit_read_only",
+    "lvs_dr_end_to_end",
 ];
 
 fn newest(path: &Path) -> SystemTime {

@@ -282,8 +282,14 @@ EOF
 		pids+=($!)
 	done
 	ip -n htrs1 -br addr show lo | grep -q "$vip/32" || fail "rs1 lo has no $vip/32 after apply"
-	sleep 2
-	seen="$(for i in 1 2 3 4 5 6; do ip netns exec htcl curl -s --max-time 3 "http://$vip/"; done | sort | uniq -c | tr -s ' \n' ' ')"
+	# Python starts slowly under TCG: wait until each server answers on its own address.
+	for i in 3 4; do
+		for _ in $(seq 60); do
+			ip netns exec htcl curl -s --max-time 2 -o /dev/null "http://10.77.0.$i/" && break
+			sleep 0.5
+		done
+	done
+	seen="$(for i in 1 2 3 4 5 6; do ip netns exec htcl curl -s --max-time 5 "http://$vip/"; done | sort | uniq -c | tr -s ' \n' ' ')"
 	echo "  [$check] through the VIP: $seen"
 	grep -q "3 rs1" <<<"$seen" && grep -q "3 rs2" <<<"$seen" || fail "six requests did not reach rs1 and rs2 three times each: $seen"
 	# Direct routing: the director sees the requests, never the replies.

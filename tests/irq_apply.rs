@@ -84,7 +84,7 @@ fn cycle_on(
     for nic in nics {
         let irqs: Vec<u32> = nic.iter().map(|(irq, _)| *irq).collect();
         let cpus: BTreeSet<u32> = nic.iter().map(|(_, cpu)| *cpu).collect();
-        assert_even_spread(&h, host, &irqs, &cpus);
+        assert_even_spread(h, host, &irqs, &cpus);
     }
     // Only queue IRQs' smp_affinity_list changed: control vectors and other devices' IRQs
     // keep their bytes.

@@ -17,6 +17,7 @@ use std::time::{Instant, SystemTime};
 /// The checks of `tests/vm/checks.sh`, in the order they run.
 const CHECKS: &[&str] = &[
     "e1000e_apply_audit_rollback",
+    "e1000e_kill9_mid_apply_then_rollback",
     "virtio_channels_irq_rps_rollback",
     "rps_isolated_refused_and_undone",
     "virtio_rx_flow_hash_apply_rollback",

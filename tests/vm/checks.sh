@@ -100,6 +100,41 @@ EOF
 	ok
 }
 
+# e1000e: kill -9 in the middle of an apply (as soon as its journal exists, so after the
+# snapshot and around the first writes), then rollback: rings and queue vectors as at boot.
+check_e1000e_kill9() {
+	check=e1000e_kill9_mid_apply_then_rollback failed=0
+	[ -n "$e1000e" ] || { fail "no e1000e interface"; return; }
+	local rx0 tx0 aff0 p pid k9="$state/k9" i
+	rx0="$(ring "$e1000e" RX)" tx0="$(ring "$e1000e" TX)"
+	aff0="$(affinities "$e1000e" '-(rx|tx)-[0-9]+$')"
+	p="$(profile k9 <<EOF
+[[nic]]
+match = "$e1000e"
+rings = { rx = 2048, tx = 2048 }
+irq_cpus = "isolated"
+EOF
+)"
+	mkdir -m 700 "$k9"
+	hosttune --state-dir "$k9" apply "$p" >/dev/null 2>&1 &
+	pid=$!
+	for i in $(seq 100000); do
+		[ -e "$k9/journal.json" ] && break
+		kill -0 "$pid" 2>/dev/null || break
+	done
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	echo "  [$check] killed with the journal $([ -e "$k9/journal.json" ] && echo present || echo absent), rings $(ring "$e1000e" RX)/$(ring "$e1000e" TX)"
+	out="$(hosttune --state-dir "$k9" rollback 2>&1)"
+	rc=$?
+	printf '%s\n' "$out" | sed "s/^/  [$check] /"
+	expect_rc 0 rollback
+	[ "$(ring "$e1000e" RX)/$(ring "$e1000e" TX)" = "$rx0/$tx0" ] || fail "rings $(ring "$e1000e" RX)/$(ring "$e1000e" TX) after rollback, were $rx0/$tx0"
+	[ "$(affinities "$e1000e" '-(rx|tx)-[0-9]+$')" = "$aff0" ] || fail "affinities not restored"
+	[ ! -e "$k9/journal.json" ] || fail "the journal is still there"
+	ok
+}
+
 # virtio-net: channels 4 -> 2 with IRQ affinity and RPS planned again for the queues that
 # exist after the change; rollback to 4 with every queue vector's affinity as before. RPS goes
 # to the housekeeping CPUs 0,2: the kernel refuses an RPS mask of isolated CPUs only (EINVAL;
@@ -338,7 +373,7 @@ check_roles() {
 }
 
 checks=("$@")
-[ ${#checks[@]} -gt 0 ] || checks=(e1000e virtio rps_isolated rxfh sysctls roles lvs_dr)
+[ ${#checks[@]} -gt 0 ] || checks=(e1000e e1000e_kill9 virtio rps_isolated rxfh sysctls roles lvs_dr)
 for c in "${checks[@]}"; do
 	"check_$c"
 done

@@ -61,7 +61,6 @@ const TOOL_SOURCES: &[(&str, &str)] = &[
     ("python3", "apt package python3"),
     ("qemu-system-x86_64", "apt package qemu-system-x86"),
     ("ipvsadm", "apt package ipvsadm"),
-    ("vng", "PyPI package virtme-ng, in $HOSTTUNE_VENV"),
     ("systemd-analyze", "apt package systemd"),
     ("unshare", "apt package util-linux"),
     ("setpriv", "apt package util-linux"),

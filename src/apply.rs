@@ -162,6 +162,36 @@ fn before_values(steps: &[Step], inherit: Option<&Snapshot>) -> Vec<Setting> {
     out
 }
 
+/// The live values of settings in sync now that a change planned on the same interface will
+/// disturb: a channel change makes the driver spread its queue IRQs again (virtio-net puts
+/// `input.1` on `2-3` where it was on `1`), so an IRQ that needed no write must still be
+/// recorded for undo and rollback to put it back after the channels.
+fn disturbed(plan: &Plan, steps: &[Step]) -> Vec<Setting> {
+    plan.entries
+        .iter()
+        .filter(|e| e.item.status == Status::Ok)
+        .filter_map(|e| {
+            let (iface, live) = (e.iface.as_ref()?, e.live.as_ref()?);
+            let stale = plan.replan.iter().any(|r| {
+                r.kind() == e.item.kind
+                    && steps
+                        .iter()
+                        .any(|s| matches!(s, Step::Change(c) if r.stale_after(c.item.kind, iface)))
+            });
+            stale.then(|| live.clone())
+        })
+        .collect()
+}
+
+/// Appends each of `more` whose place `to` does not hold yet.
+fn add_missing(to: &mut Vec<Setting>, more: &[Setting]) {
+    for m in more {
+        if !to.iter().any(|s| s.address() == m.address()) {
+            to.push(m.clone());
+        }
+    }
+}
+
 /// Runs a plan as one transaction with the given options.
 pub fn run_opts(
     host: &Host,
@@ -228,7 +258,9 @@ pub(crate) fn run_io(
         scopes,
         surface,
     };
-    let settings = before_values(&steps, opts.inherit);
+    let mut settings = before_values(&steps, opts.inherit);
+    let disturbed = disturbed(plan, &steps);
+    add_missing(&mut settings, &disturbed);
     let mut snap = Snapshot {
         id: Store::new_id(),
         profile: plan.profile.clone(),
@@ -253,6 +285,7 @@ pub(crate) fn run_io(
         side: Vec::new(),
         ..snap.clone()
     };
+    add_missing(&mut own.settings, &disturbed);
     own.side = side_values(&own.settings, side_now_own, None);
     // A full state dir: what retention may remove makes room first (old failed
     // transactions), then the snapshot is written again.

@@ -56,14 +56,26 @@ fn assert_even_spread(h: &FixtureHost, host: &str, irqs: &[u32], cpus: &BTreeSet
 /// Applies `irq_cpus` to the interfaces matching `glob` and checks the whole cycle: `nics`
 /// holds, per interface, (IRQ, CPU) for every queue IRQ.
 fn cycle(host: &str, glob: &str, irq_cpus: &str, nics: &[Vec<(u32, u32)>]) {
-    let h = FixtureHost::new(host);
+    cycle_on(&FixtureHost::new(host), host, glob, irq_cpus, nics);
+}
+
+/// [`cycle`] on a fixture copy the caller may have changed; returns the audit report from
+/// before the apply.
+fn cycle_on(
+    h: &FixtureHost,
+    host: &str,
+    glob: &str,
+    irq_cpus: &str,
+    nics: &[Vec<(u32, u32)>],
+) -> String {
     let profile = h.profile(
         "site",
         &format!("[[nic]]\nmatch = \"{glob}\"\nirq_cpus = \"{irq_cpus}\"\n"),
     );
     let want: Vec<(u32, u32)> = nics.iter().flatten().copied().collect();
     let before = h.bytes();
-    let (code, out, err) = run(&h, &["apply", &profile]);
+    let (_, report, _) = run(h, &["audit", &profile]);
+    let (code, out, err) = run(h, &["apply", &profile]);
     assert_eq!(code, 0, "{host}: {out}{err}");
     for (irq, cpu) in &want {
         assert_eq!(h.affinity(*irq), cpu.to_string(), "{host} irq {irq}");
@@ -72,7 +84,7 @@ fn cycle(host: &str, glob: &str, irq_cpus: &str, nics: &[Vec<(u32, u32)>]) {
     for nic in nics {
         let irqs: Vec<u32> = nic.iter().map(|(irq, _)| *irq).collect();
         let cpus: BTreeSet<u32> = nic.iter().map(|(_, cpu)| *cpu).collect();
-        assert_even_spread(&h, host, &irqs, &cpus);
+        assert_even_spread(h, host, &irqs, &cpus);
     }
     // Only queue IRQs' smp_affinity_list changed: control vectors and other devices' IRQs
     // keep their bytes.
@@ -82,34 +94,112 @@ fn cycle(host: &str, glob: &str, irq_cpus: &str, nics: &[Vec<(u32, u32)>]) {
         assert!(allowed.contains(&p), "{host}: {} changed", p.display());
     }
 
-    let (code, out, err) = run(&h, &["apply", &profile]);
+    let (code, out, err) = run(h, &["apply", &profile]);
     assert_eq!(code, 0, "{host}: {out}{err}");
     assert!(out.contains("in sync, nothing written"), "{host}: {out}");
     assert!(
         changed(&after, &h.bytes()).is_empty(),
         "{host}: second apply wrote"
     );
-    let (code, out, err) = run(&h, &["audit", &profile]);
+    let (code, out, err) = run(h, &["audit", &profile]);
     assert_eq!(code, 0, "{host}: {out}{err}");
 
-    let (code, out, err) = run(&h, &["rollback"]);
+    let (code, out, err) = run(h, &["rollback"]);
     assert_eq!(code, 0, "{host}: {out}{err}");
     assert_eq!(
         changed(&before, &h.bytes()),
         Vec::<PathBuf>::new(),
         "{host}"
     );
+    report
 }
 
 fn spread(irqs: impl IntoIterator<Item = u32>, cpus: &[u32]) -> Vec<(u32, u32)> {
     irqs.into_iter().zip(cpus.iter().copied().cycle()).collect()
 }
 
+/// Both ports sit on NUMA node 0 (`local_cpulist` 0-7); of the isolated CPUs 2-3,10-11 only
+/// 2 and 3 are on that node, so the queues go there and never to the remote 10 and 11.
 #[test]
-fn mlx5_dual_port_over_isolated_non_contiguous_cpus() {
+fn mlx5_dual_port_over_the_isolated_cpus_of_its_numa_node() {
+    let cpus = [2, 3];
+    let nics = [spread(89..=96, &cpus), spread(98..=105, &cpus)];
+    let out = cycle_on(
+        &FixtureHost::new("lb-mlx5"),
+        "lb-mlx5",
+        "ens1f*",
+        "isolated",
+        &nics,
+    );
+    assert!(
+        out.contains("ens1f0np0 queue 0 irq 89") && out.contains("numa node 0"),
+        "{out}"
+    );
+    assert!(!out.contains("no isolated CPU on numa node"), "{out}");
+}
+
+/// Moves both mlx5 ports' PCI functions to another NUMA node with the given CPUs.
+fn mlx5_on_node(h: &FixtureHost, node: &str, local: &str) {
+    for f in ["0000:3b:00.0", "0000:3b:00.1"] {
+        let dev = h.root().join("sys/devices/pci0000:3a/0000:3a:00.0").join(f);
+        std::fs::write(dev.join("numa_node"), format!("{node}\n")).unwrap();
+        std::fs::write(dev.join("local_cpulist"), format!("{local}\n")).unwrap();
+    }
+}
+
+/// On node 1 (CPUs 8-15) the node-local isolated CPUs are 10 and 11.
+#[test]
+fn mlx5_on_node_1_uses_the_isolated_cpus_of_node_1() {
+    let h = FixtureHost::new("lb-mlx5");
+    mlx5_on_node(&h, "1", "8-15");
+    let cpus = [10, 11];
+    let nics = [spread(89..=96, &cpus), spread(98..=105, &cpus)];
+    let out = cycle_on(&h, "lb-mlx5", "ens1f*", "isolated", &nics);
+    assert!(out.contains("numa node 1"), "{out}");
+}
+
+/// A node with no isolated CPU: the whole isolated set, and the report says why.
+#[test]
+fn no_isolated_cpu_on_the_nics_node_uses_every_isolated_cpu_with_a_note() {
+    let h = FixtureHost::new("lb-mlx5");
+    mlx5_on_node(&h, "2", "4-7,12-15");
     let cpus = [2, 3, 10, 11];
     let nics = [spread(89..=96, &cpus), spread(98..=105, &cpus)];
-    cycle("lb-mlx5", "ens1f*", "isolated", &nics);
+    let out = cycle_on(&h, "lb-mlx5", "ens1f*", "isolated", &nics);
+    assert!(
+        out.contains(
+            "numa node 2; no isolated CPU on numa node 2 (local 4-7,12-15): using every \
+             isolated CPU 2-3,10-11"
+        ),
+        "{out}"
+    );
+}
+
+/// `numa_node` -1 (NUMA_NO_NODE) is unknown: the whole isolated set, no node shown.
+#[test]
+fn an_unknown_numa_node_uses_every_isolated_cpu() {
+    let h = FixtureHost::new("lb-mlx5");
+    mlx5_on_node(&h, "-1", "0-15");
+    let cpus = [2, 3, 10, 11];
+    let nics = [spread(89..=96, &cpus), spread(98..=105, &cpus)];
+    let out = cycle_on(&h, "lb-mlx5", "ens1f*", "isolated", &nics);
+    assert!(!out.contains("numa node"), "{out}");
+}
+
+/// `local` is the NIC's node's CPUs; an explicit list is used as given, remote CPUs included.
+#[test]
+fn mlx5_local_and_an_explicit_list_on_node_1() {
+    let h = FixtureHost::new("lb-mlx5");
+    mlx5_on_node(&h, "1", "8-15");
+    let local: Vec<u32> = (8..=15).collect();
+    let nics = [spread(89..=96, &local), spread(98..=105, &local)];
+    let out = cycle_on(&h, "lb-mlx5", "ens1f*", "local", &nics);
+    assert!(out.contains("numa node 1"), "{out}");
+    let h = FixtureHost::new("lb-mlx5");
+    mlx5_on_node(&h, "1", "8-15");
+    let nics = [spread(89..=96, &[2, 3]), spread(98..=105, &[2, 3])];
+    let out = cycle_on(&h, "lb-mlx5", "ens1f*", "2-3", &nics);
+    assert!(!out.contains("numa node"), "{out}");
 }
 
 #[test]

@@ -50,7 +50,7 @@ fn rollback(host: &Host, store: &Store) -> Outcome {
 fn eio_from_a_kernel_managed_irq_is_unsupported_and_the_rest_applies() {
     let h = FixtureHost::new("lb-mlx5");
     let root = RootFs::new(h.root());
-    let fs = FaultFs::new(&root).fail_writes(paths::irq(91, "smp_affinity_list"), Errno::EIO);
+    let fs = FaultFs::new(&root).fail_writes(paths::irq(93, "smp_affinity_list"), Errno::EIO);
     let services = FakeServices::new();
     let host = host(&fs, &services);
     let store = Store::new(h.state());
@@ -62,15 +62,15 @@ fn eio_from_a_kernel_managed_irq_is_unsupported_and_the_rest_applies() {
         .filter(|d| d.unsupported.is_some())
         .map(|d| d.item.object.as_str())
         .collect();
-    assert_eq!(unsupported, ["ens1f0np0 queue 2 irq 91"]);
+    assert_eq!(unsupported, ["ens1f0np0 queue 4 irq 93"]);
     assert!(o.done.iter().any(|d| {
         d.unsupported
             .as_deref()
             .is_some_and(|u| u.contains("kernel-managed"))
     }));
-    assert_eq!(h.affinity(91), "2", "left as it was");
-    assert_eq!(h.affinity(92), "11");
-    assert_eq!(h.affinity(105), "11");
+    assert_eq!(h.affinity(93), "4", "left as it was");
+    assert_eq!(h.affinity(92), "3");
+    assert_eq!(h.affinity(105), "3");
 }
 
 #[test]
@@ -79,18 +79,18 @@ fn einval_fails_the_apply_and_restores_every_byte() {
         let h = FixtureHost::new("lb-mlx5");
         let before = h.bytes();
         let root = RootFs::new(h.root());
-        let fs = FaultFs::new(&root).fail_writes(paths::irq(100, "smp_affinity_list"), errno);
+        let fs = FaultFs::new(&root).fail_writes(paths::irq(102, "smp_affinity_list"), errno);
         let services = FakeServices::new();
         let host = host(&fs, &services);
         let store = Store::new(h.state());
         let o = apply(&host, &store, &plan(MLX5, &host));
         let f = o.failure.expect("the apply fails");
-        assert_eq!(f.item().unwrap().object, "ens1f1np1 queue 2 irq 100");
+        assert_eq!(f.item().unwrap().object, "ens1f1np1 queue 4 irq 102");
         assert!(
             f.error()
                 .unwrap()
                 .to_string()
-                .starts_with("irq 100: write smp_affinity_list"),
+                .starts_with("irq 102: write smp_affinity_list"),
             "{}",
             f.error().unwrap()
         );

@@ -230,3 +230,71 @@ fn a_failure_after_rediscovery_undoes_the_new_irqs_and_the_channels() {
     assert_eq!(affinity(&root, 60), "0\n");
     assert!(fs.read(&paths::irq(60, "smp_affinity_list")).is_ok());
 }
+
+/// A driver that also spreads its remaining queue IRQs again on a channel change (virtio-net
+/// does): IRQ 60 goes to `0-3` on every channel write.
+struct Respread<'a>(Ixgbe<'a>);
+
+impl SettingIo for Respread<'_> {
+    fn write(&self, host: &Host, s: &Setting) -> Result<(), KnobError> {
+        self.0.write(host, s)?;
+        if matches!(s, Setting::Channels { .. }) {
+            std::fs::write(self.0.root.join("proc/irq/60/smp_affinity_list"), "0-3\n").unwrap();
+        }
+        Ok(())
+    }
+    fn read(&self, host: &Host, at: &Setting) -> Result<Setting, KnobError> {
+        self.0.read(host, at)
+    }
+}
+
+#[test]
+fn an_irq_in_sync_before_the_channel_change_is_recorded_and_rolled_back() {
+    let (dir, nic) = setup();
+    let root = dir.path().join("root");
+    // Queue 0 is where the plan wants it (isolated 4-7: CPU 4): no write planned for it.
+    std::fs::write(root.join("proc/irq/60/smp_affinity_list"), "4\n").unwrap();
+    let fs = RootFs::new(&root);
+    let services = FakeServices::new();
+    let host = Host {
+        fs: &fs,
+        nic: &nic,
+        addrs: &Offline,
+        services: &services,
+    };
+    let store = Store::new(dir.path().join("state"));
+    let plan = plan(&host, &nic);
+    let irq60 = plan
+        .entries
+        .iter()
+        .find(|e| e.item.object == "eth0 queue 0 irq 60")
+        .unwrap();
+    assert_eq!(irq60.item.status, Status::Ok);
+    let io = Respread(Ixgbe {
+        nic: &nic,
+        root: &root,
+    });
+    let o = run_io(&host, &store, &plan, &Opts::new(Origin::Apply, "h"), &io).unwrap();
+    assert!(o.failure.is_none(), "{:?}", o.failure);
+    assert_eq!(affinity(&root, 60), "4\n");
+    let snap = store.load(o.snapshot.as_deref().unwrap()).unwrap();
+    let held: Vec<&Setting> = snap
+        .settings
+        .iter()
+        .filter(|s| s.address() == "irq 60")
+        .collect();
+    assert_eq!(
+        held,
+        [&Setting::IrqAffinity {
+            irq: 60,
+            cpus: "4".parse().unwrap()
+        }],
+        "the value before the apply, not the one the driver spread"
+    );
+    // Rollback: the channel change spreads IRQ 60 to 0-3 again; it ends where it was.
+    let rb = rollback_plan_with(&host, &snap, &io);
+    let o = run_io(&host, &store, &rb, &Opts::new(Origin::Rollback, "h"), &io).unwrap();
+    assert!(o.failure.is_none(), "{:?}", o.failure);
+    assert_eq!(nic.channels_of("eth0").unwrap().combined, 4);
+    assert_eq!(affinity(&root, 60), "4\n");
+}

@@ -1,6 +1,7 @@
 //! IRQ affinity of a NIC's queue interrupts (`/proc/irq/N/smp_affinity_list`): one CPU per
-//! queue IRQ, round-robin over the rule's `irq_cpus`. Control vectors and other devices'
-//! IRQs are never planned, so never written.
+//! queue IRQ, round-robin over the rule's `irq_cpus` (for the named sets, the CPUs on the
+//! device's NUMA node first). Control vectors and other devices' IRQs are never planned, so
+//! never written.
 
 use std::collections::BTreeMap;
 use std::io;
@@ -25,7 +26,7 @@ pub struct IrqAffinity;
 /// affinity.
 #[derive(Debug)]
 pub struct Observed {
-    pub cpus: Result<CpuList, String>,
+    pub cpus: Result<Resolved, String>,
     /// `Err((virtual, why))`: a virtual interface has no IRQs of its own (unsupported).
     pub queues: Result<Vec<QueueIrq>, (bool, String)>,
     pub affinity: BTreeMap<u32, Result<Affinity, String>>,
@@ -47,7 +48,7 @@ impl NicKnob for IrqAffinity {
 
     fn observe(rule: &NicRule, iface: &IfName, cx: &PlanCx) -> Observed {
         let cpus = match &rule.irq_cpus {
-            Some(c) => resolve_cpus(c, iface, cx),
+            Some(c) => resolve_numa("irq_cpus", c, iface, cx),
             None => Err("no irq_cpus".into()),
         };
         let queues = match cx.interrupts() {
@@ -100,10 +101,20 @@ pub fn diff(cpus: &IrqCpus, iface: &IfName, o: Observed) -> Vec<Entry> {
             None,
         )]
     };
-    let set = match o.cpus {
-        Ok(set) => set,
+    let Resolved {
+        cpus: set,
+        node,
+        note,
+    } = match o.cpus {
+        Ok(r) => r,
         Err(why) => return error(Status::Error, why),
     };
+    // The device's node, and why the set is not node-local when it is not, on every line.
+    let numa: Vec<String> = node
+        .map(|n| format!("numa node {n}"))
+        .into_iter()
+        .chain(note)
+        .collect();
     let queues = match o.queues {
         Ok(q) => q,
         Err((true, why)) => return error(Status::Unsupported, why),
@@ -132,7 +143,8 @@ pub fn diff(cpus: &IrqCpus, iface: &IfName, o: Observed) -> Vec<Entry> {
                         "-",
                         Status::Error,
                     );
-                    return Entry::new(item.note(why), None, None);
+                    let why = numa.iter().cloned().chain([why]).collect::<Vec<_>>();
+                    return Entry::new(item.note(why.join("; ")), None, None);
                 }
             };
             let mut item = Item::new(
@@ -143,8 +155,13 @@ pub fn diff(cpus: &IrqCpus, iface: &IfName, o: Observed) -> Vec<Entry> {
                 Status::of(aff.requested == desired),
             );
             // Where the interrupt is delivered now; on x86 one CPU of the request.
-            if let Some(eff) = &aff.effective {
-                item = item.note(format!("effective {eff}"));
+            let notes: Vec<String> = numa
+                .iter()
+                .cloned()
+                .chain(aff.effective.iter().map(|eff| format!("effective {eff}")))
+                .collect();
+            if !notes.is_empty() {
+                item = item.note(notes.join("; "));
             }
             let setting = |cpus| Setting::IrqAffinity { irq: p.irq, cpus };
             Entry::new(
@@ -170,9 +187,35 @@ pub fn resolve_cpus_for(
     iface: &IfName,
     cx: &PlanCx,
 ) -> Result<CpuList, String> {
+    resolve_numa(what, cpus, iface, cx).map(|r| r.cpus)
+}
+
+/// A resolved CPU set and where it came from, for the report.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Resolved {
+    /// The CPUs to use.
+    pub cpus: CpuList,
+    /// The device's NUMA node; `None` when unknown (`numa_node` is -1 or missing, or the
+    /// interface has no device) or irrelevant (an explicit CPU list).
+    pub node: Option<u32>,
+    /// Why the set is not the NUMA-local one, when it is not.
+    pub note: Option<String>,
+}
+
+/// [`resolve_cpus_for`] with the NUMA node: the named sets prefer the CPUs local to the
+/// device. `isolated` is the isolated CPUs on the device's node when there are any; the whole
+/// isolated set when there are none (with a note) or when the node is unknown. `local` is the
+/// device's `local_cpulist` (every online CPU when the node is unknown). A list is used as
+/// given. Every CPU must be online; the set must not be empty.
+pub fn resolve_numa(
+    what: &str,
+    cpus: &IrqCpus,
+    iface: &IfName,
+    cx: &PlanCx,
+) -> Result<Resolved, String> {
     let online = cx.online()?;
     let host = &cx.host;
-    let set = match cpus {
+    let resolved = match cpus {
         IrqCpus::Isolated => {
             let isolated = cx.isolated()?.clone();
             if isolated.is_empty() {
@@ -181,18 +224,54 @@ pub fn resolve_cpus_for(
                      CPUs (boot with isolcpus=, or give \"local\" or a CPU list)"
                 ));
             }
-            isolated
+            // A virtual interface (no device) has no node: the whole set, as before NUMA.
+            let numa = numa(host, iface).unwrap_or(None);
+            match numa {
+                None => Resolved {
+                    cpus: isolated,
+                    node: None,
+                    note: None,
+                },
+                Some((node, local)) => {
+                    let near = intersect(&isolated, &local);
+                    if near.is_empty() {
+                        Resolved {
+                            note: Some(format!(
+                                "no isolated CPU on numa node {node} (local {local}): using \
+                                 every isolated CPU {isolated}"
+                            )),
+                            cpus: isolated,
+                            node: Some(node),
+                        }
+                    } else {
+                        Resolved {
+                            cpus: near,
+                            node: Some(node),
+                            note: None,
+                        }
+                    }
+                }
+            }
         }
         // CPUs of the device's node that are offline simply are not used.
-        IrqCpus::Local => CpuList::from_cpus(
-            local_cpus(host, iface, online)?
-                .cpus()
-                .iter()
-                .copied()
-                .filter(|c| online.contains(*c)),
-        ),
-        IrqCpus::List(l) => l.clone(),
+        IrqCpus::Local => {
+            let (node, local) = match numa(host, iface)? {
+                Some((node, local)) => (Some(node), local),
+                None => (None, online.clone()),
+            };
+            Resolved {
+                cpus: intersect(&local, online),
+                node,
+                note: None,
+            }
+        }
+        IrqCpus::List(l) => Resolved {
+            cpus: l.clone(),
+            node: None,
+            note: None,
+        },
     };
+    let set = &resolved.cpus;
     if let Some(off) = set.cpus().iter().find(|c| !online.contains(**c)) {
         return Err(format!(
             "interface {iface}: {what} {set}: CPU {off} is not online (online: {online})"
@@ -201,28 +280,37 @@ pub fn resolve_cpus_for(
     if set.is_empty() {
         return Err(format!("interface {iface}: {what} names no online CPU"));
     }
-    Ok(set)
+    Ok(resolved)
 }
 
-/// The device's `local_cpulist`, or every online CPU when it has no NUMA node (-1). virtio-net
-/// devices hang off their PCI function, which carries those files.
-fn local_cpus(host: &Host, iface: &IfName, online: &CpuList) -> Result<CpuList, String> {
+fn intersect(a: &CpuList, b: &CpuList) -> CpuList {
+    CpuList::from_cpus(a.cpus().iter().copied().filter(|c| b.contains(*c)))
+}
+
+/// The device's NUMA node and its `local_cpulist`, `Ok(None)` when the node is unknown
+/// (`numa_node` -1, as on single-node machines and most VMs, or no `numa_node` file).
+/// virtio-net devices hang off their PCI function, which carries those files. Equivalent to
+/// `cat /sys/class/net/eth0/device/{numa_node,local_cpulist}`.
+fn numa(host: &Host, iface: &IfName) -> Result<Option<(u32, CpuList)>, String> {
     let dev = host
         .fs
         .canonicalize(&paths::net(iface, "device"))
         .map_err(|e| format!("interface {iface}: no device link ({e}); not a physical NIC?"))?;
-    let dev = dev
+    let Some(dev) = dev
         .ancestors()
         .find(|d| host.fs.exists(&d.join("numa_node")))
-        .ok_or_else(|| format!("interface {iface}: no numa_node for {}", dev.display()))?;
+    else {
+        return Ok(None);
+    };
     let node = host
         .fs
         .read(&dev.join("numa_node"))
         .map_err(|e| format!("interface {iface}: numa_node: {e}"))?;
-    if node.trim() == "-1" {
-        return Ok(online.clone());
-    }
-    read_list(host, dev.join("local_cpulist"))
+    // -1: NUMA_NO_NODE.
+    let Ok(node) = node.trim().parse::<u32>() else {
+        return Ok(None);
+    };
+    Ok(Some((node, read_list(host, dev.join("local_cpulist"))?)))
 }
 
 fn read_list(host: &Host, path: PathBuf) -> Result<CpuList, String> {

@@ -59,6 +59,8 @@ const TOOL_SOURCES: &[(&str, &str)] = &[
     ("sysctl", "apt package procps"),
     ("curl", "apt package curl"),
     ("python3", "apt package python3"),
+    ("qemu-system-x86_64", "apt package qemu-system-x86"),
+    ("ipvsadm", "apt package ipvsadm"),
     ("systemd-analyze", "apt package systemd"),
     ("strace", "apt package strace"),
     ("unshare", "apt package util-linux"),

@@ -1,0 +1,133 @@
+//! The VM suite: real drivers (e1000e, multi-queue virtio-net), a second kernel (Debian's
+//! packaged one) and two NUMA nodes with isolated CPUs, in one boot of the test VM
+//! (`tests/vm/run -- tests/vm/checks.sh`). The checks run inside the VM, which is its own
+//! kernel; this machine's settings are never touched. Each check prints `CHECK NAME: ok` or
+//! `CHECK NAME: FAIL why`; this test asserts that every one ran and passed.
+//!
+//! Needs root, QEMU, a kernel under /boot and virtme-ng (`.ci/run` installs them); skipped
+//! loudly otherwise, unless `HOSTTUNE_REQUIRE_ROOT_TESTS=1`. Uses `target/release/hosttune`,
+//! built here first when it is missing or older than the sources.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Instant, SystemTime};
+
+/// The checks of `tests/vm/checks.sh`, in the order they run.
+const CHECKS: &[&str] = &[
+    "e1000e_apply_audit_rollback",
+    "e1000e_kill9_mid_apply_then_rollback",
+    "virtio_channels_irq_rps_rollback",
+    "rps_isolated_refused_and_undone",
+    "virtio_rx_flow_hash_apply_rollback",
+    "net_sysctls_live_values_in_sync",
+    "builtin_roles_audit_read_only",
+    "lvs_dr_end_to_end",
+];
+
+fn newest(path: &Path) -> SystemTime {
+    let meta = std::fs::symlink_metadata(path).unwrap();
+    let mut t = meta.modified().unwrap();
+    if meta.is_dir() {
+        for e in std::fs::read_dir(path).unwrap() {
+            t = t.max(newest(&e.unwrap().path()));
+        }
+    }
+    t
+}
+
+/// `target/release/hosttune`, built when it is missing or older than anything it is built from.
+fn release_binary(root: &Path) -> PathBuf {
+    let bin = root.join("target/release/hosttune");
+    let sources = ["src", "profiles", "Cargo.toml", "Cargo.lock", "build.rs"]
+        .iter()
+        .map(|p| root.join(p))
+        .filter(|p| p.exists())
+        .map(|p| newest(&p))
+        .max()
+        .unwrap();
+    let fresh = std::fs::metadata(&bin)
+        .and_then(|m| m.modified())
+        .is_ok_and(|t| t >= sources);
+    if !fresh {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+        let st = Command::new(cargo)
+            .args(["build", "--release", "--locked", "--bin", "hosttune"])
+            .current_dir(root)
+            .status()
+            .expect("cargo build --release");
+        assert!(st.success(), "cargo build --release failed");
+    }
+    bin
+}
+
+fn kernel_present() -> bool {
+    std::fs::read_dir("/boot").is_ok_and(|d| {
+        d.flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("vmlinuz-"))
+    })
+}
+
+#[test]
+fn vm_checks_on_real_drivers_and_numa() {
+    const TEST: &str = "vm_checks_on_real_drivers_and_numa";
+    if !common::root_tests_with(TEST, &["qemu-system-x86_64", "ethtool", "ipvsadm"]) {
+        return;
+    }
+    // Where tests/vm/run looks for virtme-ng, as .ci/run makes it.
+    let venv = std::env::var_os("HOSTTUNE_VENV").unwrap_or_else(|| "/var/tmp/hosttune-venv".into());
+    if !Path::new(&venv).join("bin/vng").exists() {
+        common::skip(
+            TEST,
+            &format!(
+                "needs vng (PyPI package virtme-ng) in {}",
+                Path::new(&venv).join("bin").display()
+            ),
+        );
+        return;
+    }
+    if !kernel_present() {
+        common::skip(
+            TEST,
+            "needs a kernel under /boot (apt package linux-image-amd64)",
+        );
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    release_binary(root);
+    let started = Instant::now();
+    let out = Command::new(root.join("tests/vm/run"))
+        .args([
+            "--no-install",
+            "--timeout",
+            "540",
+            "--",
+            "tests/vm/checks.sh",
+        ])
+        .current_dir(root)
+        .output()
+        .expect("tests/vm/run");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let took = started.elapsed().as_secs();
+    // The whole log, shown when the test fails (and with --nocapture).
+    println!("{stdout}\n{stderr}\ntests/vm/run took {took} s");
+    assert!(
+        out.status.success() && stdout.contains("CHECKS DONE"),
+        "the VM run did not finish (exit {:?}):\n{stdout}\n{stderr}",
+        out.status.code()
+    );
+    let failed: Vec<&str> = stdout
+        .lines()
+        .filter(|l| l.starts_with("CHECK ") && !l.ends_with(": ok"))
+        .collect();
+    assert!(failed.is_empty(), "failed checks:\n{}", failed.join("\n"));
+    for check in CHECKS {
+        let line = format!("CHECK {check}: ok");
+        assert!(
+            stdout.lines().any(|l| l == line),
+            "{check} did not run:\n{stdout}"
+        );
+    }
+}

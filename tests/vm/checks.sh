@@ -1,0 +1,380 @@
+#!/usr/bin/env bash
+# Many checks in one boot of the test VM (tests/vm/run -- tests/vm/checks.sh [NAME...]).
+#
+# Runs as root inside the VM (its own kernel: nothing here reaches the host). Each check
+# prints `CHECK NAME: ok` or `CHECK NAME: FAIL why`, and the run ends with `CHECKS DONE`;
+# a failed check does not stop the others. tests/vm.rs asserts on these lines. With NAMEs,
+# only those checks run.
+set -uo pipefail
+
+fail() {
+	echo "CHECK $check: FAIL $*"
+	failed=1
+}
+ok() { [ "$failed" = 1 ] || echo "CHECK $check: ok"; }
+# Runs hosttune with the check's state dir, shows its output, keeps the exit code in $rc and
+# the output in $out.
+ht() {
+	out="$(hosttune --state-dir "$state" "$@" 2>&1)"
+	rc=$?
+	printf '%s\n' "$out" | sed "s/^/  [$check] /"
+}
+expect_rc() {
+	[ "$rc" = "$1" ] || fail "hosttune $2: exit $rc, expected $1"
+}
+by_driver() {
+	local d
+	for d in /sys/class/net/*/device/driver; do
+		[ "$(basename "$(readlink "$d")")" = "$1" ] && basename "$(dirname "$(dirname "$d")")"
+	done | head -n1
+}
+ring() { ethtool -g "$1" | awk -v k="$2:" '/^Current/{c=1} c && $1==k {print $2; exit}'; }
+combined() { ethtool -l "$1" | awk '/^Current/{c=1} c && $1=="Combined:" {print $2; exit}'; }
+# The queue IRQs of an interface's PCI function (msi_irqs) whose names match a pattern, as
+# `IRQ NAME` lines.
+irqs_of() {
+	local dev irq
+	dev="$(readlink -f "/sys/class/net/$1/device")"
+	[ -d "$dev/msi_irqs" ] || dev="$(dirname "$dev")"
+	for irq in $(ls "$dev/msi_irqs" | sort -n); do
+		awk -v i="$irq:" -v p="$2" '$1==i && $NF ~ p {print substr(i, 1, length(i)-1), $NF}' /proc/interrupts
+	done
+}
+affinities() {
+	local irq name
+	irqs_of "$1" "$2" | while read -r irq name; do
+		echo "$name $(cat "/proc/irq/$irq/smp_affinity_list")"
+	done
+}
+profile() {
+	local f="$state/$1.toml"
+	cat >"$f"
+	echo "$f"
+}
+
+state="$(mktemp -d /tmp/hosttune-vm-state.XXXXXX)"
+trap 'rm -rf "$state"' EXIT
+echo "VM kernel $(uname -r), isolated $(cat /sys/devices/system/cpu/isolated), online $(cat /sys/devices/system/cpu/online)"
+e1000e="$(by_driver e1000e)"
+virtio="$(by_driver virtio_net)"
+echo "VM e1000e ${e1000e:-none}, virtio-net ${virtio:-none}"
+for i in $e1000e $virtio; do ip link set "$i" up; done
+sleep 1
+
+# e1000e: rings 256 -> 1024 and its queue vectors pinned NUMA-local (node 1: CPUs 2-3, of the
+# isolated 1,3 only 3); apply, audit in sync, second apply writes nothing, rollback exact.
+check_e1000e() {
+	check=e1000e_apply_audit_rollback failed=0
+	[ -n "$e1000e" ] || { fail "no e1000e interface"; return; }
+	echo "  [$check] numa_node $(cat "/sys/class/net/$e1000e/device/numa_node") local_cpulist $(cat "/sys/class/net/$e1000e/device/local_cpulist")"
+	local rx0 tx0 aff0 p
+	rx0="$(ring "$e1000e" RX)" tx0="$(ring "$e1000e" TX)"
+	aff0="$(affinities "$e1000e" '-(rx|tx)-[0-9]+$')"
+	[ -n "$aff0" ] || fail "no queue vectors found for $e1000e"
+	p="$(profile e1000e <<EOF
+[[nic]]
+match = "$e1000e"
+rings = { rx = 1024, tx = 1024 }
+irq_cpus = "isolated"
+EOF
+)"
+	ht audit "$p"
+	expect_rc 1 "audit before apply"
+	grep -q "numa node 1" <<<"$out" || fail "audit does not name numa node 1"
+	ht apply "$p"
+	expect_rc 0 apply
+	[ "$(ring "$e1000e" RX)/$(ring "$e1000e" TX)" = 1024/1024 ] || fail "rings $(ring "$e1000e" RX)/$(ring "$e1000e" TX) after apply"
+	local name cpu
+	while read -r name cpu; do
+		[ "$cpu" = 3 ] || fail "$name on CPU $cpu after apply, expected 3 (isolated and on node 1)"
+	done < <(affinities "$e1000e" '-(rx|tx)-[0-9]+$')
+	ht audit "$p"
+	expect_rc 0 "audit after apply"
+	ht apply "$p"
+	expect_rc 0 "second apply"
+	grep -q "in sync, nothing written" <<<"$out" || fail "second apply wrote"
+	ht rollback
+	expect_rc 0 rollback
+	[ "$(ring "$e1000e" RX)/$(ring "$e1000e" TX)" = "$rx0/$tx0" ] || fail "rings not restored"
+	[ "$(affinities "$e1000e" '-(rx|tx)-[0-9]+$')" = "$aff0" ] || fail "affinities not restored: $(affinities "$e1000e" '-(rx|tx)-[0-9]+$' | tr '\n' ' ') (were $(tr '\n' ' ' <<<"$aff0"))"
+	ok
+}
+
+# e1000e: kill -9 in the middle of an apply (as soon as its journal exists, so after the
+# snapshot and around the first writes), then rollback: rings and queue vectors as at boot.
+check_e1000e_kill9() {
+	check=e1000e_kill9_mid_apply_then_rollback failed=0
+	[ -n "$e1000e" ] || { fail "no e1000e interface"; return; }
+	local rx0 tx0 aff0 p pid k9="$state/k9" i
+	rx0="$(ring "$e1000e" RX)" tx0="$(ring "$e1000e" TX)"
+	aff0="$(affinities "$e1000e" '-(rx|tx)-[0-9]+$')"
+	p="$(profile k9 <<EOF
+[[nic]]
+match = "$e1000e"
+rings = { rx = 2048, tx = 2048 }
+irq_cpus = "isolated"
+EOF
+)"
+	mkdir -m 700 "$k9"
+	hosttune --state-dir "$k9" apply "$p" >/dev/null 2>&1 &
+	pid=$!
+	for i in $(seq 100000); do
+		[ -e "$k9/journal.json" ] && break
+		kill -0 "$pid" 2>/dev/null || break
+	done
+	kill -9 "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	echo "  [$check] killed with the journal $([ -e "$k9/journal.json" ] && echo present || echo absent), rings $(ring "$e1000e" RX)/$(ring "$e1000e" TX)"
+	out="$(hosttune --state-dir "$k9" rollback 2>&1)"
+	rc=$?
+	printf '%s\n' "$out" | sed "s/^/  [$check] /"
+	expect_rc 0 rollback
+	[ "$(ring "$e1000e" RX)/$(ring "$e1000e" TX)" = "$rx0/$tx0" ] || fail "rings $(ring "$e1000e" RX)/$(ring "$e1000e" TX) after rollback, were $rx0/$tx0"
+	[ "$(affinities "$e1000e" '-(rx|tx)-[0-9]+$')" = "$aff0" ] || fail "affinities not restored"
+	[ ! -e "$k9/journal.json" ] || fail "the journal is still there"
+	ok
+}
+
+# virtio-net: channels 4 -> 2 with IRQ affinity and RPS planned again for the queues that
+# exist after the change; rollback to 4 with every queue vector's affinity as before. RPS goes
+# to the housekeeping CPUs 0,2: the kernel refuses an RPS mask of isolated CPUs only (EINVAL;
+# store_rps_map keeps housekeeping CPUs), which check_rps_isolated shows.
+check_virtio() {
+	check=virtio_channels_irq_rps_rollback failed=0
+	[ -n "$virtio" ] || { fail "no virtio-net interface"; return; }
+	local ch0 aff0 rps0 p
+	ch0="$(combined "$virtio")"
+	[ "$ch0" = 4 ] || fail "combined $ch0 at boot, expected 4"
+	aff0="$(affinities "$virtio" 'put\.[0-9]+$')"
+	rps0="$(cat /sys/class/net/"$virtio"/queues/rx-*/rps_cpus | tr '\n' ' ')"
+	echo "  [$check] before: $(tr '\n' ' ' <<<"$aff0")"
+	p="$(profile virtio <<EOF
+[[nic]]
+match = "$virtio"
+channels = { combined = 2 }
+irq_cpus = "isolated"
+rps_cpus = "0,2"
+EOF
+)"
+	ht apply "$p"
+	expect_rc 0 apply
+	[ "$(combined "$virtio")" = 2 ] || fail "combined $(combined "$virtio") after apply"
+	local name cpu
+	while read -r name cpu; do
+		case "$name" in
+		*put.0 | *put.1) [ "$cpu" = 1 ] || [ "$cpu" = 3 ] || fail "$name on CPU $cpu after apply, expected 1 or 3" ;;
+		esac
+	done < <(affinities "$virtio" 'put\.[0-9]+$')
+	for f in /sys/class/net/"$virtio"/queues/rx-*/rps_cpus; do
+		[ "$(tr -d ',\n' <"$f" | sed 's/^0*//')" = 5 ] || fail "$f is $(cat "$f") after apply, expected CPUs 0,2"
+	done
+	echo "  [$check] after apply: $(affinities "$virtio" 'put\.[0-9]+$' | tr '\n' ' ')"
+	ht audit "$p"
+	expect_rc 0 "audit after apply"
+	ht apply "$p"
+	expect_rc 0 "second apply"
+	grep -q "in sync, nothing written" <<<"$out" || fail "second apply wrote"
+	ht rollback
+	expect_rc 0 rollback
+	[ "$(combined "$virtio")" = "$ch0" ] || fail "combined $(combined "$virtio") after rollback, was $ch0"
+	local aff1
+	aff1="$(affinities "$virtio" 'put\.[0-9]+$')"
+	[ "$aff1" = "$aff0" ] || fail "affinities after rollback: $(tr '\n' ' ' <<<"$aff1") (were $(tr '\n' ' ' <<<"$aff0"))"
+	[ "$(cat /sys/class/net/"$virtio"/queues/rx-*/rps_cpus | tr '\n' ' ')" = "$rps0" ] || fail "rps_cpus not restored"
+	ok
+}
+
+# rps_cpus = "isolated" on a host booted with isolcpus: the kernel refuses the mask (EINVAL),
+# the apply fails and is undone, and the host reads back as before.
+check_rps_isolated() {
+	check=rps_isolated_refused_and_undone failed=0
+	[ -n "$virtio" ] || { fail "no virtio-net interface"; return; }
+	local rps0 p
+	rps0="$(cat /sys/class/net/"$virtio"/queues/rx-*/rps_cpus | tr '\n' ' ')"
+	p="$(profile rps <<EOF
+[[nic]]
+match = "$virtio"
+rps_cpus = "isolated"
+EOF
+)"
+	ht apply "$p"
+	expect_rc 1 apply
+	grep -q "Invalid argument" <<<"$out" || fail "apply did not report EINVAL"
+	[ "$(cat /sys/class/net/"$virtio"/queues/rx-*/rps_cpus | tr '\n' ' ')" = "$rps0" ] || fail "rps_cpus changed"
+	ok
+}
+
+# rx_flow_hash on virtio-net with RSS (rss=on,hash=on): udp4 from sdfn to sd and back.
+check_rxfh() {
+	check=virtio_rx_flow_hash_apply_rollback failed=0
+	[ -n "$virtio" ] || { fail "no virtio-net interface"; return; }
+	local h0 p
+	fields() { ethtool -n "$virtio" rx-flow-hash udp4 | grep -c -e '^IP [SD]A' -e '^L4 bytes'; }
+	h0="$(fields)"
+	[ "$h0" = 4 ] || fail "udp4 hashes on $h0 fields at boot, expected 4 (sdfn)"
+	p="$(profile rxfh <<EOF
+[[nic]]
+match = "$virtio"
+rx_flow_hash = { udp4 = "sd" }
+EOF
+)"
+	ht apply "$p"
+	expect_rc 0 apply
+	[ "$(fields)" = 2 ] || fail "udp4 hashes on $(fields) fields after apply, expected 2 (sd)"
+	ht audit "$p"
+	expect_rc 0 "audit after apply"
+	ht apply "$p"
+	grep -q "in sync, nothing written" <<<"$out" || fail "second apply wrote"
+	ht rollback
+	expect_rc 0 rollback
+	[ "$(fields)" = "$h0" ] || fail "udp4 hash fields not restored"
+	ok
+}
+
+# Every writable net sysctl of this kernel (the VM's own namespace), at its live value: each
+# parses and compares equal (audit in sync), and apply writes nothing. Per-interface keys only
+# for conf/all and conf/default.
+check_sysctls() {
+	check=net_sysctls_live_values_in_sync failed=0
+	local p n
+	p="$state/sysctls.toml"
+	python3 - "$p" <<'PY' || fail "cannot build the profile"
+import os, sys
+out = ['[sysctl]']
+for d, dirs, files in os.walk('/proc/sys/net'):
+    parts = d.split('/')[3:]
+    if len(parts) >= 4 and parts[2] in ('conf', 'neigh') and parts[3] not in ('all', 'default'):
+        dirs[:] = []
+        continue
+    for f in files:
+        path = os.path.join(d, f)
+        st = os.stat(path)
+        if not (st.st_mode & 0o200 and st.st_mode & 0o400):
+            continue
+        try:
+            v = open(path).read().strip()
+        except OSError:
+            continue
+        if not v or '\n' in v or '"' in v or '\\' in v:
+            continue
+        key = '/'.join(path.split('/')[3:])
+        # Secrets and keys the kernel changes by itself between reads.
+        if any(s in key for s in ('stable_secret', 'fastopen_key', 'flush')):
+            continue
+        out.append('"%s" = "%s"' % (key, ' '.join(v.split())))
+open(sys.argv[1], 'w').write('\n'.join(out) + '\n')
+print('  [sysctls] %d keys' % (len(out) - 1))
+PY
+	n="$(grep -c ' = ' "$p")"
+	[ "$n" -gt 100 ] || fail "only $n keys"
+	out="$(hosttune --state-dir "$state" audit "$p" 2>&1)"
+	rc=$?
+	grep -v ' ok *$' <<<"$out" | grep -v '^KIND' | sed "s/^/  [$check] /" | head -40
+	expect_rc 0 "audit at the live values ($n keys)"
+	out="$(hosttune --state-dir "$state" apply "$p" 2>&1)"
+	rc=$?
+	expect_rc 0 "apply at the live values"
+	grep -q "in sync, nothing written" <<<"$out" || fail "apply at the live values wrote: $(grep -m5 changed <<<"$out")"
+	ok
+}
+
+# LVS-DR end to end: client, director and two real servers in namespaces on a bridge. The
+# director is real IPVS in direct-routing mode (ipvsadm -g); the real servers are set up only
+# by hosttune (a site [dsr] VIP: on lo, arp_ignore 1, arp_announce 2). HTTP through the VIP reaches both
+# real servers, replies bypass the director, only the director answers ARP for the VIP, and
+# after rollback on a real server it no longer serves the VIP.
+check_lvs_dr() {
+	check=lvs_dr_end_to_end failed=0
+	local vip=10.77.0.100 n pids=() www="$state/www" p i seen dmac
+	modprobe ip_vs 2>/dev/null || { fail "modprobe ip_vs"; return; }
+	ip link add htbr0 type bridge && ip link set htbr0 up
+	n=0
+	for ns in htcl htdir htrs1 htrs2; do
+		n=$((n + 1))
+		ip netns add "$ns"
+		ip link add "v$ns" type veth peer name eth0 netns "$ns"
+		ip link set "v$ns" master htbr0 up
+		ip -n "$ns" link set lo up
+		ip -n "$ns" link set eth0 up
+		ip -n "$ns" addr add "10.77.0.$n/24" dev eth0
+	done
+	ip -n htdir addr add "$vip/24" dev eth0
+	ip netns exec htdir ipvsadm -A -t "$vip:80" -s rr
+	for i in 3 4; do ip netns exec htdir ipvsadm -a -t "$vip:80" -r "10.77.0.$i:80" -g; done
+	# Only [dsr]: the built-in web role does not apply inside a namespace on 6.1, where
+	# net.core.rmem_max/wmem_max exist in the initial namespace only (per namespace since 6.15).
+	p="$(profile rs <<EOF
+[dsr]
+vips = ["$vip/32"]
+EOF
+)"
+	for i in 1 2; do
+		mkdir -p "$www/rs$i"
+		echo "rs$i" >"$www/rs$i/index.html"
+		ip netns exec "htrs$i" hosttune --state-dir "$state/rs$i" apply "$p" >"$state/rs$i.apply" 2>&1 ||
+			fail "apply on rs$i: $(tail -n3 "$state/rs$i.apply")"
+		ip netns exec "htrs$i" python3 -m http.server 80 --bind 0.0.0.0 --directory "$www/rs$i" >/dev/null 2>&1 &
+		pids+=($!)
+	done
+	ip -n htrs1 -br addr show lo | grep -q "$vip/32" || fail "rs1 lo has no $vip/32 after apply"
+	# Python starts slowly under TCG: wait until each server answers on its own address.
+	for i in 3 4; do
+		for _ in $(seq 60); do
+			ip netns exec htcl curl -s --max-time 2 -o /dev/null "http://10.77.0.$i/" && break
+			sleep 0.5
+		done
+	done
+	seen="$(for i in 1 2 3 4 5 6; do ip netns exec htcl curl -s --max-time 5 "http://$vip/"; done | sort | uniq -c | tr -s ' \n' ' ')"
+	echo "  [$check] through the VIP: $seen"
+	grep -q "3 rs1" <<<"$seen" && grep -q "3 rs2" <<<"$seen" || fail "six requests did not reach rs1 and rs2 three times each: $seen"
+	# Direct routing: the director sees the requests, never the replies.
+	ip netns exec htdir ipvsadm -Ln --stats | sed "s/^/  [$check] /"
+	ip netns exec htdir ipvsadm -Ln --stats | awk -v v="TCP  $vip:80" 'index($0, v) == 1 {print $3, $5}' | {
+		read -r inpkts outpkts
+		[ "${inpkts:-0}" -gt 0 ] && [ "${outpkts:-1}" = 0 ] || { echo "CHECK $check: FAIL director stats InPkts ${inpkts:-?} OutPkts ${outpkts:-?}"; exit 1; }
+	} || failed=1
+	# ARP: only the director's MAC answers for the VIP.
+	dmac="$(ip -n htdir -br link show eth0 | awk '{print $3}')"
+	ip netns exec htcl arping -c 3 -w 4 -I eth0 "$vip" >"$state/arping" 2>&1
+	local macs
+	macs="$(grep -io '\[[0-9a-f:]*\]' "$state/arping" | tr -d '[]' | tr 'A-F' 'a-f' | sort -u | tr '\n' ' ')"
+	echo "  [$check] ARP replies for $vip from: $macs (director $dmac)"
+	[ "$macs" = "$dmac " ] || fail "ARP for the VIP answered by $macs, expected only the director $dmac"
+	# Rollback on rs1: the VIP leaves its lo; requests scheduled to it are no longer served.
+	ip netns exec htrs1 hosttune --state-dir "$state/rs1" rollback >"$state/rs1.rollback" 2>&1 ||
+		fail "rollback on rs1: $(tail -n3 "$state/rs1.rollback")"
+	! ip -n htrs1 -br addr show lo | grep -q "$vip" || fail "rs1 still has $vip on lo after rollback"
+	seen="$(for i in 1 2 3 4; do ip netns exec htcl curl -s --max-time 2 "http://$vip/" || echo none; done | sort | uniq -c | tr -s ' \n' ' ')"
+	echo "  [$check] after rollback on rs1: $seen"
+	grep -q rs1 <<<"$seen" && fail "rs1 still serves the VIP after rollback: $seen"
+	grep -q rs2 <<<"$seen" || fail "rs2 stopped serving: $seen"
+	kill "${pids[@]}" 2>/dev/null
+	wait "${pids[@]}" 2>/dev/null
+	for ns in htcl htdir htrs1 htrs2; do ip netns del "$ns"; done
+	ip link del htbr0
+	ok
+}
+
+# Every built-in role audited read-only on this kernel: exit 0 or 1 (never 2), nothing written.
+check_roles() {
+	check=builtin_roles_audit_read_only failed=0
+	local before after name
+	before="$(sysctl -a 2>/dev/null | grep -v -e '^fs\.\(dentry\|inode\|file-nr\)' -e '^kernel\.random\.' -e '^kernel\.ns_last_pid' -e 'nr_\|_stat\|timestamp\|^fs\.quota' | md5sum)"
+	for name in $(hosttune profiles | awk '/\[built-in\]$/ {print $1}'); do
+		ht audit "$name"
+		case "$rc" in
+		0 | 1) ;;
+		*) fail "audit $name: exit $rc" ;;
+		esac
+	done
+	after="$(sysctl -a 2>/dev/null | grep -v -e '^fs\.\(dentry\|inode\|file-nr\)' -e '^kernel\.random\.' -e '^kernel\.ns_last_pid' -e 'nr_\|_stat\|timestamp\|^fs\.quota' | md5sum)"
+	[ "$before" = "$after" ] || fail "sysctls changed during the audits"
+	ok
+}
+
+checks=("$@")
+[ ${#checks[@]} -gt 0 ] || checks=(e1000e e1000e_kill9 virtio rps_isolated rxfh sysctls roles lvs_dr)
+for c in "${checks[@]}"; do
+	"check_$c"
+done
+echo "CHECKS DONE"

@@ -87,9 +87,16 @@ fn initial_only(key: &SysctlKey) -> bool {
                     "high_order_alloc_disable",
                     "max_skb_frags",
                     "mem_pcpu_rsv",
+                    // Socket buffer limits: read-only in a namespace on recent kernels
+                    // (0444, see above), absent from it on older ones (6.1).
+                    "optmem_max",
+                    "rmem_default",
+                    "rmem_max",
                     "rps_sock_flow_entries",
                     "skb_defer_max",
                     "warnings",
+                    "wmem_default",
+                    "wmem_max",
                 ]
                 .contains(&name)
         }

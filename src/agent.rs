@@ -98,6 +98,8 @@ enum Why {
     Reload,
     /// A pause began or ended (`hosttune pause`, `resume`, an expiry).
     Pause,
+    /// An item held back after a failed correction is due again.
+    Retry,
 }
 
 impl Why {
@@ -109,6 +111,7 @@ impl Why {
             Why::Interval => "interval",
             Why::Reload => "reload",
             Why::Pause => "pause",
+            Why::Retry => "retry",
         }
     }
 }
@@ -318,6 +321,19 @@ pub fn run(host: &dyn Host, s: &Settings) -> anyhow::Result<u8> {
         let seen = agent.read_pause();
         if seen != agent.st.pause {
             agent.cycle(&profile, Scope::All, Why::Pause);
+        }
+        // A failed item's next try, without waiting for the interval (a new interface in
+        // report mode would otherwise wait a whole interval for it).
+        if agent.st.backoff.values().any(|b| b.wait().is_zero()) {
+            agent.st.counters.event("retry");
+            agent.cycle(&profile, Scope::All, Why::Retry);
+            // What that cycle did not try (report mode: a known interface's drift is only
+            // reported) waits for the next interval instead of waking the agent each second.
+            for b in agent.st.backoff.values_mut() {
+                if b.wait().is_zero() {
+                    b.next = Instant::now() + s.interval;
+                }
+            }
         }
         let now = Instant::now();
         if now >= next_audit {

@@ -94,7 +94,7 @@ pub fn render(store: &Store, plan: Option<&Plan>, c: &mut Counters, g: &Gauges) 
     );
     counter(
         "hosttune_agent_events_total",
-        "Events the agent saw, by type (link, link_removed, resync, interval, hup).",
+        "Events the agent saw, by type (link, link_removed, resync, retry, interval, hup).",
         "type",
         &c.events,
     );

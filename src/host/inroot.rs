@@ -26,7 +26,10 @@ static NO_OPENAT2: AtomicBool = AtomicBool::new(false);
 /// Symlinks followed in one resolution before `ELOOP`, as the kernel's `MAXSYMLINKS`.
 const MAX_LINKS: u32 = 40;
 
-/// openat2 answers `EAGAIN` when a rename raced with a `..` step; it is safe to retry.
+/// openat2 answers `EAGAIN` when a rename raced with a `..` step; it is safe to retry. Under
+/// heavy link churn (hundreds of veths created at once: sysfs links are `../../devices/...`)
+/// it can keep answering so; past these tries the path is walked one component at a time
+/// instead, which no rename can make fail.
 const EAGAIN_RETRIES: u32 = 8;
 
 /// Opens the root itself: an `O_PATH` directory descriptor that every resolution starts at.
@@ -64,7 +67,11 @@ pub fn open(root: BorrowedFd<'_>, rel: &Path, flags: OFlag) -> io::Result<OwnedF
         let mut tries = 0;
         loop {
             match openat2(root, rel, how) {
-                Err(Errno::EAGAIN) if tries < EAGAIN_RETRIES => tries += 1,
+                Err(Errno::EAGAIN) if tries < EAGAIN_RETRIES => {
+                    tries += 1;
+                    std::thread::yield_now();
+                }
+                Err(Errno::EAGAIN) => break,
                 Err(Errno::ENOSYS) => {
                     NO_OPENAT2.store(true, Ordering::Relaxed);
                     break;

@@ -40,7 +40,7 @@ pub enum PlacementError {
 
 /// Spreads queue interrupts one CPU each, in queue order, wrapping around when there are
 /// more queues than CPUs. Equivalent to `echo CPU > /proc/irq/N/smp_affinity_list` for each
-/// queue in turn, as the seed's set_irq_affinity scripts do.
+/// queue in turn, as the NIC vendors' set_irq_affinity scripts do.
 pub fn round_robin(queues: &[QueueIrq], cpus: &CpuList) -> Result<Vec<Placement>, PlacementError> {
     let set = cpus.cpus();
     if set.is_empty() {

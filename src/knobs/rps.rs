@@ -1,6 +1,6 @@
 //! Receive Packet Steering: the CPU mask of every receive queue
 //! (`/sys/class/net/IFACE/queues/rx-N/rps_cpus`). On a NIC with one queue (most VMs: virtio
-//! with combined 1) RPS is how receive work spreads over cores (seed 003, "Setting Multi-Rx,
+//! with combined 1) RPS is how receive work spreads over cores (the benchmark write-up's "Setting Multi-Rx,
 //! Tx queue"). The file holds a hex bitmask in comma-separated 32-bit words, most significant
 //! first (`00000000,0000000f`), not the CPU-list syntax.
 

@@ -1,5 +1,5 @@
 //! RSS hash fields per flow type (`ethtool -n/-N IFACE rx-flow-hash FLOW FIELDS`, the
-//! ETHTOOL_GRXFH/SRXFH ioctls): which header fields pick a packet's receive queue. Seed 003
+//! ETHTOOL_GRXFH/SRXFH ioctls): which header fields pick a packet's receive queue. The benchmark write-up
 //! checks `ethtool -n p2p2 rx-flow-hash tcp4` when spreading receive work over queues.
 
 use std::collections::BTreeMap;

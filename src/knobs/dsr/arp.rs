@@ -4,7 +4,7 @@
 //! arrives on or leaves by (`IN_DEV_MAXCONF` in include/linux/inetdevice.h), and ARP traffic
 //! never passes through `lo`. So the values are written to conf/all (and conf/default, for
 //! interfaces created later), and every uplink is reported with all, its own value and the
-//! effective one. The seed's `net.ipv4.conf.lo.arp_ignore = 1` changes nothing on the wire.
+//! effective one. A hand-made `net.ipv4.conf.lo.arp_ignore = 1` changes nothing on the wire.
 
 use std::io;
 

@@ -2,7 +2,7 @@
 //!
 //! The server must accept packets for the VIP (so it is a local address) but never answer ARP
 //! for it (so it is not on the NIC the balancer's LAN reaches). On `lo` with arp_ignore >= 1
-//! on the uplinks, both hold. The seed's `ifconfig eth0:0 VIP/32` puts it on the NIC, where
+//! on the uplinks, both hold. A hand-made `ifconfig eth0:0 VIP/32` puts it on the NIC, where
 //! the host answers ARP for it and takes traffic away from the balancer.
 
 use crate::host::{AddrAttrs, AddrError, IfAddr};

@@ -19,7 +19,7 @@ const CHECKS: &[&str] = &[
     "e1000e_apply_audit_rollback",
     "e1000e_kill9_mid_apply_then_rollback",
     "virtio_channels_irq_rps_rollback",
-    "rps_isolated_refused_and_undone",
+    "rps_isolated_refused_at_plan_time",
     "virtio_rx_flow_hash_apply_rollback",
     "net_sysctls_live_values_in_sync",
     "builtin_roles_audit_read_only",

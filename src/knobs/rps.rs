@@ -111,7 +111,9 @@ impl NicKnob for Rps {
 
     fn observe(rule: &NicRule, iface: &IfName, cx: &PlanCx) -> Observed {
         let cpus = match &rule.rps_cpus {
-            Some(RpsCpus::Cpus(c)) => resolve_cpus_for("rps_cpus", c, iface, cx),
+            Some(RpsCpus::Cpus(c)) => {
+                resolve_cpus_for("rps_cpus", c, iface, cx).and_then(|set| housekeeping(set, cx))
+            }
             _ => Ok(CpuList::from_cpus([])),
         };
         let fs = cx.host.fs;
@@ -141,6 +143,33 @@ impl NicKnob for Rps {
             None => Vec::new(),
         }
     }
+}
+
+/// The kernel never steers RPS work to an isolated CPU (`isolcpus=`, domain isolation): it
+/// stores a mask without them (`store_rps_map` in net/core/net-sysfs.c) and refuses one with
+/// nothing else (EINVAL). So the set is planned without them, and a set of isolated CPUs only
+/// is a plan-time error rather than a write the kernel refuses.
+fn housekeeping(set: CpuList, cx: &PlanCx) -> Result<CpuList, String> {
+    let Ok(isolated) = cx.isolated() else {
+        return Ok(set);
+    };
+    if isolated.is_empty() {
+        return Ok(set);
+    }
+    let kept = CpuList::from_cpus(
+        set.cpus()
+            .iter()
+            .copied()
+            .filter(|c| !isolated.contains(*c)),
+    );
+    if kept.is_empty() {
+        return Err(format!(
+            "rps_cpus resolves to CPUs {set}, all isolated ({isolated}): the kernel never steers \
+             RPS work to an isolated CPU and refuses such a mask; give \"local\" or a list of \
+             CPUs that are not isolated"
+        ));
+    }
+    Ok(kept)
 }
 
 /// One item per receive queue: desired the set's mask, live the queue's (pure).

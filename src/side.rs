@@ -26,6 +26,7 @@
 //! family for a write to `all`/`default`/`ip_forward`, the interface's for an interface key) is
 //! read before and after, so that anything else that changed is reported, never hidden.
 
+use crate::host::NicOpsExt as _;
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 

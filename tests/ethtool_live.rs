@@ -21,6 +21,7 @@
 
 mod common;
 
+use hosttune::host::NicOpsExt as _;
 use std::collections::BTreeMap;
 use std::process::Command;
 

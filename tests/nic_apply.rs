@@ -9,7 +9,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use hosttune::apply;
-use hosttune::host::{ChannelParams, Files, Host, NicError, NicOps, RingParams};
+use hosttune::host::{Files, Host, NicCmd, NicError, NicOps, NicValue};
 use hosttune::plan::{Kind, Status};
 use hosttune::profile::parse_str;
 use hosttune::snapshot::Origin;
@@ -41,19 +41,17 @@ struct Logged<'a> {
 }
 
 impl NicOps for Logged<'_> {
-    fn rings(&self, i: &IfName) -> Result<RingParams, NicError> {
-        self.rig.nic.rings(i)
+    fn get(&self, i: &IfName, cmd: NicCmd) -> Result<NicValue, NicError> {
+        self.rig.nic.get(i, cmd)
     }
-    fn set_rings(&self, i: &IfName, r: &RingParams) -> Result<(), NicError> {
-        self.log.borrow_mut().push(format!("rings {i}"));
-        self.rig.nic.set_rings(i, r)
-    }
-    fn channels(&self, i: &IfName) -> Result<ChannelParams, NicError> {
-        self.rig.nic.channels(i)
-    }
-    fn set_channels(&self, i: &IfName, c: &ChannelParams) -> Result<(), NicError> {
-        self.log.borrow_mut().push(format!("channels {i}"));
-        self.rig.nic.set_channels(i, c)
+    fn set(&self, i: &IfName, v: &NicValue) -> Result<(), NicError> {
+        let what = match v.cmd() {
+            NicCmd::Rings => "rings".to_string(),
+            NicCmd::Channels => "channels".to_string(),
+            other => format!("{other:?}"),
+        };
+        self.log.borrow_mut().push(format!("{what} {i}"));
+        self.rig.nic.set(i, v)
     }
 }
 

@@ -5,6 +5,7 @@
 
 mod common;
 
+use hosttune::host::NicOpsExt as _;
 use std::process::Output;
 
 use hosttune::host::ethtool::Ethtool;

@@ -230,60 +230,43 @@ fn a_change_no_row_names_is_recorded_reported_and_rolled_back() {
 struct LroNic(std::sync::Mutex<std::collections::BTreeMap<String, bool>>);
 
 impl crate::host::NicOps for LroNic {
-    fn rings(
+    fn get(
         &self,
         i: &crate::types::IfName,
-    ) -> Result<crate::host::RingParams, crate::host::NicError> {
-        Err(crate::host::NicError::unsupported(
-            "ETHTOOL_GRINGPARAM",
-            i,
-            "none",
-        ))
+        cmd: crate::host::NicCmd,
+    ) -> Result<crate::host::NicValue, crate::host::NicError> {
+        match cmd {
+            crate::host::NicCmd::Lro => Ok(crate::host::NicValue::Lro(
+                self.0
+                    .lock()
+                    .unwrap()
+                    .get(i.as_str())
+                    .copied()
+                    .unwrap_or(false),
+            )),
+            cmd => Err(crate::host::NicError::unsupported(
+                cmd.get_name(),
+                i,
+                "none",
+            )),
+        }
     }
-    fn set_rings(
+    fn set(
         &self,
         i: &crate::types::IfName,
-        _: &crate::host::RingParams,
+        v: &crate::host::NicValue,
     ) -> Result<(), crate::host::NicError> {
-        Err(crate::host::NicError::unsupported(
-            "ETHTOOL_SRINGPARAM",
-            i,
-            "none",
-        ))
-    }
-    fn channels(
-        &self,
-        i: &crate::types::IfName,
-    ) -> Result<crate::host::ChannelParams, crate::host::NicError> {
-        Err(crate::host::NicError::unsupported(
-            "ETHTOOL_GCHANNELS",
-            i,
-            "none",
-        ))
-    }
-    fn set_channels(
-        &self,
-        i: &crate::types::IfName,
-        _: &crate::host::ChannelParams,
-    ) -> Result<(), crate::host::NicError> {
-        Err(crate::host::NicError::unsupported(
-            "ETHTOOL_SCHANNELS",
-            i,
-            "none",
-        ))
-    }
-    fn lro(&self, i: &crate::types::IfName) -> Result<bool, crate::host::NicError> {
-        Ok(self
-            .0
-            .lock()
-            .unwrap()
-            .get(i.as_str())
-            .copied()
-            .unwrap_or(false))
-    }
-    fn set_lro(&self, i: &crate::types::IfName, on: bool) -> Result<(), crate::host::NicError> {
-        self.0.lock().unwrap().insert(i.as_str().to_string(), on);
-        Ok(())
+        match v {
+            crate::host::NicValue::Lro(on) => {
+                self.0.lock().unwrap().insert(i.as_str().to_string(), *on);
+                Ok(())
+            }
+            v => Err(crate::host::NicError::unsupported(
+                v.cmd().set_name(),
+                i,
+                "none",
+            )),
+        }
     }
 }
 

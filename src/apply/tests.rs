@@ -2,12 +2,13 @@
 //! re-creates queue IRQs in a copy of the `lb-ixgbe` fixture (eth0: 60-63, isolated 4-7),
 //! as ixgbe does: two new queues get IRQs 70 and 71.
 
+use crate::host::NicOpsExt as _;
 use std::path::Path;
 
 use nix::errno::Errno;
 
 use super::*;
-use crate::host::{ChannelParams, Files, NicOps, Offline, RootFs, paths};
+use crate::host::{ChannelParams, Files, Offline, RootFs, paths};
 use crate::plan::{Entry, Item, Kind, Status};
 use crate::snapshot::Kept;
 use crate::testing::fake_nic::{Driver, FakeNic};

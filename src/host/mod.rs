@@ -2,6 +2,7 @@
 //! and the service manager. Only resolve, observe and apply use them; fakes in
 //! [`crate::testing`] implement the same traits.
 
+pub mod abi;
 pub mod addrs;
 // The SIOCETHTOOL ABI: the one module allowed `unsafe`, each block with its SAFETY comment.
 #[allow(unsafe_code)]
@@ -16,7 +17,10 @@ pub mod systemd;
 
 pub use addrs::{AddrAttrs, AddrError, AddrFlags, AddrOps, AddrScope, IfAddr, IfRoute};
 pub use fs::{Files, RootFs, paths};
-pub use nic::{ChannelParams, FlowType, HashFields, NicError, NicOps, RingParams};
+pub use nic::{
+    ChannelParams, FlowHash, FlowType, HashFields, NicCmd, NicData, NicError, NicOps, NicOpsExt,
+    NicValue, RingParams,
+};
 pub use services::{ServiceError, ServiceState, Services};
 
 /// Everything the pipeline may touch on one host.
@@ -54,36 +58,11 @@ pub struct Offline;
 const OFFLINE: &str = "not available on an offline --root tree";
 
 impl NicOps for Offline {
-    fn rings(&self, iface: &crate::types::IfName) -> Result<RingParams, NicError> {
-        Err(NicError::unsupported("ETHTOOL_GRINGPARAM", iface, OFFLINE))
+    fn get(&self, iface: &crate::types::IfName, cmd: NicCmd) -> Result<NicValue, NicError> {
+        Err(NicError::unsupported(cmd.get_name(), iface, OFFLINE))
     }
-    fn set_rings(&self, iface: &crate::types::IfName, _: &RingParams) -> Result<(), NicError> {
-        Err(NicError::unsupported("ETHTOOL_SRINGPARAM", iface, OFFLINE))
-    }
-    fn channels(&self, iface: &crate::types::IfName) -> Result<ChannelParams, NicError> {
-        Err(NicError::unsupported("ETHTOOL_GCHANNELS", iface, OFFLINE))
-    }
-    fn set_channels(
-        &self,
-        iface: &crate::types::IfName,
-        _: &ChannelParams,
-    ) -> Result<(), NicError> {
-        Err(NicError::unsupported("ETHTOOL_SCHANNELS", iface, OFFLINE))
-    }
-    fn rx_flow_hash(
-        &self,
-        iface: &crate::types::IfName,
-        _: nic::FlowType,
-    ) -> Result<nic::HashFields, NicError> {
-        Err(NicError::unsupported("ETHTOOL_GRXFH", iface, OFFLINE))
-    }
-    fn set_rx_flow_hash(
-        &self,
-        iface: &crate::types::IfName,
-        _: nic::FlowType,
-        _: nic::HashFields,
-    ) -> Result<(), NicError> {
-        Err(NicError::unsupported("ETHTOOL_SRXFH", iface, OFFLINE))
+    fn set(&self, iface: &crate::types::IfName, v: &NicValue) -> Result<(), NicError> {
+        Err(NicError::unsupported(v.cmd().set_name(), iface, OFFLINE))
     }
 }
 

@@ -5,7 +5,7 @@
 use std::fmt;
 use std::str::FromStr;
 
-use crate::host::ethtool::abi;
+use crate::host::abi;
 use crate::types::IfName;
 
 /// Ring sizes and their driver maximums (`struct ethtool_ringparam`).
@@ -290,71 +290,207 @@ impl NicError {
     }
 }
 
-/// Ring, channel and RSS hash field ioctls on one interface in the current network
-/// namespace.
-pub trait NicOps {
-    /// Equivalent to `ethtool -g IFACE`.
-    fn rings(&self, iface: &IfName) -> Result<RingParams, NicError>;
-    /// Equivalent to `ethtool -G IFACE rx N tx N`; carries every count, so read first.
-    fn set_rings(&self, iface: &IfName, rings: &RingParams) -> Result<(), NicError>;
-    /// Equivalent to `ethtool -l IFACE`.
-    fn channels(&self, iface: &IfName) -> Result<ChannelParams, NicError>;
-    /// Equivalent to `ethtool -L IFACE combined N`; carries every count, so read first.
-    fn set_channels(&self, iface: &IfName, channels: &ChannelParams) -> Result<(), NicError>;
+/// One ethtool command pair (a get and its set), with the argument the get needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum NicCmd {
+    /// `ethtool -g/-G`.
+    Rings,
+    /// `ethtool -l/-L`.
+    Channels,
+    /// `ethtool -n/-N IFACE rx-flow-hash FLOW`.
+    RxFlowHash(FlowType),
+    /// `ethtool -k/-K IFACE lro` (the legacy flags word).
+    Lro,
+}
 
-    /// Equivalent to `ethtool -n IFACE rx-flow-hash FLOW`.
-    ///
-    /// The default answers `unsupported`, as a driver without the operation does, so that a
-    /// wrapper written before this method existed still compiles; every implementation in
-    /// hosttune overrides it.
-    fn rx_flow_hash(&self, iface: &IfName, flow: FlowType) -> Result<HashFields, NicError> {
-        let _ = flow;
-        Err(NicError::unsupported(
-            "ETHTOOL_GRXFH",
-            iface,
-            NOT_IMPLEMENTED,
-        ))
+impl NicCmd {
+    /// The ioctl that reads it, as errors name it.
+    pub fn get_name(self) -> &'static str {
+        match self {
+            Self::Rings => "ETHTOOL_GRINGPARAM",
+            Self::Channels => "ETHTOOL_GCHANNELS",
+            Self::RxFlowHash(_) => "ETHTOOL_GRXFH",
+            Self::Lro => "ETHTOOL_GFLAGS",
+        }
     }
 
-    /// Equivalent to `ethtool -N IFACE rx-flow-hash FLOW FIELDS`. Default as for
-    /// [`NicOps::rx_flow_hash`].
+    /// The ioctl that writes it.
+    pub fn set_name(self) -> &'static str {
+        match self {
+            Self::Rings => "ETHTOOL_SRINGPARAM",
+            Self::Channels => "ETHTOOL_SCHANNELS",
+            Self::RxFlowHash(_) => "ETHTOOL_SRXFH",
+            Self::Lro => "ETHTOOL_SFLAGS",
+        }
+    }
+}
+
+/// A value that one [`NicCmd`] reads and writes. Set calls carry the whole value, so a knob
+/// reads first and changes only its fields.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum NicValue {
+    Rings(RingParams),
+    Channels(ChannelParams),
+    RxFlowHash(FlowHash),
+    Lro(bool),
+}
+
+impl NicValue {
+    /// The command that reads and writes it.
+    pub fn cmd(&self) -> NicCmd {
+        match self {
+            Self::Rings(_) => NicCmd::Rings,
+            Self::Channels(_) => NicCmd::Channels,
+            Self::RxFlowHash(h) => NicCmd::RxFlowHash(h.flow),
+            Self::Lro(_) => NicCmd::Lro,
+        }
+    }
+}
+
+/// The RSS hash fields of one flow type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FlowHash {
+    pub flow: FlowType,
+    pub fields: HashFields,
+}
+
+/// The NIC seam: ethtool commands on one interface in the current network namespace, as
+/// data. A new ethtool command adds a [`NicCmd`] and a [`NicValue`] variant, its ABI in
+/// `host/abi.rs` and its arm in `host/ethtool.rs`; the fakes store any value as they find it.
+pub trait NicOps {
+    /// Reads one command's value. Equivalent to `ethtool -g/-l/-n/-k IFACE`.
+    fn get(&self, iface: &IfName, cmd: NicCmd) -> Result<NicValue, NicError>;
+    /// Writes one value. Equivalent to `ethtool -G/-L/-N/-K IFACE ...`.
+    fn set(&self, iface: &IfName, value: &NicValue) -> Result<(), NicError>;
+}
+
+/// A typed [`NicValue`]: what knobs read and write through [`NicOpsExt`].
+pub trait NicData: Sized {
+    /// What the get needs besides the interface (a flow type), `()` for most.
+    type Arg: Copy;
+    fn cmd(arg: Self::Arg) -> NicCmd;
+    fn from_value(v: NicValue) -> Option<Self>;
+    fn into_value(self) -> NicValue;
+}
+
+macro_rules! nic_data {
+    ($($ty:ty => $var:ident),* $(,)?) => {$(
+        impl NicData for $ty {
+            type Arg = ();
+            fn cmd((): ()) -> NicCmd {
+                NicCmd::$var
+            }
+            fn from_value(v: NicValue) -> Option<Self> {
+                match v {
+                    NicValue::$var(x) => Some(x),
+                    _ => None,
+                }
+            }
+            fn into_value(self) -> NicValue {
+                NicValue::$var(self)
+            }
+        }
+    )*};
+}
+
+nic_data!(RingParams => Rings, ChannelParams => Channels);
+
+impl NicData for FlowHash {
+    type Arg = FlowType;
+    fn cmd(flow: FlowType) -> NicCmd {
+        NicCmd::RxFlowHash(flow)
+    }
+    fn from_value(v: NicValue) -> Option<Self> {
+        match v {
+            NicValue::RxFlowHash(x) => Some(x),
+            _ => None,
+        }
+    }
+    fn into_value(self) -> NicValue {
+        NicValue::RxFlowHash(self)
+    }
+}
+
+/// Large receive offload on or off (`NETIF_F_LRO` through the legacy flags word).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lro(pub bool);
+
+impl NicData for Lro {
+    type Arg = ();
+    fn cmd((): ()) -> NicCmd {
+        NicCmd::Lro
+    }
+    fn from_value(v: NicValue) -> Option<Self> {
+        match v {
+            NicValue::Lro(on) => Some(Lro(on)),
+            _ => None,
+        }
+    }
+    fn into_value(self) -> NicValue {
+        NicValue::Lro(self.0)
+    }
+}
+
+/// Typed reads and writes over any [`NicOps`]: one generic pair for every command, and
+/// short names for the common ones.
+pub trait NicOpsExt: NicOps {
+    /// Reads a typed value.
+    fn read<T: NicData>(&self, iface: &IfName, arg: T::Arg) -> Result<T, NicError> {
+        let cmd = T::cmd(arg);
+        let v = self.get(iface, cmd)?;
+        T::from_value(v).ok_or_else(|| NicError::Os {
+            op: cmd.get_name(),
+            iface: iface.clone(),
+            errno: nix::errno::Errno::EPROTO,
+        })
+    }
+    /// Writes a typed value.
+    fn write<T: NicData>(&self, iface: &IfName, v: T) -> Result<(), NicError> {
+        self.set(iface, &v.into_value())
+    }
+    /// `ethtool -g IFACE`.
+    fn rings(&self, iface: &IfName) -> Result<RingParams, NicError> {
+        self.read(iface, ())
+    }
+    /// `ethtool -G IFACE rx N tx N`; carries every count, so read first.
+    fn set_rings(&self, iface: &IfName, r: &RingParams) -> Result<(), NicError> {
+        self.write(iface, *r)
+    }
+    /// `ethtool -l IFACE`.
+    fn channels(&self, iface: &IfName) -> Result<ChannelParams, NicError> {
+        self.read(iface, ())
+    }
+    /// `ethtool -L IFACE combined N`; carries every count, so read first.
+    fn set_channels(&self, iface: &IfName, c: &ChannelParams) -> Result<(), NicError> {
+        self.write(iface, *c)
+    }
+    /// `ethtool -n IFACE rx-flow-hash FLOW`.
+    fn rx_flow_hash(&self, iface: &IfName, flow: FlowType) -> Result<HashFields, NicError> {
+        self.read::<FlowHash>(iface, flow).map(|h| h.fields)
+    }
+    /// `ethtool -N IFACE rx-flow-hash FLOW FIELDS`.
     fn set_rx_flow_hash(
         &self,
         iface: &IfName,
         flow: FlowType,
         fields: HashFields,
     ) -> Result<(), NicError> {
-        let _ = (flow, fields);
-        Err(NicError::unsupported(
-            "ETHTOOL_SRXFH",
-            iface,
-            NOT_IMPLEMENTED,
-        ))
+        self.write(iface, FlowHash { flow, fields })
     }
-
-    /// Whether large receive offload is on. Equivalent to `ethtool -k IFACE` (its
-    /// `large-receive-offload` line). The kernel turns it off by itself when forwarding is
-    /// enabled, so hosttune records it before such a write. Default: `unsupported`.
+    /// Whether large receive offload is on (`ethtool -k IFACE`, `large-receive-offload`).
+    /// The kernel turns it off by itself when forwarding is enabled, so hosttune records it
+    /// before such a write.
     fn lro(&self, iface: &IfName) -> Result<bool, NicError> {
-        Err(NicError::unsupported(
-            "ETHTOOL_GFLAGS",
-            iface,
-            "no LRO here",
-        ))
+        self.read::<Lro>(iface, ()).map(|l| l.0)
     }
-
-    /// Equivalent to `ethtool -K IFACE lro on|off`. Default: `unsupported`.
+    /// `ethtool -K IFACE lro on|off`.
     fn set_lro(&self, iface: &IfName, on: bool) -> Result<(), NicError> {
-        let _ = on;
-        Err(NicError::unsupported(
-            "ETHTOOL_SFLAGS",
-            iface,
-            "no LRO here",
-        ))
+        self.write(iface, Lro(on))
     }
 }
 
-const NOT_IMPLEMENTED: &str = "this NicOps does not implement rx-flow-hash";
+impl<T: NicOps + ?Sized> NicOpsExt for T {}
 
 #[cfg(test)]
 mod tests {

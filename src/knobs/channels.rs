@@ -1,5 +1,6 @@
 //! Channel counts (`ethtool -l/-L`).
 
+use crate::host::NicOpsExt as _;
 use crate::host::{ChannelParams, Host, NicError};
 use crate::knobs::KnobError;
 use crate::knobs::cx::PlanCx;

@@ -6,6 +6,7 @@
 //! undo or rollback turns it back on.
 
 use crate::host::Host;
+use crate::host::NicOpsExt as _;
 use crate::knobs::{Kind, KnobError, Setting};
 
 /// [`Setting::Lro`]'s operations.

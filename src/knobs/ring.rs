@@ -1,5 +1,6 @@
 //! Ring buffer sizes (`ethtool -g/-G`).
 
+use crate::host::NicOpsExt as _;
 use crate::host::{Host, NicError, RingParams};
 use crate::knobs::KnobError;
 use crate::knobs::cx::PlanCx;

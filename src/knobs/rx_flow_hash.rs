@@ -2,6 +2,7 @@
 //! ETHTOOL_GRXFH/SRXFH ioctls): which header fields pick a packet's receive queue. The benchmark write-up
 //! checks `ethtool -n p2p2 rx-flow-hash tcp4` when spreading receive work over queues.
 
+use crate::host::NicOpsExt as _;
 use std::collections::BTreeMap;
 
 use crate::host::{FlowType, HashFields, Host, NicError};

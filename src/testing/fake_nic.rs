@@ -11,7 +11,9 @@ use std::sync::{Mutex, MutexGuard};
 use nix::errno::Errno;
 
 use crate::host::ethtool::nic_error;
-use crate::host::nic::{ChannelParams, FlowType, HashFields, NicError, NicOps, RingParams};
+use crate::host::nic::{
+    ChannelParams, FlowHash, FlowType, HashFields, NicCmd, NicError, NicOps, NicValue, RingParams,
+};
 use crate::types::IfName;
 
 /// How one fake interface's driver behaves. `ring_max` is the rx and tx ring maximum that
@@ -50,6 +52,8 @@ pub enum NicOp {
     SetChannels,
     GetRxFlowHash,
     SetRxFlowHash,
+    /// Any other command's get (`false`) or set (`true`).
+    Other(NicCmd, bool),
 }
 
 impl NicOp {
@@ -62,16 +66,23 @@ impl NicOp {
             Self::SetChannels => "ETHTOOL_SCHANNELS",
             Self::GetRxFlowHash => "ETHTOOL_GRXFH",
             Self::SetRxFlowHash => "ETHTOOL_SRXFH",
+            Self::Other(cmd, false) => cmd.get_name(),
+            Self::Other(cmd, true) => cmd.set_name(),
         }
     }
 }
 
 /// What a set call asked for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SetRequest {
     Rings(RingParams),
     Channels(ChannelParams),
-    RxFlowHash { flow: FlowType, fields: HashFields },
+    RxFlowHash {
+        flow: FlowType,
+        fields: HashFields,
+    },
+    /// Any other command's value.
+    Other(NicValue),
 }
 
 /// One set call, successful or not, in call order.
@@ -90,6 +101,9 @@ struct Iface {
     channels: ChannelParams,
     /// Hash fields of each flow type the driver hashes; empty where it has none.
     rxfh: BTreeMap<FlowType, HashFields>,
+    /// The values of every other command the interface has; a command not here is
+    /// EOPNOTSUPP, as a driver without the callback answers.
+    other: BTreeMap<NicCmd, NicValue>,
 }
 
 #[derive(Debug, Default)]
@@ -149,6 +163,7 @@ impl Driver {
                 combined,
             },
             rxfh: self.rxfh_defaults(),
+            other: BTreeMap::new(),
         }
     }
 
@@ -240,6 +255,27 @@ impl FakeNic {
         self
     }
 
+    /// Gives an interface a command that has no driver model here (LRO, features,
+    /// coalescing, ...), holding `value`; its sets store what they are given.
+    pub fn with_value(self, iface: &str, value: NicValue) -> Self {
+        let mut st = self.lock();
+        let nic = st.ifaces.get_mut(&name(iface));
+        let nic = nic.unwrap_or_else(|| panic!("fake nic: no such iface {iface}"));
+        nic.other.insert(value.cmd(), value);
+        drop(st);
+        self
+    }
+
+    /// The current value of a command stored with [`FakeNic::with_value`].
+    pub fn value_of(&self, iface: &str, cmd: NicCmd) -> Option<NicValue> {
+        self.lock()
+            .ifaces
+            .get(&name(iface))?
+            .other
+            .get(&cmd)
+            .cloned()
+    }
+
     /// Makes the next `op` on `iface` fail with `errno`, once, before any other check.
     pub fn fail_next(&self, iface: &str, op: NicOp, errno: Errno) {
         self.lock().faults.push((name(iface), op, errno));
@@ -318,14 +354,14 @@ impl FakeNic {
     }
 }
 
-impl NicOps for FakeNic {
-    fn rings(&self, iface: &IfName) -> Result<RingParams, NicError> {
+impl FakeNic {
+    fn rings_op(&self, iface: &IfName) -> Result<RingParams, NicError> {
         self.run(iface, NicOp::GetRings, None, |nic| {
             nic.rings.ok_or(Errno::EOPNOTSUPP)
         })
     }
 
-    fn set_rings(&self, iface: &IfName, want: &RingParams) -> Result<(), NicError> {
+    fn set_rings_op(&self, iface: &IfName, want: &RingParams) -> Result<(), NicError> {
         let req = Some(SetRequest::Rings(*want));
         self.run(iface, NicOp::SetRings, req, |nic| {
             let cur = nic.rings.as_mut().ok_or(Errno::EOPNOTSUPP)?;
@@ -344,11 +380,11 @@ impl NicOps for FakeNic {
         })
     }
 
-    fn channels(&self, iface: &IfName) -> Result<ChannelParams, NicError> {
+    fn channels_op(&self, iface: &IfName) -> Result<ChannelParams, NicError> {
         self.run(iface, NicOp::GetChannels, None, |nic| Ok(nic.channels))
     }
 
-    fn set_channels(&self, iface: &IfName, want: &ChannelParams) -> Result<(), NicError> {
+    fn set_channels_op(&self, iface: &IfName, want: &ChannelParams) -> Result<(), NicError> {
         let req = Some(SetRequest::Channels(*want));
         self.run(iface, NicOp::SetChannels, req, |nic| {
             let cur = &mut nic.channels;
@@ -374,7 +410,7 @@ impl NicOps for FakeNic {
         })
     }
 
-    fn rx_flow_hash(&self, iface: &IfName, flow: FlowType) -> Result<HashFields, NicError> {
+    fn rx_flow_hash_op(&self, iface: &IfName, flow: FlowType) -> Result<HashFields, NicError> {
         self.run(iface, NicOp::GetRxFlowHash, None, |nic| {
             if matches!(nic.driver, Driver::Veth { .. }) {
                 return Err(Errno::EOPNOTSUPP);
@@ -383,7 +419,7 @@ impl NicOps for FakeNic {
         })
     }
 
-    fn set_rx_flow_hash(
+    fn set_rx_flow_hash_op(
         &self,
         iface: &IfName,
         flow: FlowType,
@@ -402,6 +438,39 @@ impl NicOps for FakeNic {
             *slot = want;
             Ok(())
         })
+    }
+}
+
+impl NicOps for FakeNic {
+    fn get(&self, iface: &IfName, cmd: NicCmd) -> Result<NicValue, NicError> {
+        Ok(match cmd {
+            NicCmd::Rings => NicValue::Rings(self.rings_op(iface)?),
+            NicCmd::Channels => NicValue::Channels(self.channels_op(iface)?),
+            NicCmd::RxFlowHash(flow) => NicValue::RxFlowHash(FlowHash {
+                flow,
+                fields: self.rx_flow_hash_op(iface, flow)?,
+            }),
+            cmd => self.run(iface, NicOp::Other(cmd, false), None, |nic| {
+                nic.other.get(&cmd).cloned().ok_or(Errno::EOPNOTSUPP)
+            })?,
+        })
+    }
+
+    fn set(&self, iface: &IfName, v: &NicValue) -> Result<(), NicError> {
+        match v {
+            NicValue::Rings(r) => self.set_rings_op(iface, r),
+            NicValue::Channels(c) => self.set_channels_op(iface, c),
+            NicValue::RxFlowHash(h) => self.set_rx_flow_hash_op(iface, h.flow, h.fields),
+            v => {
+                let cmd = v.cmd();
+                let req = Some(SetRequest::Other(v.clone()));
+                self.run(iface, NicOp::Other(cmd, true), req, |nic| {
+                    let slot = nic.other.get_mut(&cmd).ok_or(Errno::EOPNOTSUPP)?;
+                    *slot = v.clone();
+                    Ok(())
+                })
+            }
+        }
     }
 }
 

@@ -7,7 +7,9 @@
 //!   `rings none`, EOPNOTSUPP) and `channels RX TX OTHER COMBINED MAX_RX MAX_TX MAX_OTHER
 //!   MAX_COMBINED`, then one `rxfh FLOW FIELDS` line (`rxfh tcp4 sdfn`) per flow type whose
 //!   RSS hash fields the interface has (no line: EOPNOTSUPP for that flow type; a line that
-//!   does not parse: EIO); a missing interface directory is ENODEV.
+//!   does not parse: EIO), and one `value JSON` line per other command the interface has
+//!   (`value {"lro":false}`, a serialized `NicValue`; no line: EOPNOTSUPP); a missing
+//!   interface directory is ENODEV.
 //! - `/run/hosttune-test/units/UNIT`: `active|inactive enabled|disabled`; a missing file is a
 //!   unit that is not installed.
 
@@ -15,7 +17,9 @@ use std::path::PathBuf;
 
 use nix::errno::Errno;
 
-use crate::host::nic::{ChannelParams, FlowType, HashFields, NicError, NicOps, RingParams};
+use crate::host::nic::{
+    ChannelParams, FlowHash, FlowType, HashFields, NicCmd, NicError, NicOps, NicValue, RingParams,
+};
 use crate::host::services::{ServiceError, ServiceState, Services};
 use crate::host::{Files, RootFs, paths};
 use crate::types::IfName;
@@ -31,6 +35,7 @@ struct EthtoolFile {
     rings: Vec<u32>,
     channels: Vec<u32>,
     rxfh: Vec<(FlowType, HashFields)>,
+    other: Vec<NicValue>,
 }
 
 fn os(op: &'static str, iface: &IfName, errno: Errno) -> NicError {
@@ -54,12 +59,21 @@ impl FileNic {
             rings: Vec::new(),
             channels: Vec::new(),
             rxfh: Vec::new(),
+            other: Vec::new(),
         };
         for line in text.lines() {
             let mut w = line.split_whitespace();
             let slot = match w.next() {
                 Some("rings") => &mut out.rings,
                 Some("channels") => &mut out.channels,
+                Some("value") => {
+                    let json = line.trim_start().strip_prefix("value").unwrap_or("");
+                    match serde_json::from_str(json) {
+                        Ok(v) => out.other.push(v),
+                        Err(_) => return Err(os(op, iface, Errno::EIO)),
+                    }
+                    continue;
+                }
                 Some("rxfh") => {
                     let flow = w.next().and_then(|f| f.parse().ok());
                     let fields = w.next().and_then(|f| f.parse().ok());
@@ -89,14 +103,18 @@ impl FileNic {
         for (flow, fields) in &v.rxfh {
             text += &format!("rxfh {flow} {fields}\n");
         }
+        for v in &v.other {
+            let json = serde_json::to_string(v).map_err(|_| os(op, iface, Errno::EIO))?;
+            text += &format!("value {json}\n");
+        }
         self.fs
             .write(&paths::net(iface, "ethtool"), &text)
             .map_err(|_| os(op, iface, Errno::EIO))
     }
 }
 
-impl NicOps for FileNic {
-    fn rings(&self, iface: &IfName) -> Result<RingParams, NicError> {
+impl FileNic {
+    fn rings_op(&self, iface: &IfName) -> Result<RingParams, NicError> {
         let v = self.load("ETHTOOL_GRINGPARAM", iface)?;
         match v.rings.as_slice() {
             [rx, tx, rx_max, tx_max] => Ok(RingParams {
@@ -114,7 +132,7 @@ impl NicOps for FileNic {
         }
     }
 
-    fn set_rings(&self, iface: &IfName, r: &RingParams) -> Result<(), NicError> {
+    fn set_rings_op(&self, iface: &IfName, r: &RingParams) -> Result<(), NicError> {
         let op = "ETHTOOL_SRINGPARAM";
         let mut v = self.load(op, iface)?;
         let [_, _, rx_max, tx_max] = v.rings.as_slice() else {
@@ -127,7 +145,7 @@ impl NicOps for FileNic {
         self.store(op, iface, &v)
     }
 
-    fn channels(&self, iface: &IfName) -> Result<ChannelParams, NicError> {
+    fn channels_op(&self, iface: &IfName) -> Result<ChannelParams, NicError> {
         let v = self.load("ETHTOOL_GCHANNELS", iface)?;
         match v.channels.as_slice() {
             [
@@ -157,9 +175,9 @@ impl NicOps for FileNic {
         }
     }
 
-    fn set_channels(&self, iface: &IfName, c: &ChannelParams) -> Result<(), NicError> {
+    fn set_channels_op(&self, iface: &IfName, c: &ChannelParams) -> Result<(), NicError> {
         let op = "ETHTOOL_SCHANNELS";
-        let now = self.channels(iface)?;
+        let now = self.channels_op(iface)?;
         if c.rx > now.max_rx
             || c.tx > now.max_tx
             || c.other > now.max_other
@@ -183,7 +201,7 @@ impl NicOps for FileNic {
         self.store(op, iface, &v)
     }
 
-    fn rx_flow_hash(&self, iface: &IfName, flow: FlowType) -> Result<HashFields, NicError> {
+    fn rx_flow_hash_op(&self, iface: &IfName, flow: FlowType) -> Result<HashFields, NicError> {
         let op = "ETHTOOL_GRXFH";
         let v = self.load(op, iface)?;
         v.rxfh
@@ -193,7 +211,7 @@ impl NicOps for FileNic {
             .ok_or_else(|| NicError::unsupported(op, iface, &format!("no rxfh {flow} line")))
     }
 
-    fn set_rx_flow_hash(
+    fn set_rx_flow_hash_op(
         &self,
         iface: &IfName,
         flow: FlowType,
@@ -244,6 +262,43 @@ impl FileServices {
     }
 }
 
+impl NicOps for FileNic {
+    fn get(&self, iface: &IfName, cmd: NicCmd) -> Result<NicValue, NicError> {
+        Ok(match cmd {
+            NicCmd::Rings => NicValue::Rings(self.rings_op(iface)?),
+            NicCmd::Channels => NicValue::Channels(self.channels_op(iface)?),
+            NicCmd::RxFlowHash(flow) => NicValue::RxFlowHash(FlowHash {
+                flow,
+                fields: self.rx_flow_hash_op(iface, flow)?,
+            }),
+            cmd => {
+                let op = cmd.get_name();
+                let v = self.load(op, iface)?;
+                v.other
+                    .into_iter()
+                    .find(|v| v.cmd() == cmd)
+                    .ok_or_else(|| NicError::unsupported(op, iface, "no value line"))?
+            }
+        })
+    }
+
+    fn set(&self, iface: &IfName, value: &NicValue) -> Result<(), NicError> {
+        match value {
+            NicValue::Rings(r) => self.set_rings_op(iface, r),
+            NicValue::Channels(c) => self.set_channels_op(iface, c),
+            NicValue::RxFlowHash(h) => self.set_rx_flow_hash_op(iface, h.flow, h.fields),
+            value => {
+                let op = value.cmd().set_name();
+                let mut v = self.load(op, iface)?;
+                let slot = v.other.iter_mut().find(|o| o.cmd() == value.cmd());
+                *slot.ok_or_else(|| NicError::unsupported(op, iface, "no value line"))? =
+                    value.clone();
+                self.store(op, iface, &v)
+            }
+        }
+    }
+}
+
 impl Services for FileServices {
     fn state(&self, unit: &str) -> Result<Option<ServiceState>, ServiceError> {
         match self.fs.read(&Self::path(unit)) {
@@ -273,6 +328,7 @@ impl Services for FileServices {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::host::NicOpsExt as _;
 
     fn ifn(s: &str) -> IfName {
         s.parse().unwrap()

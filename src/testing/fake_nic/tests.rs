@@ -1,6 +1,7 @@
 //! Unit tests for `FakeNic`: each driver rule, the ethtool core's checks, faults and the log.
 
 use super::*;
+use crate::host::NicOpsExt as _;
 
 fn ifn(s: &str) -> IfName {
     s.parse().unwrap()

@@ -141,14 +141,12 @@ impl Plan {
     }
 }
 
-/// Inside a non-initial network namespace: `/proc/irq`, the isolated CPUs and the service
-/// manager belong to the whole host, so their items are `skipped`, never written.
+/// Inside a non-initial network namespace: the isolated CPUs and the service manager belong
+/// to the whole host, so the items of `[cpu]` and `[irqbalance]` are `skipped`, never
+/// written. (NIC knobs declare it themselves: `NicKnob::HOST_GLOBAL`.)
 fn skip_host_global(entries: &mut [Entry]) {
     for e in entries.iter_mut() {
-        let global = matches!(
-            e.item.kind,
-            Kind::IrqAffinity | Kind::IsolatedCpus | Kind::Irqbalance
-        );
+        let global = matches!(e.item.kind, Kind::IsolatedCpus | Kind::Irqbalance);
         if global && e.item.status != Status::Skipped {
             e.item.status = Status::Skipped;
             e.item.note = Some(crate::knobs::netns::HOST_GLOBAL.into());
@@ -221,10 +219,10 @@ pub fn rollback_entries(
         .collect()
 }
 
-/// Whether a setting is restored after the others: IRQ affinity and RPS masks belong to a
-/// NIC's queues, which restoring its channels re-creates.
+/// Whether a setting is restored after the others, as its kind declares
+/// ([`crate::knobs::SettingOps::restores_late`]).
 pub fn restores_late(s: &Setting) -> bool {
-    matches!(s, Setting::IrqAffinity { .. } | Setting::Rps { .. })
+    s.restores_late()
 }
 
 /// Why a recorded setting could not be read back for a rollback.

@@ -19,6 +19,12 @@ fn order(kind: Kind) -> Option<usize> {
     NIC_KNOBS.iter().position(|k| k.kind() == kind)
 }
 
+/// The kinds a re-plan follows, for messages: `channels`, `channels or rings`.
+fn changed(after: &[Kind]) -> String {
+    let names: Vec<&str> = after.iter().map(|k| k.as_str()).collect();
+    names.join(" or ")
+}
+
 /// After a change of `kind` on `iface` (step `next - 1`), every knob whose plan that makes
 /// stale is dropped from the steps ahead and planned again after the last step ahead on
 /// `iface` of a knob that comes before it.
@@ -45,7 +51,8 @@ pub(super) fn schedule(
                 j += 1;
             }
         }
-        let before = |k: Kind| order(k).is_some_and(|o| o < replan.knob);
+        let mine = order(replan.knob);
+        let before = |k: Kind| order(k).is_some_and(|o| mine.is_some_and(|m| o < m));
         let at = steps[next..]
             .iter()
             .rposition(|s| {
@@ -77,7 +84,10 @@ pub(super) fn run(
         let why = e.item.note.clone().unwrap_or_default();
         return Err(Box::new((
             e.item.clone(),
-            other(format!("after the {} change: {why}", Kind::Channels)),
+            other(format!(
+                "after the {} change: {why}",
+                changed(replan.after())
+            )),
         )));
     }
     let fresh: Vec<Step> = entries.iter().filter_map(Change::step).collect();

@@ -20,6 +20,8 @@
 use std::collections::BTreeMap;
 
 use crate::cpulist::CpuList;
+use crate::knobs::nic::EvidenceHint;
+use crate::knobs::registry::nic_knob;
 use crate::knobs::{Entry, Kind, Setting};
 use crate::sysctl::SysctlKey;
 use crate::types::IfName;
@@ -66,19 +68,23 @@ const LISTEN: &[&str] = &["TcpExtListenOverflows", "TcpExtListenDrops"];
 /// The counters tied to one planned item. `irq_cpus` is each interface's resolved
 /// `irq_cpus` set (an IRQ item of an interface not in it has no evidence).
 pub fn sources(e: &Entry, irq_cpus: &BTreeMap<IfName, CpuList>) -> Vec<Source> {
-    match e.item.kind {
-        Kind::Sysctl => sysctl_sources(&e.item.object),
-        Kind::Ring | Kind::Channels => match &e.iface {
-            Some(iface) => ["rx_missed_errors", "rx_dropped", "rx_fifo_errors"]
-                .into_iter()
-                .map(|stat| Source::Nic {
+    if e.item.kind == Kind::Sysctl {
+        return sysctl_sources(&e.item.object);
+    }
+    // A NIC knob names its own counters.
+    let hint = nic_knob(e.item.kind).map_or(EvidenceHint::None, |k| k.evidence());
+    match hint {
+        EvidenceHint::NicStats(stats) => match &e.iface {
+            Some(iface) => stats
+                .iter()
+                .map(|&stat| Source::Nic {
                     iface: iface.clone(),
                     stat,
                 })
                 .collect(),
             None => Vec::new(),
         },
-        Kind::IrqAffinity => {
+        EvidenceHint::IrqOutside => {
             let irq = [&e.desired, &e.live]
                 .into_iter()
                 .flatten()
@@ -95,7 +101,7 @@ pub fn sources(e: &Entry, irq_cpus: &BTreeMap<IfName, CpuList>) -> Vec<Source> {
                 _ => Vec::new(),
             }
         }
-        _ => Vec::new(),
+        EvidenceHint::None => Vec::new(),
     }
 }
 

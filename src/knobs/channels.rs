@@ -4,11 +4,24 @@ use crate::host::NicOpsExt as _;
 use crate::host::{ChannelParams, Host, NicError};
 use crate::knobs::KnobError;
 use crate::knobs::cx::PlanCx;
-use crate::knobs::nic::NicKnob;
-use crate::knobs::nic::{ChannelSpec, NicRule};
+use crate::knobs::nic_knob::{Count, EvidenceHint, NicKnob};
 use crate::knobs::queues::{compare, pick, read_failed, refused};
 use crate::knobs::{Entry, Kind, Setting};
+use crate::schema::{Loc, ProfileError};
 use crate::types::IfName;
+use serde::{Deserialize, Serialize};
+
+/// `channels = { combined = 4 }` or `{ rx = 4, tx = 4 }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ChannelSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub combined: Option<Count>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rx: Option<Count>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tx: Option<Count>,
+}
 
 /// The `channels` knob: one `channels` item per interface. Combined versus separate rx/tx
 /// follows what the driver reports (a maximum above 0); asking for a kind the driver lacks is
@@ -18,21 +31,36 @@ use crate::types::IfName;
 pub struct Channels;
 
 impl NicKnob for Channels {
+    type Spec = ChannelSpec;
     type Observed = Result<ChannelParams, NicError>;
     const KIND: Kind = Kind::Channels;
 
-    fn set_by(rule: &NicRule) -> bool {
-        rule.channels.is_some()
+    /// Combined with separate rx/tx, or none of them.
+    fn validate(c: &ChannelSpec, at: &Loc, errs: &mut Vec<ProfileError>) {
+        if c.combined.is_some() && (c.rx.is_some() || c.tx.is_some()) {
+            errs.push(ProfileError::invalid(
+                at.clone(),
+                "channels: give combined, or rx/tx, not both",
+            ));
+        }
+        if c.combined.is_none() && c.rx.is_none() && c.tx.is_none() {
+            errs.push(ProfileError::invalid(
+                at.clone(),
+                "channels: give combined or rx/tx",
+            ));
+        }
     }
 
-    fn observe(_: &NicRule, iface: &IfName, cx: &PlanCx) -> Self::Observed {
+    /// Too few queues show as drops before the stack sees the packets.
+    fn evidence() -> EvidenceHint {
+        EvidenceHint::NicStats(super::ring::QUEUE_DROPS)
+    }
+
+    fn observe(_: &ChannelSpec, iface: &IfName, cx: &PlanCx) -> Self::Observed {
         cx.host.nic.channels(iface)
     }
 
-    fn diff(rule: &NicRule, iface: &IfName, live: Self::Observed) -> Vec<Entry> {
-        let Some(spec) = &rule.channels else {
-            return Vec::new();
-        };
+    fn diff(spec: &ChannelSpec, iface: &IfName, live: Self::Observed) -> Vec<Entry> {
         let asked = spec_text(spec);
         let live = match live {
             Ok(c) => c,

@@ -12,10 +12,49 @@ use crate::host::{Host, paths};
 use crate::irq::{Affinity, QueueIrq, queue_irqs_in, read_affinity, round_robin};
 use crate::knobs::KnobError;
 use crate::knobs::cx::PlanCx;
-use crate::knobs::nic::NicKnob;
-use crate::knobs::nic::{IrqCpus, NicRule};
+use crate::knobs::nic_knob::{EvidenceHint, NicKnob};
 use crate::knobs::{Entry, Item, Kind, Setting, Status};
 use crate::types::IfName;
+use serde::{Deserialize, Serialize};
+
+/// Where a NIC's queue IRQs go.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub enum IrqCpus {
+    /// `/sys/devices/system/cpu/isolated`.
+    Isolated,
+    /// The device's `local_cpulist` (all CPUs when its `numa_node` is -1).
+    Local,
+    /// An explicit list.
+    List(CpuList),
+}
+
+impl TryFrom<String> for IrqCpus {
+    type Error = String;
+    fn try_from(s: String) -> Result<Self, String> {
+        match s.as_str() {
+            "isolated" => Ok(Self::Isolated),
+            "local" => Ok(Self::Local),
+            other => match other.parse::<CpuList>() {
+                Ok(l) if !l.is_empty() => Ok(Self::List(l)),
+                Ok(_) => Err("irq_cpus must not be empty".into()),
+                Err(e) => Err(format!(
+                    "irq_cpus must be \"isolated\", \"local\" or a CPU list: {e}"
+                )),
+            },
+        }
+    }
+}
+
+impl From<IrqCpus> for String {
+    fn from(c: IrqCpus) -> String {
+        match c {
+            IrqCpus::Isolated => "isolated".into(),
+            IrqCpus::Local => "local".into(),
+            IrqCpus::List(l) => l.to_string(),
+        }
+    }
+}
 
 /// The `irq_cpus` knob: one `irq_affinity` item per queue IRQ of the interface, desired one
 /// CPU (round-robin over the set), live `smp_affinity_list`. A CPU set that is empty or not
@@ -33,11 +72,14 @@ pub struct Observed {
 }
 
 impl NicKnob for IrqAffinity {
+    type Spec = IrqCpus;
     type Observed = Observed;
     const KIND: Kind = Kind::IrqAffinity;
+    /// `/proc/irq` belongs to the whole host, whatever the network namespace.
+    const HOST_GLOBAL: bool = true;
 
-    fn set_by(rule: &NicRule) -> bool {
-        rule.irq_cpus.is_some()
+    fn evidence() -> EvidenceHint {
+        EvidenceHint::IrqOutside
     }
 
     /// Changing channels frees and requests the queue IRQs anew: the numbers planned before
@@ -46,11 +88,8 @@ impl NicKnob for IrqAffinity {
         &[Kind::Channels]
     }
 
-    fn observe(rule: &NicRule, iface: &IfName, cx: &PlanCx) -> Observed {
-        let cpus = match &rule.irq_cpus {
-            Some(c) => resolve_numa("irq_cpus", c, iface, cx),
-            None => Err("no irq_cpus".into()),
-        };
+    fn observe(spec: &IrqCpus, iface: &IfName, cx: &PlanCx) -> Observed {
+        let cpus = resolve_numa("irq_cpus", spec, iface, cx);
         let queues = match cx.interrupts() {
             Err(e) => Err((false, format!("interface {iface}: {e}"))),
             Ok(parsed) => queue_irqs_in(cx.host.fs, iface, parsed).map_err(|e| {
@@ -76,11 +115,8 @@ impl NicKnob for IrqAffinity {
         }
     }
 
-    fn diff(rule: &NicRule, iface: &IfName, o: Observed) -> Vec<Entry> {
-        match &rule.irq_cpus {
-            Some(cpus) => diff(cpus, iface, o),
-            None => Vec::new(),
-        }
+    fn diff(cpus: &IrqCpus, iface: &IfName, o: Observed) -> Vec<Entry> {
+        diff(cpus, iface, o)
     }
 }
 
@@ -374,6 +410,10 @@ pub fn read(host: &Host, at: &Setting) -> Result<Setting, KnobError> {
 pub struct IrqOps;
 
 impl crate::knobs::SettingOps for IrqOps {
+    /// Restoring channels re-creates the queues (stale after channels): restored after.
+    fn restores_late() -> bool {
+        true
+    }
     fn address(s: &Setting) -> String {
         let Setting::IrqAffinity { irq, .. } = s else {
             unreachable!()

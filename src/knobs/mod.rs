@@ -13,6 +13,7 @@ mod item;
 pub mod lro;
 pub mod netns;
 pub mod nic;
+pub mod nic_knob;
 pub mod portset;
 pub mod queues;
 pub mod ram;

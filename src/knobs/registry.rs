@@ -1,8 +1,10 @@
 //! The registry: every kind of item, every kind of value a snapshot holds, and the per-NIC
-//! knobs in the order apply works. Adding a knob means its own file under `knobs/`, its
-//! lines here, and its tests (README, "Adding a knob").
+//! knobs in the order apply works. Adding a NIC knob means its own file under `knobs/`, a
+//! line in `nic_knobs!` (plus its kind and, for a new kind of value, its snapshot variant),
+//! and its tests (README, "Adding a knob").
 
-use super::nic::{AnyNicKnob, ChannelSpec, Count, IfGlob, IrqCpus, RingSpec};
+use super::ifglob::IfGlob;
+use super::nic_knob::{AnyNicKnob, InRule, NicKnob};
 use super::setting::{kinds, settings};
 use super::{
     channels, dsr, irq, irqbalance, lro, ring, route, rps, rx_flow_hash, sysctl, txqueuelen,
@@ -68,45 +70,67 @@ settings! {
     Lro { iface: IfName, on: bool } => lro::LroOps;
 }
 
-/// One `[[nic]]` rule.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct NicRule {
-    /// Omitted: every physical NIC (one with `/sys/class/net/IFACE/device`).
-    #[serde(rename = "match", default, skip_serializing_if = "Option::is_none")]
-    pub pattern: Option<IfGlob>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rings: Option<RingSpec>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub channels: Option<ChannelSpec>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub txqueuelen: Option<Count>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rps_cpus: Option<rps::RpsCpus>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rx_flow_hash: Option<rx_flow_hash::FlowHashSpec>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub irq_cpus: Option<IrqCpus>,
+/// Declares the `[[nic]]` rule and the per-NIC knobs from `key: Knob` lines, in apply
+/// order: the rule gets one optional field per knob (of the knob's `Spec`), each knob learns
+/// its key ([`InRule`]), and [`NIC_KNOBS`] lists them.
+macro_rules! nic_knobs {
+    ($( $(#[$m:meta])* $field:ident : $knob:path ),* $(,)?) => {
+        /// One `[[nic]]` rule.
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+        #[serde(deny_unknown_fields)]
+        pub struct NicRule {
+            /// Omitted: every physical NIC (one with `/sys/class/net/IFACE/device`).
+            #[serde(rename = "match", default, skip_serializing_if = "Option::is_none")]
+            pub pattern: Option<IfGlob>,
+            $(
+                $(#[$m])*
+                #[serde(default, skip_serializing_if = "Option::is_none")]
+                pub $field: Option<<$knob as NicKnob>::Spec>,
+            )*
+        }
+
+        $(
+            impl InRule<NicRule> for $knob {
+                const FIELD: &'static str = stringify!($field);
+                fn spec(rule: &NicRule) -> Option<&<$knob as NicKnob>::Spec> {
+                    rule.$field.as_ref()
+                }
+            }
+        )*
+
+        /// The per-NIC knobs, in the order apply works on one interface.
+        pub static NIC_KNOBS: &[&dyn AnyNicKnob<NicRule>] = &[ $( &$knob, )* ];
+    };
 }
 
-/// The per-NIC knobs, in the order apply works on one interface: channels first (changing
-/// them re-creates the queues), then rings, txqueuelen, the queues' RPS masks and RSS hash
-/// fields, and IRQ affinity last.
-pub static NIC_KNOBS: &[&dyn AnyNicKnob] = &[
-    &channels::Channels,
-    &ring::Rings,
-    &txqueuelen::Txqueuelen,
-    &rps::Rps,
-    &rx_flow_hash::RxFlowHash,
-    &irq::IrqAffinity,
-];
+// Channels first (changing them re-creates the queues), then rings, txqueuelen, the queues'
+// RPS masks and RSS hash fields, and IRQ affinity last.
+nic_knobs! {
+    /// `channels = { combined = 4 }` (`ethtool -L`).
+    channels: channels::Channels,
+    /// `rings = { rx = 4096, tx = "max" }` (`ethtool -G`).
+    rings: ring::Rings,
+    /// `txqueuelen = 10000`.
+    txqueuelen: txqueuelen::Txqueuelen,
+    /// `rps_cpus = "local"` or a CPU list.
+    rps_cpus: rps::Rps,
+    /// `rx_flow_hash = { tcp4 = "sdfn" }` (`ethtool -N rx-flow-hash`).
+    rx_flow_hash: rx_flow_hash::RxFlowHash,
+    /// `irq_cpus = "isolated"`, `"local"` or a CPU list.
+    irq_cpus: irq::IrqAffinity,
+}
+
+/// The NIC knob whose items are of `kind`.
+pub fn nic_knob(kind: Kind) -> Option<&'static dyn AnyNicKnob<NicRule>> {
+    NIC_KNOBS.iter().copied().find(|k| k.kind() == kind)
+}
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn every_nic_knob_has_its_own_reported_kind() {
+    fn every_nic_knob_has_its_own_kind_and_key() {
         let kinds: Vec<Kind> = NIC_KNOBS.iter().map(|k| k.kind()).collect();
         let mut sorted = kinds.clone();
         sorted.sort();
@@ -116,13 +140,67 @@ mod tests {
             kinds.len(),
             "two NIC knobs share a kind: {kinds:?}"
         );
-        assert!(kinds.iter().all(|k| Kind::ALL.contains(k)), "{kinds:?}");
+        let fields: Vec<&str> = NIC_KNOBS.iter().map(|k| k.field()).collect();
+        // The keys are the rule's TOML keys: a rule with each of them parses.
+        for f in &fields {
+            let err = toml::from_str::<NicRule>(&format!("{f} = 0")).unwrap_err();
+            assert!(!err.to_string().contains("unknown field"), "{f}: {err}");
+        }
+        for k in NIC_KNOBS {
+            assert!(
+                std::ptr::eq(nic_knob(k.kind()).unwrap(), *k),
+                "{}",
+                k.kind()
+            );
+        }
         assert_eq!(kinds[0], Kind::Channels, "channels re-create queues: first");
         assert_eq!(
             kinds.last(),
             Some(&Kind::IrqAffinity),
             "IRQs of the final queues: last"
         );
+        assert!(nic_knob(Kind::Sysctl).is_none());
+    }
+
+    #[test]
+    fn what_is_re_planned_after_channels_is_restored_after_them() {
+        let eth0: IfName = "eth0".parse().unwrap();
+        let samples = [
+            Setting::Channels {
+                iface: eth0.clone(),
+                rx: 0,
+                tx: 0,
+                other: 0,
+                combined: 1,
+            },
+            Setting::Rings {
+                iface: eth0.clone(),
+                rx: 1,
+                tx: 1,
+            },
+            Setting::Txqueuelen {
+                iface: eth0.clone(),
+                len: 1,
+            },
+            Setting::Rps {
+                iface: eth0.clone(),
+                queue: 0,
+                mask: "1".into(),
+            },
+            Setting::IrqAffinity {
+                irq: 1,
+                cpus: "0".parse().unwrap(),
+            },
+        ];
+        for s in &samples {
+            let kind = describe(s).0;
+            let knob = nic_knob(kind).unwrap();
+            assert_eq!(
+                s.restores_late(),
+                knob.stale_after().contains(&Kind::Channels),
+                "{kind}: restore order and re-plan declarations disagree"
+            );
+        }
     }
 
     #[test]

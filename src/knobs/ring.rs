@@ -4,32 +4,53 @@ use crate::host::NicOpsExt as _;
 use crate::host::{Host, NicError, RingParams};
 use crate::knobs::KnobError;
 use crate::knobs::cx::PlanCx;
-use crate::knobs::nic::NicKnob;
-use crate::knobs::nic::{NicRule, RingSpec};
+use crate::knobs::nic_knob::{Count, EvidenceHint, NicKnob};
 use crate::knobs::queues::{compare, pick, read_failed, refused};
 use crate::knobs::{Entry, Kind, Setting};
+use crate::schema::{Loc, ProfileError};
 use crate::types::IfName;
+use serde::{Deserialize, Serialize};
+
+/// `rings = { rx = 2047, tx = "max" }`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RingSpec {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rx: Option<Count>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tx: Option<Count>,
+}
 
 /// The `rings` knob: one `ring` item per interface. A side the rule leaves out keeps its live
 /// size. Equivalent to comparing `ethtool -g IFACE` with the wanted sizes.
 pub struct Rings;
 
+/// The interface counters that rise when its receive rings or queues are too small.
+pub const QUEUE_DROPS: &[&str] = &["rx_missed_errors", "rx_dropped", "rx_fifo_errors"];
+
 impl NicKnob for Rings {
+    type Spec = RingSpec;
     type Observed = Result<RingParams, NicError>;
     const KIND: Kind = Kind::Ring;
 
-    fn set_by(rule: &NicRule) -> bool {
-        rule.rings.is_some()
+    fn validate(g: &RingSpec, at: &Loc, errs: &mut Vec<ProfileError>) {
+        if g.rx.is_none() && g.tx.is_none() {
+            errs.push(ProfileError::invalid(
+                at.clone(),
+                "rings: give rx, tx or both",
+            ));
+        }
     }
 
-    fn observe(_: &NicRule, iface: &IfName, cx: &PlanCx) -> Self::Observed {
+    fn evidence() -> EvidenceHint {
+        EvidenceHint::NicStats(QUEUE_DROPS)
+    }
+
+    fn observe(_: &RingSpec, iface: &IfName, cx: &PlanCx) -> Self::Observed {
         cx.host.nic.rings(iface)
     }
 
-    fn diff(rule: &NicRule, iface: &IfName, live: Self::Observed) -> Vec<Entry> {
-        let Some(spec) = &rule.rings else {
-            return Vec::new();
-        };
+    fn diff(spec: &RingSpec, iface: &IfName, live: Self::Observed) -> Vec<Entry> {
         let asked = spec_text(spec);
         let live = match live {
             Ok(r) => r,

@@ -9,8 +9,9 @@ use serde::{Deserialize, Serialize};
 use crate::cpulist::CpuList;
 use crate::host::{Host, paths};
 use crate::knobs::cx::PlanCx;
+use crate::knobs::irq::IrqCpus;
 use crate::knobs::irq::resolve_cpus_for;
-use crate::knobs::nic::{IrqCpus, NicKnob, NicRule};
+use crate::knobs::nic_knob::NicKnob;
 use crate::knobs::{Entry, Item, Kind, KnobError, Setting, SettingOps, Status};
 use crate::types::IfName;
 
@@ -97,21 +98,18 @@ pub struct Observed {
 pub type QueueMask = (u32, Result<String, String>);
 
 impl NicKnob for Rps {
+    type Spec = RpsCpus;
     type Observed = Observed;
     const KIND: Kind = Kind::Rps;
-
-    fn set_by(rule: &NicRule) -> bool {
-        rule.rps_cpus.is_some()
-    }
 
     /// Changing channels re-creates the receive queues, with RPS off.
     fn stale_after() -> &'static [Kind] {
         &[Kind::Channels]
     }
 
-    fn observe(rule: &NicRule, iface: &IfName, cx: &PlanCx) -> Observed {
-        let cpus = match &rule.rps_cpus {
-            Some(RpsCpus::Cpus(c)) => {
+    fn observe(spec: &RpsCpus, iface: &IfName, cx: &PlanCx) -> Observed {
+        let cpus = match spec {
+            RpsCpus::Cpus(c) => {
                 resolve_cpus_for("rps_cpus", c, iface, cx).and_then(|set| housekeeping(set, cx))
             }
             _ => Ok(CpuList::from_cpus([])),
@@ -137,11 +135,8 @@ impl NicKnob for Rps {
         Observed { cpus, queues }
     }
 
-    fn diff(rule: &NicRule, iface: &IfName, o: Observed) -> Vec<Entry> {
-        match &rule.rps_cpus {
-            Some(want) => diff(want, iface, o),
-            None => Vec::new(),
-        }
+    fn diff(want: &RpsCpus, iface: &IfName, o: Observed) -> Vec<Entry> {
+        diff(want, iface, o)
     }
 }
 
@@ -237,6 +232,10 @@ fn file(iface: &IfName, queue: u32) -> std::path::PathBuf {
 pub struct RpsOps;
 
 impl SettingOps for RpsOps {
+    /// Restoring channels re-creates the queues (stale after channels): restored after.
+    fn restores_late() -> bool {
+        true
+    }
     fn address(s: &Setting) -> String {
         let Setting::Rps { iface, queue, .. } = s else {
             unreachable!()

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use crate::host::{FlowType, HashFields, Host, NicError};
 use crate::knobs::cx::PlanCx;
-use crate::knobs::nic::{NicKnob, NicRule};
+use crate::knobs::nic_knob::NicKnob;
 use crate::knobs::queues::read_failed;
 use crate::knobs::{Entry, Item, Kind, KnobError, Setting, SettingOps, Status};
 use crate::types::IfName;
@@ -22,25 +22,22 @@ pub struct RxFlowHash;
 
 impl NicKnob for RxFlowHash {
     /// Each flow type's live fields.
+    type Spec = FlowHashSpec;
     type Observed = Vec<(FlowType, Result<HashFields, NicError>)>;
     const KIND: Kind = Kind::RxFlowHash;
 
-    fn set_by(rule: &NicRule) -> bool {
-        rule.rx_flow_hash.as_ref().is_some_and(|m| !m.is_empty())
+    /// An empty table sets nothing.
+    fn set_by(spec: &FlowHashSpec) -> bool {
+        !spec.is_empty()
     }
 
-    fn observe(rule: &NicRule, iface: &IfName, cx: &PlanCx) -> Self::Observed {
-        rule.rx_flow_hash
-            .iter()
-            .flatten()
+    fn observe(spec: &FlowHashSpec, iface: &IfName, cx: &PlanCx) -> Self::Observed {
+        spec.iter()
             .map(|(flow, _)| (*flow, cx.host.nic.rx_flow_hash(iface, *flow)))
             .collect()
     }
 
-    fn diff(rule: &NicRule, iface: &IfName, observed: Self::Observed) -> Vec<Entry> {
-        let Some(spec) = &rule.rx_flow_hash else {
-            return Vec::new();
-        };
+    fn diff(spec: &FlowHashSpec, iface: &IfName, observed: Self::Observed) -> Vec<Entry> {
         diff(spec, iface, observed)
     }
 }

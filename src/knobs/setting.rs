@@ -28,6 +28,13 @@ pub trait SettingOps {
     fn may_round(_s: &Setting) -> bool {
         false
     }
+    /// Whether a rollback restores it after every other kind: values that belong to objects
+    /// which restoring another setting re-creates (a NIC's queues, re-created by its
+    /// channels). A knob whose plan is stale after another's (`NicKnob::stale_after`) says
+    /// yes for its values.
+    fn restores_late() -> bool {
+        false
+    }
     /// Whether a setting read back from a snapshot lies on the tuning surface, checked before
     /// anything is written: a snapshot decides what `rollback` writes as root, so a file
     /// that is not this knob's, a service that is not irqbalance or a path that leaves
@@ -65,6 +72,10 @@ macro_rules! settings {
             /// See [`SettingOps::may_round`].
             pub fn may_round(&self) -> bool {
                 match self { $( Setting::$var { .. } => <$ops as $crate::knobs::SettingOps>::may_round(self), )* }
+            }
+            /// See [`SettingOps::restores_late`].
+            pub fn restores_late(&self) -> bool {
+                match self { $( Setting::$var { .. } => <$ops as $crate::knobs::SettingOps>::restores_late(), )* }
             }
             /// See [`SettingOps::validate`].
             pub fn validate(&self) -> Result<(), String> {

@@ -3,8 +3,7 @@
 use crate::host::{Host, paths};
 use crate::knobs::KnobError;
 use crate::knobs::cx::PlanCx;
-use crate::knobs::nic::NicKnob;
-use crate::knobs::nic::{Count, NicRule};
+use crate::knobs::nic_knob::{Count, NicKnob};
 use crate::knobs::queues::{compare, refused};
 use crate::knobs::{Entry, Kind, Setting};
 use crate::schema::{Loc, ProfileError};
@@ -15,15 +14,12 @@ use crate::types::IfName;
 pub struct Txqueuelen;
 
 impl NicKnob for Txqueuelen {
+    type Spec = Count;
     type Observed = Result<Setting, KnobError>;
     const KIND: Kind = Kind::Txqueuelen;
 
-    fn set_by(rule: &NicRule) -> bool {
-        rule.txqueuelen.is_some()
-    }
-
-    fn validate(rule: &NicRule, at: &Loc, errs: &mut Vec<ProfileError>) {
-        if rule.txqueuelen == Some(Count::Max) {
+    fn validate(len: &Count, at: &Loc, errs: &mut Vec<ProfileError>) {
+        if *len == Count::Max {
             errs.push(ProfileError::invalid(
                 at.clone(),
                 "txqueuelen has no driver maximum; give a number",
@@ -31,7 +27,7 @@ impl NicKnob for Txqueuelen {
         }
     }
 
-    fn observe(_: &NicRule, iface: &IfName, cx: &PlanCx) -> Self::Observed {
+    fn observe(_: &Count, iface: &IfName, cx: &PlanCx) -> Self::Observed {
         read(
             &cx.host,
             &Setting::Txqueuelen {
@@ -41,9 +37,9 @@ impl NicKnob for Txqueuelen {
         )
     }
 
-    fn diff(rule: &NicRule, iface: &IfName, live: Self::Observed) -> Vec<Entry> {
+    fn diff(spec: &Count, iface: &IfName, live: Self::Observed) -> Vec<Entry> {
         // `"max"` is refused while loading: the kernel has no maximum to take.
-        let Some(Count::N(len)) = rule.txqueuelen else {
+        let Count::N(len) = *spec else {
             return Vec::new();
         };
         let want = Setting::Txqueuelen {

@@ -32,8 +32,8 @@ impl NicKnob for RxFlowHash {
     }
 
     fn observe(spec: &FlowHashSpec, iface: &IfName, cx: &PlanCx) -> Self::Observed {
-        spec.iter()
-            .map(|(flow, _)| (*flow, cx.host.nic.rx_flow_hash(iface, *flow)))
+        spec.keys()
+            .map(|flow| (*flow, cx.host.nic.rx_flow_hash(iface, *flow)))
             .collect()
     }
 

@@ -26,6 +26,7 @@ pub mod rx_flow_hash;
 pub(crate) mod setting;
 pub mod sysctl;
 pub mod txqueuelen;
+pub mod values;
 
 use std::io;
 
@@ -34,8 +35,9 @@ use crate::host::{AddrError, Host, NicError, ServiceError};
 use crate::sysctl::SysctlKey;
 use crate::types::IfName;
 pub use item::{Entry, Item, Status};
-pub use registry::{Kind, Setting, describe};
+pub use registry::{Kind, describe};
 pub use setting::SettingOps;
+pub use values::Setting;
 
 /// A failed read or write of one setting, naming it.
 #[derive(Debug, thiserror::Error)]

@@ -5,14 +5,11 @@
 
 use super::ifglob::IfGlob;
 use super::nic_knob::{AnyNicKnob, InRule, NicKnob};
-use super::setting::{kinds, settings};
+use super::setting::{dispatch, kinds};
+pub use super::values::Setting;
 use super::{
     channels, dsr, irq, irqbalance, lro, ring, route, rps, rx_flow_hash, sysctl, txqueuelen,
 };
-use crate::cpulist::CpuList;
-use crate::host::{AddrAttrs, FlowType, HashFields, IfRoute};
-use crate::sysctl::SysctlKey;
-use crate::types::IfName;
 use serde::{Deserialize, Serialize};
 
 kinds! {
@@ -31,43 +28,20 @@ kinds! {
     Lro = "lro",
 }
 
-settings! {
-    /// `/proc/sys/KEY`, the raw text as read (so a restore is byte for byte).
-    Sysctl { key: SysctlKey, value: String } => sysctl::SysctlOps;
-    /// An address on an interface, present or not. `attrs` are what a present one is added
-    /// with (label, flags, scope, lifetimes): restored, never compared. Left out when they
-    /// are the defaults, and absent from snapshots written before they were recorded, which
-    /// then mean the defaults.
-    Vip {
-        iface: IfName,
-        addr: std::net::IpAddr,
-        prefix: u8,
-        present: bool,
-        #[serde(default, skip_serializing_if = "AddrAttrs::is_default")]
-        attrs: AddrAttrs,
-    } => dsr::VipOps;
-    /// Ring sizes (`ethtool -G`); other counts are carried over from a fresh read.
-    Rings { iface: IfName, rx: u32, tx: u32 } => ring::RingOps;
-    /// Channel counts (`ethtool -L`).
-    Channels { iface: IfName, rx: u32, tx: u32, other: u32, combined: u32 } => channels::ChannelOps;
-    /// `/sys/class/net/IFACE/tx_queue_len`.
-    Txqueuelen { iface: IfName, len: u32 } => txqueuelen::TxqueuelenOps;
-    /// `/sys/class/net/IFACE/queues/rx-N/rps_cpus`, the kernel's hex mask as read.
-    Rps { iface: IfName, queue: u32, mask: String } => rps::RpsOps;
-    /// The RSS hash fields of one flow type (`ethtool -N IFACE rx-flow-hash FLOW FIELDS`).
-    RxFlowHash { iface: IfName, flow: FlowType, fields: HashFields } => rx_flow_hash::RxfhOps;
-    /// `/proc/irq/N/smp_affinity_list`.
-    IrqAffinity { irq: u32, cpus: CpuList } => irq::IrqOps;
-    /// irqbalance's run and boot state.
-    #[serde(rename = "service")]
-    IrqbalanceService { unit: String, active: bool, enabled: bool } => irqbalance::ServiceOps;
-    /// irqbalance's environment file, whole; `None` when it does not exist.
-    #[serde(rename = "file")]
-    IrqbalanceFile { path: std::path::PathBuf, contents: Option<String> } => irqbalance::FileOps;
-    /// A route through an interface, present or not (recorded when a write can drop it).
-    Route { route: IfRoute, present: bool } => route::RouteOps;
-    /// Large receive offload of a device (recorded when a write can turn it off).
-    Lro { iface: IfName, on: bool } => lro::LroOps;
+// Each kind of snapshot value to the knob that reads and writes it.
+dispatch! {
+    Sysctl => sysctl::SysctlOps,
+    Vip => dsr::VipOps,
+    Rings => ring::RingOps,
+    Channels => channels::ChannelOps,
+    Txqueuelen => txqueuelen::TxqueuelenOps,
+    Rps => rps::RpsOps,
+    RxFlowHash => rx_flow_hash::RxfhOps,
+    IrqAffinity => irq::IrqOps,
+    IrqbalanceService => irqbalance::ServiceOps,
+    IrqbalanceFile => irqbalance::FileOps,
+    Route => route::RouteOps,
+    Lro => lro::LroOps,
 }
 
 /// Declares the `[[nic]]` rule and the per-NIC knobs from `key: Knob` lines, in apply
@@ -128,6 +102,7 @@ pub fn nic_knob(kind: Kind) -> Option<&'static dyn AnyNicKnob<NicRule>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::types::IfName;
 
     #[test]
     fn every_nic_knob_has_its_own_kind_and_key() {

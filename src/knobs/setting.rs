@@ -46,9 +46,9 @@ pub trait SettingOps {
     fn write(host: &Host, s: &Setting) -> Result<(), KnobError>;
 }
 
-/// Declares [`Setting`] and its dispatch from `Variant { fields } => Ops` lines.
-macro_rules! settings {
-    ($( $(#[$m:meta])* $var:ident { $( $(#[$fm:meta])* $field:ident : $ty:ty ),* $(,)? } => $ops:ty ; )*) => {
+/// Declares [`Setting`], data only, from `Variant { fields }` lines (`values.rs`).
+macro_rules! values {
+    ($( $(#[$m:meta])* $var:ident { $( $(#[$fm:meta])* $field:ident : $ty:ty ),* $(,)? } ; )*) => {
         /// A value at one place on the host that hosttune can read and write back. Snapshots
         /// are lists of these, so the serialized form is a stable file format.
         #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -56,7 +56,13 @@ macro_rules! settings {
         pub enum Setting {
             $( $(#[$m])* $var { $( $(#[$fm])* $field: $ty ),* }, )*
         }
+    };
+}
 
+/// Declares the dispatch of each [`Setting`] variant to its knob's [`SettingOps`] from
+/// `Variant => Ops` lines (`registry.rs`).
+macro_rules! dispatch {
+    ($( $var:ident => $ops:ty ),* $(,)?) => {
         impl Setting {
             /// See [`SettingOps::address`].
             pub fn address(&self) -> String {
@@ -119,7 +125,7 @@ macro_rules! kinds {
     };
 }
 
-pub(crate) use {kinds, settings};
+pub(crate) use {dispatch, kinds, values};
 
 /// An interface name that the kernel would accept: checked again (the type checks it as it is
 /// parsed), because it becomes a `/sys/class/net` path component.

@@ -27,6 +27,7 @@ pub(crate) mod setting;
 pub mod sysctl;
 pub mod txqueuelen;
 pub mod values;
+pub mod xps;
 
 use std::io;
 

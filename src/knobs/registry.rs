@@ -8,7 +8,7 @@ use super::nic_knob::{AnyNicKnob, InRule, NicKnob};
 use super::setting::{dispatch, kinds};
 pub use super::values::Setting;
 use super::{
-    channels, dsr, irq, irqbalance, lro, ring, route, rps, rx_flow_hash, sysctl, txqueuelen,
+    channels, dsr, irq, irqbalance, lro, ring, route, rps, rx_flow_hash, sysctl, txqueuelen, xps,
 };
 use serde::{Deserialize, Serialize};
 
@@ -26,6 +26,7 @@ kinds! {
     Irqbalance = "irqbalance",
     Route = "route",
     Lro = "lro",
+    Xps = "xps",
 }
 
 // Each kind of snapshot value to the knob that reads and writes it.
@@ -42,6 +43,7 @@ dispatch! {
     IrqbalanceFile => irqbalance::FileOps,
     Route => route::RouteOps,
     Lro => lro::LroOps,
+    Xps => xps::XpsOps,
 }
 
 /// Declares the `[[nic]]` rule and the per-NIC knobs from `key: Knob` lines, in apply
@@ -78,7 +80,7 @@ macro_rules! nic_knobs {
 }
 
 // Channels first (changing them re-creates the queues), then rings, txqueuelen, the queues'
-// RPS masks and RSS hash fields, and IRQ affinity last.
+// RPS masks and RSS hash fields, IRQ affinity, and what follows the IRQs (XPS).
 nic_knobs! {
     /// `channels = { combined = 4 }` (`ethtool -L`).
     channels: channels::Channels,
@@ -92,6 +94,8 @@ nic_knobs! {
     rx_flow_hash: rx_flow_hash::RxFlowHash,
     /// `irq_cpus = "isolated"`, `"local"` or a CPU list.
     irq_cpus: irq::IrqAffinity,
+    /// `xps_cpus = "irq"`, a CPU set or `"none"`: after the IRQs it can follow.
+    xps_cpus: xps::Xps,
 }
 
 /// The NIC knob whose items are of `kind`.
@@ -129,11 +133,13 @@ mod tests {
             );
         }
         assert_eq!(kinds[0], Kind::Channels, "channels re-create queues: first");
-        assert_eq!(
-            kinds.last(),
-            Some(&Kind::IrqAffinity),
-            "IRQs of the final queues: last"
-        );
+        // A knob planned again after another's change comes after it.
+        for (i, k) in NIC_KNOBS.iter().enumerate() {
+            for after in k.stale_after() {
+                let j = kinds.iter().position(|x| x == after);
+                assert!(j.is_some_and(|j| j < i), "{} before {after}", k.kind());
+            }
+        }
         assert!(nic_knob(Kind::Sysctl).is_none());
     }
 
@@ -165,6 +171,11 @@ mod tests {
             Setting::IrqAffinity {
                 irq: 1,
                 cpus: "0".parse().unwrap(),
+            },
+            Setting::Xps {
+                iface: eth0.clone(),
+                queue: 0,
+                mask: "1".into(),
             },
         ];
         for s in &samples {

@@ -44,4 +44,6 @@ values! {
     Route { route: IfRoute, present: bool };
     /// Large receive offload of a device (recorded when a write can turn it off).
     Lro { iface: IfName, on: bool };
+    /// `/sys/class/net/IFACE/queues/tx-N/xps_cpus`, the kernel's hex mask as read.
+    Xps { iface: IfName, queue: u32, mask: String };
 }

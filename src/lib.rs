@@ -13,6 +13,9 @@
 //! Snapshot ─→ Plan ─apply→                                  (apply::rollback_plan: just another plan)
 //! ```
 //!
+//! The vocabulary every stage shares (`Item`, `Entry`, `Status`, `Kind`, and what later stages
+//! attach to items) is [`model`], at the bottom: it imports no stage.
+//!
 //! Host access goes through the narrow seams in [`host`]; `testing` (tests only) has fakes
 //! of them.
 
@@ -28,6 +31,7 @@ pub mod evidence;
 pub mod host;
 pub mod irq;
 pub mod knobs;
+pub mod model;
 pub mod plan;
 pub mod profile;
 pub mod report;

@@ -3,31 +3,17 @@
 //! lines here, and its tests (README, "Adding a knob").
 
 use super::nic::{AnyNicKnob, ChannelSpec, Count, IfGlob, IrqCpus, RingSpec};
-use super::setting::{kinds, settings};
+use super::setting::settings;
 use super::{
     channels, dsr, irq, irqbalance, lro, ring, route, rps, rx_flow_hash, sysctl, txqueuelen,
 };
+// Declared in the model; named here too for callers of the old path.
 use crate::cpulist::CpuList;
 use crate::host::{AddrAttrs, FlowType, HashFields, IfRoute};
+pub use crate::model::Kind;
 use crate::sysctl::SysctlKey;
 use crate::types::IfName;
 use serde::{Deserialize, Serialize};
-
-kinds! {
-    Sysctl = "sysctl",
-    Vip = "vip",
-    Arp = "arp",
-    Ring = "ring",
-    Channels = "channels",
-    Txqueuelen = "txqueuelen",
-    Rps = "rps",
-    RxFlowHash = "rx_flow_hash",
-    IrqAffinity = "irq_affinity",
-    IsolatedCpus = "isolated_cpus",
-    Irqbalance = "irqbalance",
-    Route = "route",
-    Lro = "lro",
-}
 
 settings! {
     /// `/proc/sys/KEY`, the raw text as read (so a restore is byte for byte).

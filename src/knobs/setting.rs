@@ -87,28 +87,7 @@ macro_rules! settings {
     };
 }
 
-/// Declares [`Kind`] from `Variant = "report name"` lines, in report order.
-macro_rules! kinds {
-    ($( $(#[$m:meta])* $var:ident = $name:literal ),* $(,)?) => {
-        /// What an item tunes. Serialized names are the report's `kind` values.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
-        pub enum Kind {
-            $( $(#[$m])* #[serde(rename = $name)] $var, )*
-        }
-
-        impl Kind {
-            /// Every kind, in report order.
-            pub const ALL: &'static [Kind] = &[ $( Kind::$var, )* ];
-
-            /// The report name (`irq_affinity`).
-            pub fn as_str(self) -> &'static str {
-                match self { $( Kind::$var => $name, )* }
-            }
-        }
-    };
-}
-
-pub(crate) use {kinds, settings};
+pub(crate) use settings;
 
 /// An interface name that the kernel would accept: checked again (the type checks it as it is
 /// parsed), because it becomes a `/sys/class/net` path component.

@@ -6,6 +6,7 @@
 use std::path::Path;
 
 use super::*;
+use crate::knobs;
 use crate::host::{Offline, RootFs};
 use crate::plan::{Entry, Item, Kind, Status};
 use crate::sysctl::SysctlKey;

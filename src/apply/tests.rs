@@ -7,6 +7,7 @@ use std::path::Path;
 use nix::errno::Errno;
 
 use super::*;
+use crate::knobs;
 use crate::host::{ChannelParams, Files, NicOps, Offline, RootFs, paths};
 use crate::plan::{Entry, Item, Kind, Status};
 use crate::snapshot::Kept;

@@ -22,6 +22,7 @@ pub mod route;
 pub mod rps;
 pub mod rx_flow_hash;
 pub(crate) mod setting;
+pub mod setting_io;
 pub mod sysctl;
 pub mod txqueuelen;
 

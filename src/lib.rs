@@ -28,6 +28,7 @@ pub mod cli;
 pub mod cpulist;
 pub mod docs;
 pub mod evidence;
+pub mod fault;
 pub mod host;
 pub mod irq;
 pub mod knobs;

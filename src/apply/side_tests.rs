@@ -6,8 +6,8 @@
 use std::path::Path;
 
 use super::*;
-use crate::knobs;
 use crate::host::{Offline, RootFs};
+use crate::knobs;
 use crate::plan::{Entry, Item, Kind, Status};
 use crate::sysctl::SysctlKey;
 use crate::testing::fake_services::FakeServices;

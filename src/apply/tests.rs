@@ -7,8 +7,8 @@ use std::path::Path;
 use nix::errno::Errno;
 
 use super::*;
-use crate::knobs;
 use crate::host::{ChannelParams, Files, NicOps, Offline, RootFs, paths};
+use crate::knobs;
 use crate::plan::{Entry, Item, Kind, Status};
 use crate::snapshot::Kept;
 use crate::testing::fake_nic::{Driver, FakeNic};

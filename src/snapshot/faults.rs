@@ -1,48 +1,12 @@
-//! The seam for fault injection around a transaction: a [`Faults`] wrapper, chosen where the
-//! store is built (only builds with the `test-hooks` feature ever have one, see
-//! `testing::hooks`), wraps the setting reads and writes of each transaction and sees every
-//! write of the state dir that records its outcome. Without one the store and apply run as
-//! they are: nothing here knows what a fault is.
+//! The store's side of the fault seam ([`crate::fault`]): the wrapper it was built with, if
+//! any, sees each recording write and wraps each transaction's setting I/O.
 
-use std::fmt;
-use std::path::Path;
 use std::sync::Arc;
 
 use super::{Store, StoreError};
+use crate::fault::{Faults, Stage, When};
 use crate::knobs::setting_io::SettingIo;
 use crate::signals::Guard;
-
-/// A write of the state dir that records a transaction's outcome.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Stage {
-    /// `kept.json`, the values the kernel kept.
-    Kept,
-    /// `history`, the rollback history.
-    History,
-    /// Removing `journal.json`: the transaction ends.
-    End,
-}
-
-/// Whether a [`Stage`] is about to be written or was just written.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum When {
-    Before,
-    After,
-}
-
-/// A wrapper around a transaction's setting I/O and the store's writes.
-pub trait Faults: Send + Sync + fmt::Debug {
-    /// The setting I/O of one transaction: `io` wrapped. `signals` are what a pause waits
-    /// for.
-    fn wrap<'a>(
-        &'a self,
-        io: &'a dyn SettingIo,
-        signals: Option<&'a Guard>,
-    ) -> Box<dyn SettingIo + 'a>;
-    /// Called before and after each write of `stage` to the state dir at `dir`; an error
-    /// fails that write (before: unwritten, after: written).
-    fn store(&self, dir: &Path, stage: Stage, when: When) -> Result<(), StoreError>;
-}
 
 impl Store {
     /// The same store with `faults` around its writes and its transactions' setting I/O.
@@ -64,7 +28,10 @@ impl Store {
     /// Lets the wrapper, if any, see a recording write.
     pub(super) fn tap(&self, stage: Stage, when: When) -> Result<(), StoreError> {
         match &self.faults {
-            Some(f) => f.store(&self.dir, stage, when),
+            Some(f) => f.store(stage, when).map_err(|source| StoreError::Io {
+                path: self.dir.join(stage.file()),
+                source,
+            }),
             None => Ok(()),
         }
     }
@@ -100,13 +67,10 @@ mod tests {
             }
             Box::new(Pass(io))
         }
-        fn store(&self, dir: &Path, stage: Stage, when: When) -> Result<(), StoreError> {
+        fn store(&self, stage: Stage, when: When) -> io::Result<()> {
             self.0.lock().unwrap().push((stage, when));
             if (stage, when) == (Stage::History, When::After) {
-                return Err(StoreError::Io {
-                    path: dir.join("history"),
-                    source: io::Error::from_raw_os_error(libc::ENOSPC),
-                });
+                return Err(io::Error::from_raw_os_error(libc::ENOSPC));
             }
             Ok(())
         }
@@ -124,7 +88,7 @@ mod tests {
         );
         store.save_kept(&Default::default()).unwrap();
         let err = store.push_history("a1", None).unwrap_err();
-        assert!(err.to_string().contains("history"), "{err}");
+        assert!(err.to_string().contains("/history: "), "{err}");
         assert_eq!(store.history().unwrap(), ["a1"], "written, then failed");
         store.end().unwrap();
         assert_eq!(

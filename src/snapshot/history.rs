@@ -6,7 +6,8 @@ use std::fs;
 use std::io;
 
 use super::format::check_id;
-use super::{Stage, Store, StoreError, When};
+use super::{Store, StoreError};
+use crate::fault::{Stage, When};
 
 const HISTORY: &str = "history";
 /// The single-entry history of earlier versions, still read.

@@ -8,7 +8,8 @@ use std::io;
 use serde::{Deserialize, Serialize};
 
 use super::error::io_err;
-use super::{Origin, Stage, Store, StoreError, When};
+use super::{Origin, Store, StoreError};
+use crate::fault::{Stage, When};
 
 const JOURNAL: &str = "journal.json";
 

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{Stage, Store, StoreError, When};
+use super::{Store, StoreError};
+use crate::fault::{Stage, When};
 use crate::knobs::Setting;
 
 const KEPT: &str = "kept.json";

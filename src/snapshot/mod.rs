@@ -13,7 +13,7 @@
 //! (`safety`).
 
 pub mod error;
-pub mod faults;
+mod faults;
 pub mod format;
 pub mod history;
 pub mod journal;
@@ -28,8 +28,8 @@ pub mod time;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+pub use crate::fault::{Faults, Stage, When};
 pub use error::StoreError;
-pub use faults::{Faults, Stage, When};
 pub use format::{Origin, Place, Snapshot};
 pub use journal::Journal;
 pub use kept::{Kept, KeptValue};

@@ -120,9 +120,7 @@ impl Store {
         Ok(Some(buf))
     }
 
-    /// Writes a state file atomically and durably, mode 0600, after [`Store::ensure`]; the
-    /// store's fault wrapper (test builds) may fail it first.
-
+    /// Writes a state file atomically and durably, mode 0600, after [`Store::ensure`].
     pub(super) fn write_file(&self, path: &Path, body: &[u8]) -> Result<(), StoreError> {
         self.ensure()?;
         crate::atomic::write(path, body, crate::atomic::Mode::Always(0o600)).map_err(io_err(path))

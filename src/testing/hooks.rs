@@ -16,23 +16,21 @@
 //!
 //! Undo and rollback writes are never faulted: they are what the tests check.
 //!
-//! It is a wrapper ([`crate::snapshot::Faults`]) that `Store::new` puts around the store and
+//! It is a wrapper ([`crate::fault::Faults`]) that `Store::new` puts around the store and
 //! its transactions' setting I/O when `HOSTTUNE_FAULT` is set; apply knows nothing of it.
 
 use std::io;
-use std::path::Path;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+use crate::fault::{Faults, Stage, When};
 use crate::host::Host;
 use crate::knobs::KnobError;
 use crate::knobs::Setting;
 use crate::knobs::setting_io::SettingIo;
 use crate::model::Item;
 use crate::signals::Guard;
-use crate::snapshot::error::StoreError;
-use crate::snapshot::faults::{Faults, Stage, When};
 
 /// Forward writes of the faulted kind seen so far in this process.
 static SEEN: AtomicUsize = AtomicUsize::new(0);
@@ -90,7 +88,7 @@ impl Faults for Injector {
         Box::new(Faulty { inner: io, signals })
     }
 
-    fn store(&self, dir: &Path, stage: Stage, when: When) -> Result<(), StoreError> {
+    fn store(&self, stage: Stage, when: When) -> io::Result<()> {
         let named = match (stage, when) {
             // `commit`: the first recording write fails unwritten.
             (Stage::Kept | Stage::History, When::Before) => "commit",
@@ -107,10 +105,7 @@ impl Faults for Injector {
                 if self.fired.swap(true, Ordering::SeqCst) {
                     return Ok(());
                 }
-                Err(StoreError::Io {
-                    path: dir.join("kept.json"),
-                    source: io::Error::from_raw_os_error(libc::ENOSPC),
-                })
+                Err(io::Error::from_raw_os_error(libc::ENOSPC))
             }
             _ => Ok(()),
         }

@@ -7,7 +7,7 @@
 //! host reads back exactly as before it.
 
 use crate::host::Host;
-use crate::knobs::{self, KnobError};
+use crate::knobs::KnobError;
 use crate::plan::{Item, Plan, ReadFailure, Setting, Status, describe};
 use crate::side;
 use crate::signals;
@@ -90,24 +90,9 @@ pub fn run(
     run_opts(host, store, plan, &opts)
 }
 
-/// Reads and writes single settings: [`knobs::read`] and [`knobs::write`], or a unit test's
-/// stand-in for a knob that needs hardware.
-pub(crate) trait SettingIo {
-    fn write(&self, host: &Host, s: &Setting) -> Result<(), KnobError>;
-    fn read(&self, host: &Host, at: &Setting) -> Result<Setting, KnobError>;
-}
-
-/// The real knobs.
-pub(crate) struct Knobs;
-
-impl SettingIo for Knobs {
-    fn write(&self, host: &Host, s: &Setting) -> Result<(), KnobError> {
-        knobs::write(host, s)
-    }
-    fn read(&self, host: &Host, at: &Setting) -> Result<Setting, KnobError> {
-        knobs::read(host, at)
-    }
-}
+// The seam apply reads and writes settings through lives with the knobs, so that a wrapper
+// (a test build's fault injector, chosen with the store) needs nothing from apply.
+pub(crate) use crate::knobs::setting_io::{Knobs, SettingIo};
 
 /// One change of an apply: the item, the value to write, the value it replaces, and the
 /// interface a NIC knob planned it for.
@@ -214,6 +199,9 @@ pub(crate) fn run_io(
     if !errors.is_empty() {
         return Err(ApplyError::Plan(errors));
     }
+    // The store chose the wrapper, if any, around this transaction's setting I/O.
+    let wrapped = store.wrap_io(io, opts.signals);
+    let io: &dyn SettingIo = wrapped.as_deref().unwrap_or(io);
     let mut steps: Vec<Step> = plan.entries.iter().filter_map(Change::step).collect();
     let mut out = Outcome {
         snapshot: None,
@@ -367,7 +355,7 @@ pub(crate) fn run_io(
         }
         // Recorded before the write: a write can take effect in part and still fail.
         written.push((item.clone(), from));
-        match write_step(io, host, &item, &to, opts.signals) {
+        match io.write_item(host, &item, &to) {
             Ok(()) => {}
             Err(e) if e.is_unsupported() => {
                 written.pop();
@@ -507,21 +495,14 @@ pub(crate) fn run_io(
     // The host is done; record the outcome. A store failure now undoes the writes: the
     // snapshot on disk already holds every value they replaced.
     let recorded = (|| {
-        #[cfg(feature = "test-hooks")]
-        crate::testing::hooks::store_fault(store, "commit")?;
         if opts.origin == Origin::Apply {
             store.save_kept(&kept)?;
         }
-        commit(store, &opts.commit, &snap.id)?;
-        #[cfg(feature = "test-hooks")]
-        crate::testing::hooks::store_fault(store, "history")?;
-        Ok(())
+        commit(store, &opts.commit, &snap.id)
     })();
     if let Err(e) = recorded {
         return Ok(fail(&tx, out, Cause::Store(e), &written, &own));
     }
-    #[cfg(feature = "test-hooks")]
-    crate::testing::hooks::store_pause("end");
     if let Err(e) = store.end() {
         out.warnings
             .push(format!("cannot clear the transaction journal: {e}"));
@@ -632,25 +613,6 @@ fn commit(store: &Store, c: &Commit, id: &str) -> Result<(), StoreError> {
             Ok(())
         }
         Commit::None => Ok(()),
-    }
-}
-
-/// Writes one forward step; with the `test-hooks` feature, through the fault injector.
-fn write_step(
-    io: &dyn SettingIo,
-    host: &Host,
-    item: &Item,
-    to: &Setting,
-    signals: Option<&signals::Guard>,
-) -> Result<(), KnobError> {
-    #[cfg(feature = "test-hooks")]
-    {
-        crate::testing::hooks::write(io, host, item, to, signals)
-    }
-    #[cfg(not(feature = "test-hooks"))]
-    {
-        let _ = (item, signals);
-        io.write(host, to)
     }
 }
 

@@ -13,6 +13,9 @@
 //! Snapshot ─→ Plan ─apply→                                  (apply::rollback_plan: just another plan)
 //! ```
 //!
+//! The vocabulary every stage shares (`Item`, `Entry`, `Status`, `Kind`, and what later stages
+//! attach to items) is [`model`], at the bottom: it imports no stage.
+//!
 //! Host access goes through the narrow seams in [`host`]; `testing` (tests only) has fakes
 //! of them.
 
@@ -25,9 +28,11 @@ pub mod cli;
 pub mod cpulist;
 pub mod docs;
 pub mod evidence;
+pub mod fault;
 pub mod host;
 pub mod irq;
 pub mod knobs;
+pub mod model;
 pub mod plan;
 pub mod profile;
 pub mod report;

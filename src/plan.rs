@@ -74,7 +74,11 @@ pub fn build_opts(profile: &Profile, host: &Host, kept: &Kept, opts: Build) -> P
     }
     if let Some(i) = &profile.irqbalance {
         let rules = profile.nic.as_deref().unwrap_or_default();
-        entries.extend(irqbalance::plan(i, rules, &cx));
+        entries.extend(irqbalance::plan(
+            i,
+            &|cx| crate::knobs::nic::irq_cpus_in_use(rules, cx),
+            &cx,
+        ));
     }
     if cx.netns().skips_host_global() {
         skip_host_global(&mut entries);

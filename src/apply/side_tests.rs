@@ -7,6 +7,7 @@ use std::path::Path;
 
 use super::*;
 use crate::host::{Offline, RootFs};
+use crate::knobs;
 use crate::plan::{Entry, Item, Kind, Status};
 use crate::sysctl::SysctlKey;
 use crate::testing::fake_services::FakeServices;

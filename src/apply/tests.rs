@@ -9,6 +9,7 @@ use nix::errno::Errno;
 
 use super::*;
 use crate::host::{ChannelParams, Files, Offline, RootFs, paths};
+use crate::knobs;
 use crate::plan::{Entry, Item, Kind, Status};
 use crate::snapshot::Kept;
 use crate::testing::fake_nic::{Driver, FakeNic};

@@ -21,8 +21,6 @@ pub mod softnet;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
 use crate::cpulist::CpuList;
 use crate::host::Host;
 use crate::knobs::cx::{Cache, PlanCx};
@@ -30,6 +28,8 @@ use crate::knobs::netns::Scope;
 use crate::plan::Plan;
 use crate::profile::Profile;
 use crate::types::IfName;
+// The counter type lives in the model, below the knobs that carry it on their items.
+pub use crate::model::{Evidence, PerSecond, Since};
 pub use map::Source;
 pub use sample::{Reading, Sample};
 
@@ -67,68 +67,6 @@ impl EvidenceArgs {
                 "--evidence-interval {s}: give a number of seconds from above 0 to 3600"
             )),
             _ => Ok(()),
-        }
-    }
-}
-
-/// One counter tied to an item.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Evidence {
-    /// nstat's name for MIB counters (`TcpExtListenOverflows`), the file's otherwise
-    /// (`softnet_dropped`, `conntrack_drop`, `rx_missed_errors`).
-    pub counter: String,
-    /// Set on a per-CPU part of a counter; the entry without it is the total.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub cpu: Option<u32>,
-    /// The absolute value (at the second sample with an interval).
-    pub value: u64,
-    /// With `--evidence-interval`: how much it grew between the two samples.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub increase: Option<u64>,
-    /// With `--evidence-interval`: `increase` per second.
-    #[serde(skip_serializing_if = "Option::is_none", default)]
-    pub per_second: Option<PerSecond>,
-    /// Since when `value` counts, for the text report.
-    #[serde(skip)]
-    pub since: Since,
-}
-
-impl Evidence {
-    /// Whether it shows anything: a non-zero value, or with an interval a non-zero increase.
-    pub fn nonzero(&self) -> bool {
-        match self.increase {
-            Some(d) => d > 0,
-            None => self.value > 0,
-        }
-    }
-}
-
-/// A rate, compared bit for bit so that items stay `Eq`.
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct PerSecond(pub f64);
-
-impl PartialEq for PerSecond {
-    fn eq(&self, o: &Self) -> bool {
-        self.0.to_bits() == o.0.to_bits()
-    }
-}
-impl Eq for PerSecond {}
-
-/// Since when an absolute value counts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum Since {
-    #[default]
-    Boot,
-    /// Per-namespace MIBs read inside a non-initial network namespace.
-    Namespace,
-}
-
-impl Since {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Since::Boot => "since boot",
-            Since::Namespace => "since the namespace was created",
         }
     }
 }

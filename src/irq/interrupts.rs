@@ -5,7 +5,7 @@
 //! the text: on a 256-CPU host the file is about 11 MB of per-CPU counts, so the counts are
 //! checked and skipped in one pass, never collected.
 
-use super::counts::{count_columns, skip_counts};
+use super::counts::{CountError, count_columns, skip_counts};
 
 /// One numbered IRQ line: its number and its action names.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -207,7 +207,23 @@ fn parse_line(no: usize, line: &str, cpus: &[u32]) -> Result<Option<IrqLine>, In
     };
     let actions = match count_columns(bytes, i, cpus.len()) {
         Some(counts_end) => actions_after_chip(&line[counts_end..]),
-        None => skip_counts(&line[i + 1..], cpus, no, irq)?,
+        None => {
+            let tail = skip_counts(&line[i + 1..], cpus).map_err(|e| match e {
+                CountError::Bad { cpu, token } => InterruptsError::BadCount {
+                    line: no,
+                    irq,
+                    cpu,
+                    token,
+                },
+                CountError::Mismatch { expected, found } => InterruptsError::CountMismatch {
+                    line: no,
+                    irq,
+                    expected,
+                    found,
+                },
+            })?;
+            actions_after_chip(tail)
+        }
     };
     Ok(Some(IrqLine {
         irq,
@@ -233,7 +249,7 @@ pub(super) fn parse_header(no: usize, header: &str) -> Result<Vec<u32>, Interrup
 /// After the counts come `chip [hwirq][-trigger] [Level|Edge]  actions`: x86 prints
 /// `IR-PCI-MSI 524288-edge` (hwirq and the flow name joined by '-'), a chip without an IRQ
 /// domain prints only `-edge`, and arm64 (GENERIC_IRQ_SHOW_LEVEL) prints `GICv3  27 Level`.
-pub(super) fn actions_after_chip(tail: &str) -> &str {
+fn actions_after_chip(tail: &str) -> &str {
     // The chip name is always there (`-` when the chip has none).
     let rest = skip_token(tail, |_| true);
     let rest = skip_token(rest, |t| {
@@ -380,5 +396,30 @@ mod tests {
         let p = Interrupts::parse("  CPU0\n 30: 1 c 1-edge b\n 4: 1 c 2-edge a\n").unwrap();
         assert_eq!(p.get(4).unwrap().actions().next(), Some("a"));
         assert_eq!(p.get(30).unwrap().actions().next(), Some("b"));
+    }
+
+    fn actions(text: &str) -> Vec<String> {
+        let p = Interrupts::parse(text).unwrap();
+        p.irqs()[0].actions().map(str::to_string).collect()
+    }
+
+    #[test]
+    fn chip_names_that_start_with_digits() {
+        let text = "  CPU0 CPU1\n 45:  1  2  30200000.gpio   5 Edge      gpio-keys\n";
+        assert_eq!(actions(text), ["gpio-keys"]);
+    }
+
+    #[test]
+    fn more_counts_than_cpus_names_the_line() {
+        let err = Interrupts::parse("  CPU0 CPU1\n 45:  1  2  3  IO-APIC 1-edge x\n").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "/proc/interrupts line 2 (irq 45): 3 counts for 2 CPUs"
+        );
+    }
+
+    #[test]
+    fn last_count_without_a_trailing_space() {
+        assert!(actions("  CPU0 CPU1\n 45:  1  2\n").is_empty());
     }
 }

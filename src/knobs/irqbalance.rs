@@ -6,10 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::cpulist::CpuList;
 use crate::host::{Host, ServiceError, ServiceState, paths};
+use crate::knobs::KnobError;
 use crate::knobs::cx::PlanCx;
-use crate::knobs::nic::NicRule;
-use crate::knobs::{Entry, Item, Kind, Setting, Status, describe};
-use crate::knobs::{KnobError, irq, nic};
+use crate::knobs::{Entry, Item, Kind, Setting, Status};
 use std::path::PathBuf;
 
 /// What to do with irqbalance.
@@ -60,7 +59,13 @@ pub enum Observed {
 }
 
 /// Plans this knob. `banned` bans the CPUs that the `[[nic]] irq_cpus` rules resolve to.
-pub fn plan(section: &IrqbalanceSection, rules: &[NicRule], cx: &PlanCx) -> Vec<Entry> {
+/// `irq_cpus` is what the `[[nic]]` rules' `irq_cpus` resolve to on this host (asked only
+/// in `banned` mode; see `nic::irq_cpus_in_use`).
+pub fn plan(
+    section: &IrqbalanceSection,
+    irq_cpus: &dyn Fn(&PlanCx) -> Result<CpuList, String>,
+    cx: &PlanCx,
+) -> Vec<Entry> {
     match section.mode {
         None | Some(IrqbalanceMode::Unmanaged) => Vec::new(),
         Some(IrqbalanceMode::Disabled) => {
@@ -79,7 +84,7 @@ pub fn plan(section: &IrqbalanceSection, rules: &[NicRule], cx: &PlanCx) -> Vec<
                 },
             };
             vec![diff(Observed::Banned {
-                cpus: banned_cpus(rules, cx),
+                cpus: irq_cpus(cx),
                 file,
             })]
         }
@@ -117,7 +122,7 @@ fn diff_disabled(state: Result<Option<ServiceState>, ServiceError>) -> Entry {
                 enabled: st.enabled,
             };
             let status = Status::of(live == desired);
-            Entry::new(item(&describe(&live).2, status), Some(desired), Some(live))
+            Entry::new(item(&live.describe().2, status), Some(desired), Some(live))
         }
     }
 }
@@ -167,25 +172,6 @@ fn diff_banned(
         contents: old,
     };
     Entry::new(item, Some(desired), Some(live))
-}
-
-/// The CPUs every `[[nic]] irq_cpus` resolves to, on every interface its rule covers.
-fn banned_cpus(rules: &[NicRule], cx: &PlanCx) -> Result<CpuList, String> {
-    let mut all = Vec::new();
-    for rule in rules {
-        let Some(cpus) = &rule.irq_cpus else { continue };
-        for iface in nic::resolve(rule, cx) {
-            all.extend_from_slice(irq::resolve_cpus(cpus, &iface, cx)?.cpus());
-        }
-    }
-    if all.is_empty() {
-        return Err(
-            "mode = \"banned\" bans the CPUs of [[nic]] irq_cpus, and no rule gives \
-                    irq_cpus for an interface on this host"
-                .into(),
-        );
-    }
-    Ok(CpuList::from_cpus(all))
 }
 
 /// The existing file, Debian's place first; where neither exists, a new one where its

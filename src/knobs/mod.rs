@@ -9,7 +9,6 @@ pub mod dsr;
 pub mod ifglob;
 pub mod irq;
 pub mod irqbalance;
-mod item;
 pub mod lro;
 pub mod netns;
 pub mod nic;
@@ -24,6 +23,7 @@ pub mod route;
 pub mod rps;
 pub mod rx_flow_hash;
 pub(crate) mod setting;
+pub mod setting_io;
 pub mod sysctl;
 pub mod txqueuelen;
 pub mod values;
@@ -35,8 +35,12 @@ use crate::host::{AddrError, Host, NicError, ServiceError};
 
 use crate::sysctl::SysctlKey;
 use crate::types::IfName;
-pub use item::{Entry, Item, Status};
-pub use registry::{Kind, describe};
+// The shared vocabulary lives in the model, below every knob; these paths stay for callers.
+pub use crate::model::{Item, Kind, Status};
+pub use registry::describe;
+/// One planned item of this crate's plan: the model's entry over [`Setting`] and a
+/// `[sysctl]` bound.
+pub type Entry = crate::model::Entry<Setting, bound::Within>;
 pub use setting::SettingOps;
 pub use values::Setting;
 

@@ -11,6 +11,7 @@ pub use super::ifglob::IfGlob;
 pub use super::irq::IrqCpus;
 pub use super::nic_knob::{AnyNicKnob, Count, EvidenceHint, InRule, NicKnob};
 pub use super::ring::RingSpec;
+use crate::cpulist::CpuList;
 use crate::host::{Host, paths};
 use crate::knobs::cx::{Cache, PlanCx};
 pub use crate::knobs::registry::NicRule;
@@ -194,6 +195,25 @@ fn no_match(rule: &NicRule) -> Entry {
         None,
         None,
     )
+}
+
+/// The CPUs every `[[nic]] irq_cpus` resolves to, on every interface its rule covers.
+pub fn irq_cpus_in_use(rules: &[NicRule], cx: &PlanCx) -> Result<CpuList, String> {
+    let mut all = Vec::new();
+    for rule in rules {
+        let Some(cpus) = &rule.irq_cpus else { continue };
+        for iface in resolve(rule, cx) {
+            all.extend_from_slice(super::irq::resolve_cpus(cpus, &iface, cx)?.cpus());
+        }
+    }
+    if all.is_empty() {
+        return Err(
+            "mode = \"banned\" bans the CPUs of [[nic]] irq_cpus, and no rule gives \
+                    irq_cpus for an interface on this host"
+                .into(),
+        );
+    }
+    Ok(CpuList::from_cpus(all))
 }
 
 /// The interfaces a rule covers, sorted by name: those whose name matches `match`, or, when it

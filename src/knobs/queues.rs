@@ -3,8 +3,8 @@
 //! report line for a compared setting, an unsupported operation or a failed read.
 
 use crate::host::NicError;
-use crate::knobs::nic::Count;
-use crate::knobs::{Entry, Item, Kind, Setting, Status, describe};
+use crate::knobs::nic_knob::Count;
+use crate::knobs::{Entry, Item, Kind, Setting, Status};
 use crate::types::IfName;
 
 /// The number a count asks for on this interface: `"max"` is the driver's pre-set maximum
@@ -26,8 +26,8 @@ pub fn pick(iface: &IfName, what: &str, want: Count, max: u32) -> Result<u32, St
 /// Desired against live: `ok` when equal, else `drift` (apply writes `desired`). Equality is
 /// exact, so a value the driver rounds shows as drift until an apply records it as kept.
 pub fn compare(desired: Setting, live: Setting) -> Entry {
-    let (kind, object, want) = describe(&desired);
-    let (_, _, now) = describe(&live);
+    let (kind, object, want) = desired.describe();
+    let (_, _, now) = live.describe();
     let status = Status::of(desired == live);
     Entry::new(
         Item::new(kind, object, want, now, status),

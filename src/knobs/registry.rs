@@ -5,29 +5,14 @@
 
 use super::ifglob::IfGlob;
 use super::nic_knob::{AnyNicKnob, InRule, NicKnob};
-use super::setting::{dispatch, kinds};
+use super::setting::dispatch;
+// Declared in the model; named here too for callers of the old path.
 pub use super::values::Setting;
 use super::{
     channels, dsr, irq, irqbalance, lro, ring, route, rps, rx_flow_hash, sysctl, txqueuelen, xps,
 };
+pub use crate::model::Kind;
 use serde::{Deserialize, Serialize};
-
-kinds! {
-    Sysctl = "sysctl",
-    Vip = "vip",
-    Arp = "arp",
-    Ring = "ring",
-    Channels = "channels",
-    Txqueuelen = "txqueuelen",
-    Rps = "rps",
-    RxFlowHash = "rx_flow_hash",
-    IrqAffinity = "irq_affinity",
-    IsolatedCpus = "isolated_cpus",
-    Irqbalance = "irqbalance",
-    Route = "route",
-    Lro = "lro",
-    Xps = "xps",
-}
 
 // Each kind of snapshot value to the knob that reads and writes it.
 dispatch! {

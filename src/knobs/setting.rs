@@ -46,24 +46,15 @@ pub trait SettingOps {
     fn write(host: &Host, s: &Setting) -> Result<(), KnobError>;
 }
 
-/// Declares [`Setting`], data only, from `Variant { fields }` lines (`values.rs`).
-macro_rules! values {
-    ($( $(#[$m:meta])* $var:ident { $( $(#[$fm:meta])* $field:ident : $ty:ty ),* $(,)? } ; )*) => {
-        /// A value at one place on the host that hosttune can read and write back. Snapshots
-        /// are lists of these, so the serialized form is a stable file format.
-        #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-        #[serde(tag = "kind", rename_all = "snake_case")]
-        pub enum Setting {
-            $( $(#[$m])* $var { $( $(#[$fm])* $field: $ty ),* }, )*
-        }
-    };
-}
-
 /// Declares the dispatch of each [`Setting`] variant to its knob's [`SettingOps`] from
 /// `Variant => Ops` lines (`registry.rs`).
 macro_rules! dispatch {
     ($( $var:ident => $ops:ty ),* $(,)?) => {
         impl Setting {
+            /// See [`SettingOps::describe`]: the report kind, object and value text.
+            pub fn describe(&self) -> ($crate::knobs::Kind, String, String) {
+                match self { $( Setting::$var { .. } => <$ops as $crate::knobs::SettingOps>::describe(self), )* }
+            }
             /// See [`SettingOps::address`].
             pub fn address(&self) -> String {
                 match self { $( Setting::$var { .. } => <$ops as $crate::knobs::SettingOps>::address(self), )* }
@@ -99,33 +90,12 @@ macro_rules! dispatch {
 
         /// The report kind, object and value text of a setting.
         pub fn describe(s: &Setting) -> ($crate::knobs::Kind, String, String) {
-            match s { $( Setting::$var { .. } => <$ops as $crate::knobs::SettingOps>::describe(s), )* }
+            s.describe()
         }
     };
 }
 
-/// Declares [`Kind`] from `Variant = "report name"` lines, in report order.
-macro_rules! kinds {
-    ($( $(#[$m:meta])* $var:ident = $name:literal ),* $(,)?) => {
-        /// What an item tunes. Serialized names are the report's `kind` values.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize)]
-        pub enum Kind {
-            $( $(#[$m])* #[serde(rename = $name)] $var, )*
-        }
-
-        impl Kind {
-            /// Every kind, in report order.
-            pub const ALL: &'static [Kind] = &[ $( Kind::$var, )* ];
-
-            /// The report name (`irq_affinity`).
-            pub fn as_str(self) -> &'static str {
-                match self { $( Kind::$var => $name, )* }
-            }
-        }
-    };
-}
-
-pub(crate) use {dispatch, kinds, values};
+pub(crate) use dispatch;
 
 /// An interface name that the kernel would accept: checked again (the type checks it as it is
 /// parsed), because it becomes a `/sys/class/net` path component.

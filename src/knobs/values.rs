@@ -1,15 +1,18 @@
 //! [`Setting`], data only: every kind of value a snapshot holds, as its file format. Each
 //! variant's reads and writes are its knob's `SettingOps`, wired in `registry.rs`.
 
-use super::setting::values;
 use crate::cpulist::CpuList;
 use crate::host::{AddrAttrs, FlowType, HashFields, IfRoute};
 use crate::sysctl::SysctlKey;
 use crate::types::IfName;
 
-values! {
+/// A value at one place on the host that hosttune can read and write back. Snapshots are
+/// lists of these, so the serialized form is a stable file format.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Setting {
     /// `/proc/sys/KEY`, the raw text as read (so a restore is byte for byte).
-    Sysctl { key: SysctlKey, value: String };
+    Sysctl { key: SysctlKey, value: String },
     /// An address on an interface, present or not. `attrs` are what a present one is added
     /// with (label, flags, scope, lifetimes): restored, never compared. Left out when they
     /// are the defaults, and absent from snapshots written before they were recorded, which
@@ -21,29 +24,54 @@ values! {
         present: bool,
         #[serde(default, skip_serializing_if = "AddrAttrs::is_default")]
         attrs: AddrAttrs,
-    };
+    },
     /// Ring sizes (`ethtool -G`); other counts are carried over from a fresh read.
-    Rings { iface: IfName, rx: u32, tx: u32 };
+    Rings { iface: IfName, rx: u32, tx: u32 },
     /// Channel counts (`ethtool -L`).
-    Channels { iface: IfName, rx: u32, tx: u32, other: u32, combined: u32 };
+    Channels {
+        iface: IfName,
+        rx: u32,
+        tx: u32,
+        other: u32,
+        combined: u32,
+    },
     /// `/sys/class/net/IFACE/tx_queue_len`.
-    Txqueuelen { iface: IfName, len: u32 };
+    Txqueuelen { iface: IfName, len: u32 },
     /// `/sys/class/net/IFACE/queues/rx-N/rps_cpus`, the kernel's hex mask as read.
-    Rps { iface: IfName, queue: u32, mask: String };
+    Rps {
+        iface: IfName,
+        queue: u32,
+        mask: String,
+    },
     /// The RSS hash fields of one flow type (`ethtool -N IFACE rx-flow-hash FLOW FIELDS`).
-    RxFlowHash { iface: IfName, flow: FlowType, fields: HashFields };
+    RxFlowHash {
+        iface: IfName,
+        flow: FlowType,
+        fields: HashFields,
+    },
     /// `/proc/irq/N/smp_affinity_list`.
-    IrqAffinity { irq: u32, cpus: CpuList };
+    IrqAffinity { irq: u32, cpus: CpuList },
     /// irqbalance's run and boot state.
     #[serde(rename = "service")]
-    IrqbalanceService { unit: String, active: bool, enabled: bool };
+    IrqbalanceService {
+        unit: String,
+        active: bool,
+        enabled: bool,
+    },
     /// irqbalance's environment file, whole; `None` when it does not exist.
     #[serde(rename = "file")]
-    IrqbalanceFile { path: std::path::PathBuf, contents: Option<String> };
+    IrqbalanceFile {
+        path: std::path::PathBuf,
+        contents: Option<String>,
+    },
     /// A route through an interface, present or not (recorded when a write can drop it).
-    Route { route: IfRoute, present: bool };
+    Route { route: IfRoute, present: bool },
     /// Large receive offload of a device (recorded when a write can turn it off).
-    Lro { iface: IfName, on: bool };
+    Lro { iface: IfName, on: bool },
     /// `/sys/class/net/IFACE/queues/tx-N/xps_cpus`, the kernel's hex mask as read.
-    Xps { iface: IfName, queue: u32, mask: String };
+    Xps {
+        iface: IfName,
+        queue: u32,
+        mask: String,
+    },
 }

@@ -2,21 +2,12 @@
 //! "conflicts"). hosttune's unit runs after systemd-sysctl, so its value is the one in place
 //! after boot; but `sysctl --system`, run later by anyone, writes the other file's value back.
 
-use serde::{Deserialize, Serialize};
-
 use super::boot::{Boot, sources};
 use crate::host::Files;
 use crate::knobs::{Entry, Kind, Setting, Status};
+// The type lives in the model, below the knobs whose items carry it.
+pub use crate::model::Conflict;
 use crate::sysctl::{SysctlKey, same};
-
-/// Where a boot-time source sets an item's key, and to what.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Conflict {
-    /// The host path of the file (`/etc/sysctl.d/99-other.conf`).
-    pub file: String,
-    pub line: usize,
-    pub value: String,
-}
 
 /// Attaches to each item that writes a sysctl (`sysctl` items, and `arp` items through the
 /// conf/all, conf/default or conf/IFACE key they write) the boot-time assignment that decides

@@ -15,20 +15,28 @@
 //!   can `kill -9` it there.
 //!
 //! Undo and rollback writes are never faulted: they are what the tests check.
+//!
+//! It is a wrapper ([`crate::fault::Faults`]) that `Store::new` puts around the store and
+//! its transactions' setting I/O when `HOSTTUNE_FAULT` is set; apply knows nothing of it.
 
 use std::io;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::apply::SettingIo;
+use crate::fault::{Faults, Stage, When};
 use crate::host::Host;
 use crate::knobs::KnobError;
-use crate::plan::{Item, Setting};
+use crate::knobs::Setting;
+use crate::knobs::setting_io::SettingIo;
+use crate::model::Item;
 use crate::signals::Guard;
-use crate::snapshot::{Store, StoreError};
 
+/// Forward writes of the faulted kind seen so far in this process.
 static SEEN: AtomicUsize = AtomicUsize::new(0);
 
+/// `HOSTTUNE_FAULT` as (kind, N, action); `store:STAGE` gives N = 0 and action STAGE, and
+/// `store:end:pause` gives `None` here (it is read by [`Injector::store`]).
 fn fault() -> Option<(String, usize, String)> {
     let v = std::env::var("HOSTTUNE_FAULT").ok()?;
     let mut p = v.splitn(3, ':');
@@ -40,8 +48,72 @@ fn fault() -> Option<(String, usize, String)> {
     }
 }
 
+/// The injector `HOSTTUNE_FAULT` asks for, if it is set.
+pub fn from_env() -> Option<Arc<dyn Faults>> {
+    std::env::var_os("HOSTTUNE_FAULT")?;
+    Some(Arc::new(Injector::default()))
+}
+
+/// The fault injector: each store fault fires once per process, as the recording it fails
+/// runs once per transaction.
+#[derive(Debug, Default)]
+pub struct Injector {
+    fired: AtomicBool,
+}
+
+/// A transaction's setting I/O with the injector around its forward writes.
+struct Faulty<'a> {
+    inner: &'a dyn SettingIo,
+    signals: Option<&'a Guard>,
+}
+
+impl SettingIo for Faulty<'_> {
+    fn write(&self, host: &Host, s: &Setting) -> Result<(), KnobError> {
+        self.inner.write(host, s)
+    }
+    fn read(&self, host: &Host, at: &Setting) -> Result<Setting, KnobError> {
+        self.inner.read(host, at)
+    }
+    fn write_item(&self, host: &Host, item: &Item, to: &Setting) -> Result<(), KnobError> {
+        write(self.inner, host, item, to, self.signals)
+    }
+}
+
+impl Faults for Injector {
+    fn wrap<'a>(
+        &'a self,
+        io: &'a dyn SettingIo,
+        signals: Option<&'a Guard>,
+    ) -> Box<dyn SettingIo + 'a> {
+        Box::new(Faulty { inner: io, signals })
+    }
+
+    fn store(&self, stage: Stage, when: When) -> io::Result<()> {
+        let named = match (stage, when) {
+            // `commit`: the first recording write fails unwritten.
+            (Stage::Kept | Stage::History, When::Before) => "commit",
+            // `history`: the history is rewritten, then the recording fails.
+            (Stage::History, When::After) => "history",
+            (Stage::End, When::Before) => {
+                store_pause("end", &self.fired);
+                return Ok(());
+            }
+            _ => return Ok(()),
+        };
+        match fault() {
+            Some((kind, _, action)) if kind == "store" && action == named => {
+                if self.fired.swap(true, Ordering::SeqCst) {
+                    return Ok(());
+                }
+                Err(io::Error::from_raw_os_error(libc::ENOSPC))
+            }
+            _ => Ok(()),
+        }
+    }
+}
+
 /// A forward write, faulted when it is the one `HOSTTUNE_FAULT` names.
-pub(crate) fn write(
+fn write(
     io: &dyn SettingIo,
     host: &Host,
     item: &Item,
@@ -83,20 +155,9 @@ pub(crate) fn write(
     }
 }
 
-/// Fails the recording of a transaction's outcome when `HOSTTUNE_FAULT=store:STAGE`.
-pub(crate) fn store_fault(store: &Store, stage: &str) -> Result<(), StoreError> {
-    match fault() {
-        Some((kind, _, action)) if kind == "store" && action == stage => Err(StoreError::Io {
-            path: store.dir().join("kept.json"),
-            source: io::Error::from_raw_os_error(libc::ENOSPC),
-        }),
-        _ => Ok(()),
-    }
-}
-
 /// Waits at a point of the recording of the outcome when `HOSTTUNE_FAULT=store:STAGE:pause`
-/// names it (see the module's documentation).
-pub(crate) fn store_pause(stage: &str) {
+/// names it (see the module's documentation), once.
+fn store_pause(stage: &str, fired: &AtomicBool) {
     let Some((kind, _, action)) = std::env::var("HOSTTUNE_FAULT").ok().and_then(|v| {
         let mut p = v.splitn(3, ':');
         Some((
@@ -108,6 +169,9 @@ pub(crate) fn store_pause(stage: &str) {
         return;
     };
     if kind != "store" || action != "pause" || fault_stage_is_not(stage) {
+        return;
+    }
+    if fired.swap(true, Ordering::SeqCst) {
         return;
     }
     if let Ok(mark) = std::env::var("HOSTTUNE_FAULT_MARK") {

@@ -7,7 +7,7 @@
 
 use crate::host::{AddrAttrs, AddrError, IfAddr};
 use crate::knobs::dsr::Vip;
-use crate::knobs::{Entry, Item, Setting, Status, describe};
+use crate::knobs::{Entry, Item, Setting, Status};
 use crate::types::IfName;
 
 /// The loopback interface.
@@ -28,7 +28,7 @@ fn vip_setting(iface: &IfName, v: &Vip, prefix: u8, present: bool) -> Setting {
 
 /// An item whose report text comes from the setting it is about.
 fn entry(s: &Setting, live: &str, status: Status) -> Entry {
-    let (kind, object, desired) = describe(s);
+    let (kind, object, desired) = <super::VipOps as crate::knobs::SettingOps>::describe(s);
     Entry::new(Item::new(kind, object, desired, live, status), None, None)
 }
 
@@ -237,7 +237,7 @@ mod tests {
             ("present", "absent")
         );
         assert_eq!(
-            describe(d[1].live.as_ref().unwrap()).2,
+            d[1].live.as_ref().unwrap().describe().2,
             "present (label eth0:vip noprefixroute valid_lft 86000 preferred_lft 86000)"
         );
         // Drift is about presence: attributes are restored, not audited.

@@ -17,7 +17,7 @@
 //! `snapshots` work beside the agent; a separate agent lock, held for the agent's life, keeps
 //! a second agent, `apply` and `rollback` away with a clear message.
 
-mod metrics;
+pub(crate) mod metrics;
 pub mod pause;
 pub mod status;
 

@@ -30,6 +30,7 @@ pub mod irq;
 pub mod knobs;
 pub mod plan;
 pub mod profile;
+pub mod prom;
 pub mod report;
 pub mod schema;
 pub mod sha256;

@@ -22,8 +22,9 @@ pub mod agent;
 pub mod apply;
 pub mod atomic;
 pub mod cli;
+/// Moved under [`cli`]: the documentation is generated from the arguments it declares.
+pub use cli::docs;
 pub mod cpulist;
-pub mod docs;
 pub mod evidence;
 pub mod host;
 pub mod irq;

@@ -1,12 +1,13 @@
-//! Documentation generated from the command line itself: the exit codes of `--help`, shell
-//! completions (clap_complete) and the manual page (clap_mangen), so that none of them can
-//! drift from the arguments the binary accepts.
+//! Documentation generated from the command line itself ([`super::args`]): the exit codes
+//! of `--help`, shell completions (clap_complete) and the manual page (clap_mangen), so that
+//! none of them can drift from the arguments the binary accepts. It lives under `cli` so that
+//! the arguments and their documentation depend one way only (`hosttune::docs` still names it).
 
 use clap::CommandFactory;
 use clap_mangen::Man;
 use clap_mangen::roff::{Roff, bold, italic, roman};
 
-use crate::cli::Args;
+use super::Args;
 
 /// The exit codes, as README "Exit codes" lists them.
 pub const EXIT_CODES: &[(u8, &str)] = &[

@@ -11,6 +11,7 @@ mod args;
 mod commands;
 mod ctx;
 pub mod docs;
+pub mod logging;
 mod output;
 mod transact;
 

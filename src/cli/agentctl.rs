@@ -52,10 +52,7 @@ pub(super) fn status(store: &Store, format: crate::agent::status::Format) -> Res
         Some(b) => match serde_json::from_slice(&b) {
             Ok(f) => Some(f),
             Err(e) => {
-                eprintln!(
-                    "hosttune: warning: {}: {e}",
-                    store.dir().join(status::FILE).display()
-                );
+                tracing::warn!("{}: {e}", store.dir().join(status::FILE).display());
                 None
             }
         },

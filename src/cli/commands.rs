@@ -8,7 +8,7 @@ use anyhow::{Context, Result, bail};
 
 use super::SnapshotsAction;
 use super::ctx::Ctx;
-use super::output::{Code, out, verdict};
+use super::output::{Code, out, say, verdict};
 use crate::atomic;
 use crate::plan::Plan;
 use crate::report::{self, Format};
@@ -147,7 +147,7 @@ pub(super) fn snapshots(ctx: &Ctx, action: SnapshotsAction) -> Result<Code> {
                     )),
                     Err(e) => {
                         s.push_str(&format!("{id}  unreadable{mark}\n"));
-                        eprintln!("hosttune: warning: {e}");
+                        tracing::warn!("{e}");
                     }
                 }
             }
@@ -175,8 +175,9 @@ pub(super) fn import(files: &[PathBuf], name: Option<&str>) -> Result<Code> {
         texts.push((f.display().to_string(), text));
     }
     let imported = crate::sysctld::import::import(&texts, name);
+    // What was left out is what the user asked to see: output, whatever the log level.
     for n in &imported.notes {
-        eprintln!("hosttune: {n}");
+        say(n);
     }
     if imported.keys == 0 {
         bail!(

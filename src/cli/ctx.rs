@@ -88,7 +88,7 @@ impl Ctx {
             Ok(k) => k,
             Err(e @ snapshot::StoreError::Unsafe { .. }) => return Err(e.into()),
             Err(e) => {
-                eprintln!("hosttune: warning: {e}; ignoring the kept values");
+                tracing::warn!("{e}; ignoring the kept values");
                 Default::default()
             }
         };

@@ -26,12 +26,19 @@ pub(super) fn out(s: &str) -> Result<()> {
     }
 }
 
+/// A line of the command's own account on stderr (`hosttune: ...`): its verdict, the
+/// problems that make it fail, what `import` left out. Output, not log: printed whatever
+/// the log level, and on stderr even under systemd, where the journal records it too.
+pub(super) fn say(line: impl std::fmt::Display) {
+    eprintln!("hosttune: {line}");
+}
+
 /// The exit code of a plan that was only reported: 2 with errors (each named on stderr),
 /// 1 with drift, 0 in sync.
 pub(super) fn verdict(plan: &Plan) -> Code {
     if plan.items().any(|i| i.status == Status::Error) {
         for i in plan.errors() {
-            eprintln!("hosttune: {}", i.problem());
+            say(i.problem());
         }
         2
     } else if plan.items().any(|i| i.status == Status::Drift) {
@@ -52,7 +59,7 @@ pub(super) fn finish(
         Ok(o) => o,
         Err(ApplyError::Plan(items)) => {
             for i in &items {
-                eprintln!("hosttune: {}", i.problem());
+                say(i.problem());
             }
             bail!(
                 "{verb} {}: {} problem(s) found while planning; nothing was changed",
@@ -68,7 +75,7 @@ pub(super) fn finish(
         }
     };
     for w in &o.warnings {
-        eprintln!("hosttune: warning: {w}");
+        tracing::warn!("{w}");
     }
     // The report goes out even when stdout fails: the verdict below is on stderr.
     let printed = out(&report::outcome(verb, plan, &o));
@@ -76,20 +83,20 @@ pub(super) fn finish(
     let code = match (&o.failure, o.signal) {
         (None, None) => 0,
         (None, Some(sig)) => {
-            eprintln!(
-                "hosttune: {verb} {}: {sig} received; the {verb} was finished first (snapshot \
+            say(format_args!(
+                "{verb} {}: {sig} received; the {verb} was finished first (snapshot \
                  {snap})",
                 plan.profile
-            );
+            ));
             1
         }
         (Some(f), _) if !f.incomplete() => {
-            eprintln!(
-                "hosttune: {verb} {} failed: {}; every change was undone and reads back as \
+            say(format_args!(
+                "{verb} {} failed: {}; every change was undone and reads back as \
                  before",
                 plan.profile,
                 report::cause(&f.cause)
-            );
+            ));
             1
         }
         (Some(f), _) => {
@@ -98,12 +105,12 @@ pub(super) fn finish(
             } else {
                 "the host is between the two states".to_string()
             };
-            eprintln!(
-                "hosttune: {verb} {} failed: {}; the undo was INCOMPLETE, see `could not \
+            say(format_args!(
+                "{verb} {} failed: {}; the undo was INCOMPLETE, see `could not \
                  restore` above; {hint}",
                 plan.profile,
                 report::cause(&f.cause)
-            );
+            ));
             2
         }
     };

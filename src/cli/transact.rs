@@ -50,8 +50,8 @@ fn begin(ctx: &Ctx, verb: &str) -> Result<(snapshot::Lock, Option<Interrupted>)>
             ),
             (Err(e), _) => format!("its snapshot cannot be read: {e}"),
         };
-        eprintln!(
-            "hosttune: warning: the {} of profile {} started {} (pid {}) was interrupted before \
+        tracing::warn!(
+            "the {} of profile {} started {} (pid {}) was interrupted before \
              it finished; {what}",
             j.origin.as_str(),
             j.profile,
@@ -105,7 +105,7 @@ pub(super) fn apply(ctx: &Ctx, profile: &str) -> Result<Code> {
     let res = apply::run_opts(&ctx.host(), &ctx.store, &plan, &opts);
     if let Ok(o) = &res {
         if let Err(e) = ctx.store.record_apply(&plan.profile, o.failure.is_none()) {
-            eprintln!("hosttune: warning: cannot record the apply's outcome for the metrics: {e}");
+            tracing::warn!("cannot record the apply's outcome for the metrics: {e}");
         }
     }
     // Nothing to write: the interrupted apply had finished its writes; it is settled.
@@ -191,8 +191,8 @@ fn default_target(ctx: &Ctx) -> Result<(String, Snapshot)> {
         match ctx.store.load(&id) {
             Ok(snap) => return Ok((id, snap)),
             Err(snapshot::StoreError::NotFound(_)) => {
-                eprintln!(
-                    "hosttune: warning: snapshot {id} of the rollback history no longer exists; \
+                tracing::warn!(
+                    "snapshot {id} of the rollback history no longer exists; \
                      skipping it"
                 );
                 let mut h = ctx.store.history()?;

@@ -123,7 +123,7 @@ fn promtool_accepts(text: &str) {
         .find(|p| std::path::Path::new(p).exists());
     let Some(tool) = found else {
         assert!(
-            std::env::var_os("HOSTTUNE_REQUIRE_ROOT_TESTS").is_none(),
+            std::env::var("HOSTTUNE_REQUIRE_ROOT_TESTS").as_deref() != Ok("1"),
             "promtool is required (apt package prometheus)"
         );
         eprintln!("SKIPPED promtool check metrics: promtool not installed");

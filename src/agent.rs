@@ -512,7 +512,7 @@ impl Agent<'_> {
                 plan = p;
             }
         }
-        self.judge(&plan, &tried);
+        let changed = self.judge(&plan, &tried);
         self.st.counters.cycles += 1;
         self.st.counters.last_cycle = start.elapsed();
         // The textfile carries the evidence gauges; read after any apply, so they describe
@@ -522,12 +522,17 @@ impl Agent<'_> {
         }
         self.write_metrics(Some((&plan, applied)));
         self.write_status();
+        // Told last, so that whoever acts on `STATUS=` finds the textfile and the status
+        // file already saying the same.
+        if changed {
+            let _ = sd_notify::notify(&[sd_notify::NotifyState::Status(&self.st.summary)]);
+        }
     }
 
     /// Sorts the items that are not as desired after a cycle: failing (a correction tried
     /// and did not take, or an item that cannot be read) or in drift (left alone); then the
-    /// `STATUS=` line, sent when it changed.
-    fn judge(&mut self, plan: &Plan, tried: &BTreeSet<String>) {
+    /// `STATUS=` line, and whether it changed (the cycle sends it then).
+    fn judge(&mut self, plan: &Plan, tried: &BTreeSet<String>) -> bool {
         let bad = |i: &&crate::plan::Item| matches!(i.status, Status::Drift | Status::Error);
         let now_bad: BTreeSet<String> = plan.items().filter(bad).map(key).collect();
         // An item that reads as desired again (or left the profile) needs no more tries.
@@ -549,11 +554,12 @@ impl Agent<'_> {
             (None, Mode::Observe) => format!("observing: {health}"),
             (None, _) => health,
         };
-        if summary != self.st.summary {
-            tracing::info!("status: {summary}");
-            let _ = sd_notify::notify(&[sd_notify::NotifyState::Status(&summary)]);
-            self.st.summary = summary;
+        if summary == self.st.summary {
+            return false;
         }
+        tracing::info!("status: {summary}");
+        self.st.summary = summary;
+        true
     }
 
     /// The status file, for `hosttune status`.

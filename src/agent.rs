@@ -17,7 +17,7 @@
 //! `snapshots` work beside the agent; a separate agent lock, held for the agent's life, keeps
 //! a second agent, `apply` and `rollback` away with a clear message.
 
-mod metrics;
+pub(crate) mod metrics;
 pub mod pause;
 pub mod status;
 
@@ -202,8 +202,8 @@ pub fn run(host: &dyn Host, s: &Settings) -> anyhow::Result<u8> {
         None
     };
     if s.mode == Mode::Observe {
-        eprintln!(
-            "hosttune: agent: observe mode: profile {} is audited and reported, nothing is \
+        tracing::info!(
+            "observe mode: profile {} is audited and reported, nothing is \
              written",
             s.profile
         );
@@ -272,8 +272,8 @@ pub fn run(host: &dyn Host, s: &Settings) -> anyhow::Result<u8> {
                         Err(e) => {
                             // Counted as a failure: the profile on disk is not the one held.
                             agent.st.counters.failures += 1;
-                            eprintln!(
-                                "hosttune: agent: SIGHUP: reload failed: the profile {} does \
+                            tracing::warn!(
+                                "SIGHUP: reload failed: the profile {} does \
                                  not load, keeping the one loaded before: {e:#}",
                                 s.profile
                             );
@@ -283,7 +283,7 @@ pub fn run(host: &dyn Host, s: &Settings) -> anyhow::Result<u8> {
                 }
                 Some(sig) => {
                     let _ = sd_notify::notify(&[sd_notify::NotifyState::Stopping]);
-                    eprintln!("hosttune: agent: {} received; stopping", signals::name(sig));
+                    tracing::info!("{} received; stopping", signals::name(sig));
                     return Ok(0);
                 }
                 None => {}
@@ -381,8 +381,8 @@ impl Agent<'_> {
             return;
         }
         match (&now, &self.st.pause) {
-            (Some(p), _) => eprintln!(
-                "hosttune: agent: {}: no corrections{}, audits and metrics go on \
+            (Some(p), _) => tracing::info!(
+                "{}: no corrections{}, audits and metrics go on \
                  (`hosttune resume` ends it)",
                 p.describe(),
                 if why == Why::Start {
@@ -391,9 +391,9 @@ impl Agent<'_> {
                     ""
                 }
             ),
-            (None, Some(_)) => eprintln!(
-                "hosttune: agent: the pause is over (resumed or expired); corrections resume"
-            ),
+            (None, Some(_)) => {
+                tracing::info!("the pause is over (resumed or expired); corrections resume")
+            }
             (None, None) => {}
         }
         self.st.pause = now;
@@ -408,7 +408,7 @@ impl Agent<'_> {
         let mut plan = match self.host.plan(profile) {
             Ok(p) => p,
             Err(e) => {
-                eprintln!("hosttune: agent: cannot plan {}: {e:#}", self.s.profile);
+                tracing::error!("cannot plan {}: {e:#}", self.s.profile);
                 self.st.counters.failures += 1;
                 return;
             }
@@ -424,8 +424,8 @@ impl Agent<'_> {
                 .items()
                 .filter(|i| crate::knobs::raw_ifaces::is_raw_iface(i))
             {
-                eprintln!(
-                    "hosttune: agent: skipped {} {}: {}",
+                tracing::warn!(
+                    "skipped {} {}: {}",
                     i.kind,
                     i.object,
                     i.note.as_deref().unwrap_or_default()
@@ -433,7 +433,7 @@ impl Agent<'_> {
             }
         }
         let drift = part.items().filter(|i| i.status == Status::Drift).count();
-        tracing::info!(
+        tracing::debug!(
             "cycle ({}{}): {} items, {drift} drift",
             why.as_str(),
             match &scope {
@@ -482,9 +482,12 @@ impl Agent<'_> {
             .items()
             .filter(|i| i.status == Status::Drift && !tried.contains(&key(i)))
         {
-            eprintln!(
-                "hosttune: agent: drift {} {}: {} (wants {})",
-                i.kind, i.object, i.live, i.desired
+            tracing::warn!(
+                "drift {} {}: {} (wants {})",
+                i.kind,
+                i.object,
+                i.live,
+                i.desired
             );
         }
         let mut applied = None;
@@ -509,7 +512,7 @@ impl Agent<'_> {
                 plan = p;
             }
         }
-        self.judge(&plan, &tried);
+        let changed = self.judge(&plan, &tried);
         self.st.counters.cycles += 1;
         self.st.counters.last_cycle = start.elapsed();
         // The textfile carries the evidence gauges; read after any apply, so they describe
@@ -519,12 +522,17 @@ impl Agent<'_> {
         }
         self.write_metrics(Some((&plan, applied)));
         self.write_status();
+        // Told last, so that whoever acts on `STATUS=` finds the textfile and the status
+        // file already saying the same.
+        if changed {
+            let _ = sd_notify::notify(&[sd_notify::NotifyState::Status(&self.st.summary)]);
+        }
     }
 
     /// Sorts the items that are not as desired after a cycle: failing (a correction tried
     /// and did not take, or an item that cannot be read) or in drift (left alone); then the
-    /// `STATUS=` line, sent when it changed.
-    fn judge(&mut self, plan: &Plan, tried: &BTreeSet<String>) {
+    /// `STATUS=` line, and whether it changed (the cycle sends it then).
+    fn judge(&mut self, plan: &Plan, tried: &BTreeSet<String>) -> bool {
         let bad = |i: &&crate::plan::Item| matches!(i.status, Status::Drift | Status::Error);
         let now_bad: BTreeSet<String> = plan.items().filter(bad).map(key).collect();
         // An item that reads as desired again (or left the profile) needs no more tries.
@@ -546,11 +554,12 @@ impl Agent<'_> {
             (None, Mode::Observe) => format!("observing: {health}"),
             (None, _) => health,
         };
-        if summary != self.st.summary {
-            tracing::info!("status: {summary}");
-            let _ = sd_notify::notify(&[sd_notify::NotifyState::Status(&summary)]);
-            self.st.summary = summary;
+        if summary == self.st.summary {
+            return false;
         }
+        tracing::info!("status: {summary}");
+        self.st.summary = summary;
+        true
     }
 
     /// The status file, for `hosttune status`.
@@ -580,7 +589,7 @@ impl Agent<'_> {
         };
         let body = serde_json::to_vec_pretty(&st).expect("the status serializes");
         if let Err(e) = store.write_state(status::FILE, &body) {
-            eprintln!("hosttune: agent: cannot write its status file: {e}");
+            tracing::warn!("cannot write its status file: {e}");
         }
     }
 
@@ -611,8 +620,8 @@ impl Agent<'_> {
             };
             let failures = self.st.backoff.get(&k).map_or(0, |b| b.failures) + 1;
             let b = Backoff::after(failures);
-            eprintln!(
-                "hosttune: agent: {k}: correction failed {failures} time(s) ({why}), next try \
+            tracing::warn!(
+                "{k}: correction failed {failures} time(s) ({why}), next try \
                  in {}s; the rest is applied without it",
                 b.wait().as_secs().max(1)
             );
@@ -628,7 +637,8 @@ impl Agent<'_> {
         let _lock = match store.lock(Duration::from_millis(500)) {
             Ok(l) => l,
             Err(e) => {
-                eprintln!("hosttune: agent: {e}");
+                // Busy (a `hosttune snapshot` or `pause` holds it): tried again next time.
+                tracing::warn!("{e}");
                 self.st.counters.failures += 1;
                 return false;
             }
@@ -637,8 +647,8 @@ impl Agent<'_> {
         // values from before it and is the newest record; take it over, as `apply` does.
         let interrupted = match apply::recover(store, Some(Origin::Apply)) {
             Ok(Some(i)) if i.journal.origin == Origin::Apply => {
-                eprintln!(
-                    "hosttune: agent: the {} of profile {} started {} (pid {}) was \
+                tracing::warn!(
+                    "the {} of profile {} started {} (pid {}) was \
                      interrupted; this transaction takes its snapshot over",
                     i.journal.origin.as_str(),
                     i.journal.profile,
@@ -674,24 +684,22 @@ impl Agent<'_> {
                 for d in &o.done {
                     let i = &d.item;
                     if let Some(why) = &d.gone {
-                        eprintln!(
-                            "hosttune: agent: gone {} {}: vanished during the correction ({why}), \
+                        tracing::info!(
+                            "gone {} {}: vanished during the correction ({why}), \
                              skipped",
-                            i.kind, i.object
+                            i.kind,
+                            i.object
                         );
                         continue;
                     }
                     match (&d.unsupported, &d.kept) {
                         (Some(why), _) => {
-                            eprintln!(
-                                "hosttune: agent: unsupported {} {}: {why}",
-                                i.kind, i.object
-                            )
+                            tracing::warn!("unsupported {} {}: {why}", i.kind, i.object)
                         }
                         (None, kept) => {
                             self.st.counters.change(i.kind.as_str());
-                            eprintln!(
-                                "hosttune: agent: changed {} {}: {} -> {}",
+                            tracing::info!(
+                                "changed {} {}: {} -> {}",
                                 i.kind,
                                 i.object,
                                 i.live,
@@ -712,15 +720,16 @@ impl Agent<'_> {
                         true
                     }
                     Some(f) => {
-                        eprintln!(
-                            "hosttune: agent: correction failed, {}: {}",
-                            if f.incomplete() {
-                                "its undo was INCOMPLETE"
-                            } else {
-                                "its own changes were undone (earlier ones stay)"
-                            },
-                            crate::report::cause(&f.cause)
-                        );
+                        let cause = crate::report::cause(&f.cause);
+                        // An incomplete undo leaves the host between two states: an error.
+                        if f.incomplete() {
+                            tracing::error!("correction failed, its undo was INCOMPLETE: {cause}");
+                        } else {
+                            tracing::warn!(
+                                "correction failed, its own changes were undone (earlier ones \
+                                 stay): {cause}"
+                            );
+                        }
                         if let apply::Cause::Step { item, error } = &f.cause {
                             self.st.last_failed = Some((key(item), error.to_string()));
                         }
@@ -729,7 +738,7 @@ impl Agent<'_> {
                 }
             }
             Err(e) => {
-                eprintln!("hosttune: agent: {e}");
+                tracing::error!("{e}");
                 false
             }
         };
@@ -765,7 +774,7 @@ impl Agent<'_> {
         if let Err(e) =
             crate::atomic::write(path, text.as_bytes(), crate::atomic::Mode::KeepOr(0o644))
         {
-            eprintln!("hosttune: agent: cannot write {}: {e}", path.display());
+            tracing::warn!("cannot write {}: {e}", path.display());
         }
     }
 }

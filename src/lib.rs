@@ -25,8 +25,9 @@ pub mod agent;
 pub mod apply;
 pub mod atomic;
 pub mod cli;
+/// Moved under [`cli`]: the documentation is generated from the arguments it declares.
+pub use cli::docs;
 pub mod cpulist;
-pub mod docs;
 pub mod evidence;
 pub mod fault;
 pub mod host;
@@ -35,6 +36,7 @@ pub mod knobs;
 pub mod model;
 pub mod plan;
 pub mod profile;
+pub mod prom;
 pub mod report;
 pub mod schema;
 pub mod sha256;

@@ -1,4 +1,6 @@
-//! The `hosttune` binary: parse, run, print the error chain once, map it to an exit code.
+//! The `hosttune` binary: parse, set up the log, run, print the error chain once, map it to
+//! an exit code. The error is the command's last word, not a log message: it goes to stderr
+//! whatever the log level or destination.
 
 #![deny(unsafe_code)]
 
@@ -14,19 +16,7 @@ fn main() -> ExitCode {
             return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
         }
     };
-    let level = match (args.quiet, args.verbose) {
-        (true, _) => tracing::Level::ERROR,
-        (false, 0) => tracing::Level::WARN,
-        (false, 1) => tracing::Level::INFO,
-        (false, _) => tracing::Level::DEBUG,
-    };
-    tracing_subscriber::fmt()
-        .with_writer(std::io::stderr)
-        .with_max_level(level)
-        .with_target(false)
-        // journald shows escape codes literally: colour only on a terminal.
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
+    hosttune::cli::logging::init(&args);
     match hosttune::cli::run(args) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {

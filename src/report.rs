@@ -1,5 +1,5 @@
 //! Reports (pure): the audit table, its JSON document, the Prometheus textfile, and the
-//! account of an apply or rollback.
+//! account of an apply or rollback. The textfile is written through [`crate::prom`].
 
 use std::fmt::Write as _;
 
@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::apply::{Cause, Outcome, Undone};
 use crate::plan::{Item, Kind, Plan, Status};
+use crate::prom::{Text, Type};
 
 /// Output formats of `audit`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -136,13 +137,6 @@ pub fn json(plan: &Plan, host: &str) -> String {
     s
 }
 
-/// A Prometheus label value, escaped.
-pub(crate) fn label(v: &str) -> String {
-    v.replace('\\', "\\\\")
-        .replace('"', "\\\"")
-        .replace('\n', "\\n")
-}
-
 /// The last apply's outcome, for `hosttune_last_apply_success`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LastApply {
@@ -173,8 +167,18 @@ pub fn prometheus(
     last: Option<LastApply>,
     series: crate::evidence::render::Series,
 ) -> String {
-    let p = label(&plan.profile);
-    let mut out = String::new();
+    metrics(plan, now_unix, last, series).into_string()
+}
+
+/// [`prometheus`], as a [`Text`] that more families can follow.
+pub fn metrics(
+    plan: &Plan,
+    now_unix: u64,
+    last: Option<LastApply>,
+    series: crate::evidence::render::Series,
+) -> Text {
+    let p = plan.profile.as_str();
+    let mut out = Text::new();
     let count = |k: Kind, s: Status| {
         plan.items()
             .filter(|i| i.kind == k && i.status == s)
@@ -185,31 +189,34 @@ pub fn prometheus(
         .copied()
         .filter(|k| plan.items().any(|i| i.kind == *k))
         .collect();
-    out.push_str("# HELP hosttune_drift_items Items that differ from the profile, by kind.\n");
-    out.push_str("# TYPE hosttune_drift_items gauge\n");
+    out.family(
+        "hosttune_drift_items",
+        Type::Gauge,
+        "Items that differ from the profile, by kind.",
+    );
     for k in &kinds {
-        let _ = writeln!(
-            out,
-            "hosttune_drift_items{{profile=\"{p}\",kind=\"{k}\"}} {}",
-            count(*k, Status::Drift)
+        out.sample(
+            "hosttune_drift_items",
+            &[("profile", p), ("kind", k.as_str())],
+            count(*k, Status::Drift),
         );
     }
-    out.push_str("# HELP hosttune_items Items by kind and status.\n");
-    out.push_str("# TYPE hosttune_items gauge\n");
+    out.family("hosttune_items", Type::Gauge, "Items by kind and status.");
     for k in &kinds {
         for s in Status::ALL {
-            let _ = writeln!(
-                out,
-                "hosttune_items{{profile=\"{p}\",kind=\"{k}\",status=\"{s}\"}} {}",
-                count(*k, s)
+            out.sample(
+                "hosttune_items",
+                &[("profile", p), ("kind", k.as_str()), ("status", s.as_str())],
+                count(*k, s),
             );
         }
     }
-    out.push_str(
-        "# HELP hosttune_item_in_sync 1 when the item is as the profile wants (ok, clamped, \
-         skipped, unsupported, pending), 0 on drift or error.\n",
+    out.family(
+        "hosttune_item_in_sync",
+        Type::Gauge,
+        "1 when the item is as the profile wants (ok, clamped, skipped, unsupported, \
+         pending), 0 on drift or error.",
     );
-    out.push_str("# TYPE hosttune_item_in_sync gauge\n");
     let mut seen = std::collections::HashSet::new();
     for i in plan.items() {
         // One series per (kind, object): a duplicate would make the file invalid.
@@ -217,56 +224,67 @@ pub fn prometheus(
             continue;
         }
         let bad = matches!(i.status, Status::Drift | Status::Error);
-        let _ = writeln!(
-            out,
-            "hosttune_item_in_sync{{profile=\"{p}\",kind=\"{}\",object=\"{}\"}} {}",
-            i.kind,
-            label(&i.object),
-            u8::from(!bad)
+        out.sample(
+            "hosttune_item_in_sync",
+            &[
+                ("profile", p),
+                ("kind", i.kind.as_str()),
+                ("object", &i.object),
+            ],
+            u8::from(!bad),
         );
     }
-    out.push_str("# HELP hosttune_in_sync 1 when no item drifts or fails.\n");
-    out.push_str("# TYPE hosttune_in_sync gauge\n");
+    out.family(
+        "hosttune_in_sync",
+        Type::Gauge,
+        "1 when no item drifts or fails.",
+    );
     let in_sync = !plan
         .items()
         .any(|i| i.status == Status::Drift || i.status == Status::Error);
-    let _ = writeln!(
-        out,
-        "hosttune_in_sync{{profile=\"{p}\"}} {}",
-        u8::from(in_sync)
-    );
-    out.push_str("# HELP hosttune_last_run_timestamp_seconds When this report was made.\n");
-    out.push_str("# TYPE hosttune_last_run_timestamp_seconds gauge\n");
-    let _ = writeln!(
-        out,
-        "hosttune_last_run_timestamp_seconds{{profile=\"{p}\"}} {now_unix}"
+    out.sample("hosttune_in_sync", &[("profile", p)], u8::from(in_sync));
+    out.family(
+        "hosttune_last_run_timestamp_seconds",
+        Type::Gauge,
+        "When this report was made.",
+    )
+    .sample(
+        "hosttune_last_run_timestamp_seconds",
+        &[("profile", p)],
+        now_unix,
     );
     if let Some(l) = last {
-        out.push_str(
-            "# HELP hosttune_last_apply_success 1 when the last apply completed, 0 when it \
-             failed (and was undone).\n",
+        out.family(
+            "hosttune_last_apply_success",
+            Type::Gauge,
+            "1 when the last apply completed, 0 when it failed (and was undone).",
+        )
+        .sample(
+            "hosttune_last_apply_success",
+            &[("profile", p)],
+            u8::from(l.success),
         );
-        out.push_str("# TYPE hosttune_last_apply_success gauge\n");
-        let _ = writeln!(
-            out,
-            "hosttune_last_apply_success{{profile=\"{p}\"}} {}",
-            u8::from(l.success)
-        );
-        out.push_str("# HELP hosttune_last_apply_timestamp_seconds When the last apply ended.\n");
-        out.push_str("# TYPE hosttune_last_apply_timestamp_seconds gauge\n");
-        let _ = writeln!(
-            out,
-            "hosttune_last_apply_timestamp_seconds{{profile=\"{p}\"}} {}",
-            l.finished_unix
+        out.family(
+            "hosttune_last_apply_timestamp_seconds",
+            Type::Gauge,
+            "When the last apply ended.",
+        )
+        .sample(
+            "hosttune_last_apply_timestamp_seconds",
+            &[("profile", p)],
+            l.finished_unix,
         );
     }
-    out.push_str(&crate::evidence::render::prometheus(plan, &p, series));
-    out.push_str("# HELP hosttune_build_info The hosttune version that wrote this file.\n");
-    out.push_str("# TYPE hosttune_build_info gauge\n");
-    let _ = writeln!(
-        out,
-        "hosttune_build_info{{profile=\"{p}\",version=\"{}\"}} 1",
-        env!("CARGO_PKG_VERSION")
+    crate::evidence::render::gauges(&mut out, plan, p, series);
+    out.family(
+        "hosttune_build_info",
+        Type::Gauge,
+        "The hosttune version that wrote this file.",
+    )
+    .sample(
+        "hosttune_build_info",
+        &[("profile", p), ("version", env!("CARGO_PKG_VERSION"))],
+        1,
     );
     out
 }

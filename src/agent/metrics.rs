@@ -3,15 +3,15 @@
 //! own: changes it made by kind, events it saw by type, cycles, failures and the last cycle's
 //! duration; the items failing, whether it is paused (and until when), and the profile it
 //! holds (`hosttune_profile_info{profile,sha256}`). Written atomically, mode 0644, after every
-//! cycle.
+//! cycle, through [`crate::prom`], which escapes every label value.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
 use std::time::Duration;
 
 use super::Ident;
 use super::pause::Pause;
 use crate::plan::Plan;
+use crate::prom::{Text, Type};
 use crate::report;
 use crate::snapshot::Store;
 
@@ -24,7 +24,7 @@ pub struct Counters {
     pub changes: BTreeMap<String, u64>,
     pub events: BTreeMap<String, u64>,
     /// The audit part of the last file, kept for a cycle that has no plan (a bad reload).
-    pub audit: String,
+    pub audit: Text,
 }
 
 impl Counters {
@@ -76,14 +76,13 @@ pub fn render(store: &Store, plan: Option<&Plan>, c: &mut Counters, g: &Gauges) 
             ..plan.clone()
         };
         let series = crate::evidence::render::Series::per_cpu(g.per_cpu);
-        c.audit = report::prometheus(&named, now(), last, series);
+        c.audit = report::metrics(&named, now(), last, series);
     }
     let mut out = c.audit.clone();
     let mut counter = |name: &str, help: &str, label: &str, values: &BTreeMap<String, u64>| {
-        let _ = writeln!(out, "# HELP {name} {help}");
-        let _ = writeln!(out, "# TYPE {name} counter");
+        out.family(name, Type::Counter, help);
         for (k, v) in values {
-            let _ = writeln!(out, "{name}{{{label}=\"{k}\"}} {v}");
+            out.sample(name, &[(label, k)], v);
         }
     };
     counter(
@@ -98,78 +97,78 @@ pub fn render(store: &Store, plan: Option<&Plan>, c: &mut Counters, g: &Gauges) 
         "type",
         &c.events,
     );
-    let _ = writeln!(
-        out,
-        "# HELP hosttune_agent_cycles_total Plans the agent made (start, events, intervals).\n\
-         # TYPE hosttune_agent_cycles_total counter\nhosttune_agent_cycles_total {}",
-        c.cycles
+    out.family(
+        "hosttune_agent_cycles_total",
+        Type::Counter,
+        "Plans the agent made (start, events, intervals).",
+    )
+    .sample("hosttune_agent_cycles_total", &[], c.cycles);
+    out.family(
+        "hosttune_agent_failures_total",
+        Type::Counter,
+        "Cycles that could not plan or apply, and profile reloads that failed.",
+    )
+    .sample("hosttune_agent_failures_total", &[], c.failures);
+    out.family(
+        "hosttune_agent_last_cycle_seconds",
+        Type::Gauge,
+        "How long the last cycle took.",
+    )
+    .sample(
+        "hosttune_agent_last_cycle_seconds",
+        &[],
+        format_args!("{:.6}", c.last_cycle.as_secs_f64()),
     );
-    let _ = writeln!(
-        out,
-        "# HELP hosttune_agent_failures_total Cycles that could not plan or apply, and \
-         profile reloads that failed.\n\
-         # TYPE hosttune_agent_failures_total counter\nhosttune_agent_failures_total {}",
-        c.failures
-    );
-    let _ = writeln!(
-        out,
-        "# HELP hosttune_agent_last_cycle_seconds How long the last cycle took.\n\
-         # TYPE hosttune_agent_last_cycle_seconds gauge\nhosttune_agent_last_cycle_seconds {:.6}",
-        c.last_cycle.as_secs_f64()
-    );
-    let _ = writeln!(
-        out,
-        "# HELP hosttune_agent_items_failing Items a correction did not fix, or that cannot be \
-         read.\n# TYPE hosttune_agent_items_failing gauge\nhosttune_agent_items_failing {}",
-        g.failing
-    );
+    out.family(
+        "hosttune_agent_items_failing",
+        Type::Gauge,
+        "Items a correction did not fix, or that cannot be read.",
+    )
+    .sample("hosttune_agent_items_failing", &[], g.failing);
     if !g.retries.is_empty() {
-        let _ = writeln!(
-            out,
-            "# HELP hosttune_agent_item_failures Consecutive failed corrections of an item, \
-             retried with backoff (at most one series per failing item).\n\
-             # TYPE hosttune_agent_item_failures gauge"
+        out.family(
+            "hosttune_agent_item_failures",
+            Type::Gauge,
+            "Consecutive failed corrections of an item, retried with backoff (at most one \
+             series per failing item).",
         );
         for (item, n) in g.retries {
-            let _ = writeln!(
-                out,
-                "hosttune_agent_item_failures{{item=\"{}\"}} {n}",
-                report::label(item)
-            );
+            out.sample("hosttune_agent_item_failures", &[("item", item)], n);
         }
     }
-    let _ = writeln!(
-        out,
-        "# HELP hosttune_agent_paused 1 while `hosttune pause` holds: no corrections.\n\
-         # TYPE hosttune_agent_paused gauge\nhosttune_agent_paused {}",
-        u8::from(g.pause.is_some())
-    );
+    out.family(
+        "hosttune_agent_paused",
+        Type::Gauge,
+        "1 while `hosttune pause` holds: no corrections.",
+    )
+    .sample("hosttune_agent_paused", &[], u8::from(g.pause.is_some()));
     if let Some(until) = g.pause.and_then(|p| p.until) {
-        let _ = writeln!(
-            out,
-            "# HELP hosttune_agent_pause_expiry_timestamp_seconds When the pause ends by \
-             itself (Unix time).\n\
-             # TYPE hosttune_agent_pause_expiry_timestamp_seconds gauge\n\
-             hosttune_agent_pause_expiry_timestamp_seconds {until}"
-        );
+        out.family(
+            "hosttune_agent_pause_expiry_timestamp_seconds",
+            Type::Gauge,
+            "When the pause ends by itself (Unix time).",
+        )
+        .sample("hosttune_agent_pause_expiry_timestamp_seconds", &[], until);
     }
-    let _ = writeln!(
-        out,
-        "# HELP hosttune_agent_mode The agent's --mode (enforce corrects drift; report and \
-         observe only report it), always 1.\n\
-         # TYPE hosttune_agent_mode gauge\nhosttune_agent_mode{{mode=\"{}\"}} 1",
-        g.mode
+    out.family(
+        "hosttune_agent_mode",
+        Type::Gauge,
+        "The agent's --mode (enforce corrects drift; report and observe only report it), \
+         always 1.",
+    )
+    .sample("hosttune_agent_mode", &[("mode", g.mode)], 1);
+    out.family(
+        "hosttune_profile_info",
+        Type::Gauge,
+        "The profile the agent holds: its name and the sha256 of its resolved text \
+         (hosttune show NAME | sha256sum).",
+    )
+    .sample(
+        "hosttune_profile_info",
+        &[("profile", &g.ident.name), ("sha256", &g.ident.sha256)],
+        1,
     );
-    let _ = writeln!(
-        out,
-        "# HELP hosttune_profile_info The profile the agent holds: its name and the sha256 of \
-         its resolved text (hosttune show NAME | sha256sum).\n\
-         # TYPE hosttune_profile_info gauge\n\
-         hosttune_profile_info{{profile=\"{}\",sha256=\"{}\"}} 1",
-        report::label(&g.ident.name),
-        g.ident.sha256
-    );
-    out
+    out.into_string()
 }
 
 #[cfg(test)]

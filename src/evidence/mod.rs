@@ -194,7 +194,8 @@ pub fn collect_between(
             };
             match got {
                 Ok(ev) => e.item.evidence.extend(ev),
-                Err(why) => tracing::info!(
+                // Detail: a counter this kernel or NIC lacks (the agent reads them every cycle).
+                Err(why) => tracing::debug!(
                     "no evidence {} for {} {}: {why}",
                     s.counter(),
                     e.item.kind,

@@ -1,6 +1,6 @@
 //! Evidence in reports (pure): the order of the text report, the line under each item that
 //! reads like a troubleshooting note ("somaxconn 4096 < 500000, ListenOverflows 6907 since
-//! boot"), and the Prometheus gauges.
+//! boot"), and the Prometheus gauges (written through [`crate::prom`]).
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -8,6 +8,7 @@ use std::fmt::Write as _;
 use super::Evidence;
 use crate::knobs::{Item, Kind, Status};
 use crate::plan::Plan;
+use crate::prom::{Text, Type};
 
 /// Where an item goes in the text report with evidence: drifted items whose evidence shows
 /// something first, then other items whose evidence shows something, then the rest.
@@ -156,13 +157,19 @@ impl Series {
 /// `hosttune_evidence{profile,kind,object,counter}` (absolute), with an interval
 /// `hosttune_evidence_per_second{profile,kind,object,counter}`, and with
 /// [`Series::per_cpu`] the per-CPU parts in `hosttune_evidence_per_cpu{...,cpu}` (at most
-/// `cap`, the largest; `hosttune_evidence_series_dropped` counts those left out).
+/// `cap`, the largest; `hosttune_evidence_series_dropped` counts those left out). `profile`
+/// is the label's value as it is (escaped when written).
 pub fn prometheus(plan: &Plan, profile: &str, series: Series) -> String {
-    let esc = crate::report::label;
-    let mut out = String::new();
+    let mut out = Text::new();
+    gauges(&mut out, plan, profile, series);
+    out.into_string()
+}
+
+/// [`prometheus`], added to `out`.
+pub fn gauges(out: &mut Text, plan: &Plan, profile: &str, series: Series) {
     let items: Vec<&Item> = plan.items().filter(|i| !i.evidence.is_empty()).collect();
     if items.is_empty() {
-        return out;
+        return;
     }
     // The per-CPU parts kept: the `cap` largest (ties in plan order).
     let mut parts: Vec<(u64, &Item, &Evidence)> = Vec::new();
@@ -184,7 +191,7 @@ pub fn prometheus(plan: &Plan, profile: &str, series: Series) -> String {
         .map(|(_, i, e)| (i.kind, i.object.as_str(), e.counter.as_str(), e.cpu))
         .collect();
     let mut family = |name: &str, help: &str, pick: &dyn Fn(&Evidence) -> Option<String>| {
-        let mut lines = String::new();
+        let mut lines = Text::new();
         let mut seen = HashSet::new();
         for i in &items {
             for e in &i.evidence {
@@ -197,19 +204,21 @@ pub fn prometheus(plan: &Plan, profile: &str, series: Series) -> String {
                 if !seen.insert((i.kind, i.object.clone(), e.counter.clone(), e.cpu)) {
                     continue;
                 }
-                let cpu = e.cpu.map(|c| format!(",cpu=\"{c}\"")).unwrap_or_default();
-                let _ = writeln!(
-                    lines,
-                    "{name}{{profile=\"{profile}\",kind=\"{}\",object=\"{}\",counter=\"{}\"{cpu}}} {v}",
-                    i.kind,
-                    esc(&i.object),
-                    esc(&e.counter)
-                );
+                let cpu = e.cpu.map(|c| c.to_string());
+                let mut labels = vec![
+                    ("profile", profile),
+                    ("kind", i.kind.as_str()),
+                    ("object", i.object.as_str()),
+                    ("counter", e.counter.as_str()),
+                ];
+                if let Some(c) = &cpu {
+                    labels.push(("cpu", c));
+                }
+                lines.sample(name, &labels, v);
             }
         }
         if !lines.is_empty() {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} gauge");
-            out.push_str(&lines);
+            out.family(name, Type::Gauge, help).append(&lines);
         }
     };
     family(
@@ -232,14 +241,18 @@ pub fn prometheus(plan: &Plan, profile: &str, series: Series) -> String {
         },
     );
     if series.per_cpu {
-        let _ = writeln!(
-            out,
-            "# HELP hosttune_evidence_series_dropped Per-CPU evidence series left out of this \
-             file by the series cap ({}).\n\
-             # TYPE hosttune_evidence_series_dropped gauge\n\
-             hosttune_evidence_series_dropped{{profile=\"{profile}\"}} {dropped}",
-            series.cap
+        out.family(
+            "hosttune_evidence_series_dropped",
+            Type::Gauge,
+            &format!(
+                "Per-CPU evidence series left out of this file by the series cap ({}).",
+                series.cap
+            ),
+        )
+        .sample(
+            "hosttune_evidence_series_dropped",
+            &[("profile", profile)],
+            dropped,
         );
     }
-    out
 }

@@ -32,6 +32,7 @@ pub mod plan;
 pub mod profile;
 pub mod report;
 pub mod schema;
+pub mod section;
 pub mod sha256;
 pub mod side;
 pub mod signals;

@@ -39,6 +39,7 @@ pub mod profile;
 pub mod prom;
 pub mod report;
 pub mod schema;
+pub mod section;
 pub mod sha256;
 pub mod side;
 pub mod signals;

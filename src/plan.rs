@@ -9,13 +9,13 @@ use crate::host::Host;
 use crate::knobs::cx::{Cache, PlanCx};
 pub use crate::knobs::nic::Replan;
 pub use crate::knobs::{Entry, Item, Kind, Setting, Status, describe};
-use crate::knobs::{cpu, dsr, irqbalance, nic, raw_ifaces, sysctl};
 use crate::profile::Profile;
+use crate::section::{self, All, List, Run};
 use crate::snapshot::Kept;
 
-/// Resolves and observes everything the profile covers and compares it, in apply order:
-/// sysctls, DSR, then per NIC the `[[nic]]` knobs in registry order; then the isolated-CPU
-/// check and irqbalance. What several knobs read (interfaces, CPUs, `/proc/interrupts`) is
+/// Resolves and observes everything the profile covers and compares it, in apply order: each
+/// section of [`crate::section::All`] in its declared order (sysctls, DSR, then per NIC the
+/// `[[nic]]` knobs in registry order; then the isolated-CPU check and irqbalance). What several knobs read (interfaces, CPUs, `/proc/interrupts`) is
 /// read once. Items whose key a boot-time sysctl source sets differently carry the conflict.
 pub fn build(profile: &Profile, host: &Host, kept: &Kept) -> Plan {
     build_with(profile, host, kept, false)
@@ -48,38 +48,18 @@ pub struct Build {
 
 /// [`build`] with the given options.
 pub fn build_opts(profile: &Profile, host: &Host, kept: &Kept, opts: Build) -> Plan {
-    let allow_host_global = opts.allow_host_global;
+    build_in::<All>(profile, host, kept, opts)
+}
+
+/// [`build_opts`] over the sections of `L`, planned in their declared order
+/// ([`crate::section::order`]).
+pub(crate) fn build_in<L: List>(profile: &Profile, host: &Host, kept: &Kept, opts: Build) -> Plan {
     let cache = Cache::default();
     let mut cx = PlanCx::new(*host, &cache);
-    cx.allow_host_global = allow_host_global;
-    let (observed, ctx) = sysctl::observe(&cx, &profile.sysctl);
-    let mut raw = raw_ifaces::Covered::default();
-    raw.sysctl(&ctx.raw);
-    let mut entries = sysctl::diff(observed, &ctx, Kind::Sysctl);
-    if let Some(d) = &profile.dsr {
-        entries.extend(dsr::plan(d, &profile.sysctl, host));
-        raw.arp(&cx);
-    }
-    let mut replan = Vec::new();
-    if let Some(rules) = &profile.nic {
-        let (e, r) = nic::plan(rules, &cx);
-        entries.extend(e);
-        replan = r;
-        raw.nic(rules, &cx);
-    }
-    // Interfaces whose names are not UTF-8: one `skipped` item each, never a failure.
-    entries.extend(raw.items());
-    if let Some(c) = &profile.cpu {
-        entries.extend(cpu::plan(c, &cx));
-    }
-    if let Some(i) = &profile.irqbalance {
-        let rules = profile.nic.as_deref().unwrap_or_default();
-        entries.extend(irqbalance::plan(
-            i,
-            &|cx| crate::knobs::nic::irq_cpus_in_use(rules, cx),
-            &cx,
-        ));
-    }
+    cx.allow_host_global = opts.allow_host_global;
+    let mut run = Run::new(cx, profile);
+    let mut entries = section::plan::<L>(&mut run);
+    let replan = run.replan;
     if cx.netns().skips_host_global() {
         skip_host_global(&mut entries);
     }

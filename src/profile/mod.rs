@@ -5,41 +5,36 @@
 mod builtin;
 mod dotted;
 mod extends;
+mod extra;
+mod sections;
 
 use std::path::{Path, PathBuf};
 
-use serde::{Deserialize, Serialize};
-use toml::Spanned;
+use std::marker::PhantomData;
 
 pub use crate::schema::{
     Loc, Locator, MAX_EXTENDS_DEPTH, MAX_EXTENDS_FILES, ProfileError, ProfileErrors,
 };
 pub use builtin::BUILTIN;
+pub use extra::Extra;
 
 use crate::knobs::cpu::CpuSection;
-use crate::knobs::dsr::{DsrSection, iface_conflicts};
+use crate::knobs::dsr::DsrSection;
 use crate::knobs::irqbalance::IrqbalanceSection;
 use crate::knobs::nic::NicRule;
-use crate::knobs::sysctl::{Entries, SysctlEntry, SysctlTable};
-use extends::{Extends, Frame};
+use crate::knobs::sysctl::SysctlEntry;
+use crate::section::{All, List};
+use extends::Frame;
+#[cfg(test)]
+pub(crate) use sections::unknown_field as unknown_field_message;
+use sections::{RawProfile, Shown};
 
 /// Default directory of site profiles.
 pub const DEFAULT_DIR: &str = "/etc/hosttune/profiles";
 
-/// A profile file as written.
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawProfile {
-    description: Option<String>,
-    extends: Option<Spanned<Extends>>,
-    sysctl: Option<SysctlTable>,
-    dsr: Option<Spanned<DsrSection>>,
-    nic: Option<Vec<Spanned<NicRule>>>,
-    cpu: Option<CpuSection>,
-    irqbalance: Option<IrqbalanceSection>,
-}
-
 /// A resolved profile: parents merged in, every value validated. This is the desired state.
+/// Its sections are described by [`crate::section`]: the first five have a field each, every
+/// later one keeps its value in `extra`.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Profile {
     /// The name it was asked for by (a built-in name, a site name or a path).
@@ -52,40 +47,21 @@ pub struct Profile {
     pub nic: Option<Vec<NicRule>>,
     pub cpu: Option<CpuSection>,
     pub irqbalance: Option<IrqbalanceSection>,
-}
-
-/// The TOML form `hosttune show` prints.
-#[derive(Serialize)]
-struct Shown<'a> {
-    description: &'a str,
-    #[serde(skip_serializing_if = "Entries::is_empty")]
-    sysctl: Entries<'a>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    dsr: Option<&'a DsrSection>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    nic: Option<&'a Vec<NicRule>>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cpu: Option<&'a CpuSection>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    irqbalance: Option<&'a IrqbalanceSection>,
-}
-
-impl Entries<'_> {
-    fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
+    /// The sections without a field of their own.
+    pub extra: Extra,
 }
 
 impl Profile {
     /// The resolved profile as TOML, with a header naming its sources.
     pub fn to_toml(&self) -> String {
-        let shown = Shown {
-            description: &self.description,
-            sysctl: Entries(&self.sysctl),
-            dsr: self.dsr.as_ref(),
-            nic: self.nic.as_ref(),
-            cpu: self.cpu.as_ref(),
-            irqbalance: self.irqbalance.as_ref(),
+        self.to_toml_in::<All>()
+    }
+
+    /// [`Profile::to_toml`] over the sections of `L`.
+    pub(crate) fn to_toml_in<L: List>(&self) -> String {
+        let shown = Shown::<L> {
+            p: self,
+            list: PhantomData,
         };
         let body = toml::to_string(&shown).unwrap_or_else(|e| format!("# cannot print: {e}\n"));
         format!(
@@ -95,43 +71,18 @@ impl Profile {
         )
     }
 
+    /// `child` over this profile: its description if it has one, its sources after these,
+    /// and each of its sections merged over this one's.
     fn merge(&mut self, child: Profile) {
+        self.merge_in::<All>(child);
+    }
+
+    pub(crate) fn merge_in<L: List>(&mut self, mut child: Profile) {
         if !child.description.is_empty() {
-            self.description = child.description;
+            self.description = std::mem::take(&mut child.description);
         }
-        self.sources.extend(child.sources);
-        // Indexed by key so that merging large tables stays linear; a child's value replaces the
-        // parent's in place, keeping the parent's order (sysctl.d semantics: later wins).
-        let mut at: std::collections::HashMap<crate::sysctl::SysctlKey, usize> = self
-            .sysctl
-            .iter()
-            .enumerate()
-            .map(|(i, e)| (e.key.clone(), i))
-            .collect();
-        for e in child.sysctl {
-            match at.get(&e.key) {
-                Some(&i) => self.sysctl[i] = e,
-                None => {
-                    at.insert(e.key.clone(), self.sysctl.len());
-                    self.sysctl.push(e);
-                }
-            }
-        }
-        self.dsr = match (self.dsr.take(), child.dsr) {
-            (Some(p), Some(c)) => Some(p.merge(c)),
-            (p, c) => c.or(p),
-        };
-        if child.nic.is_some() {
-            self.nic = child.nic;
-        }
-        self.cpu = match (self.cpu.take(), child.cpu) {
-            (Some(p), Some(c)) => Some(p.merge(c)),
-            (p, c) => c.or(p),
-        };
-        self.irqbalance = match (self.irqbalance.take(), child.irqbalance) {
-            (Some(p), Some(c)) => Some(p.merge(c)),
-            (p, c) => c.or(p),
-        };
+        self.sources.append(&mut child.sources);
+        sections::merge::<L>(self, &mut child);
     }
 }
 
@@ -295,7 +246,7 @@ impl Catalog {
             return None;
         }
         let loc = Locator::new(&src.file, &src.text);
-        let raw = match parse_raw(&loc) {
+        let raw = match parse_raw::<All>(&loc) {
             Ok(r) => r,
             Err(mut e) => {
                 errs.append(&mut e);
@@ -331,7 +282,7 @@ impl Catalog {
             }
             walk.stack.pop();
         }
-        let own = validate(raw, &loc, errs);
+        let own = sections::validate(raw, &loc, errs);
         merged.merge(own);
         Some(merged)
     }
@@ -365,7 +316,7 @@ fn at_extends(e: ProfileError, name: &str, at: Loc) -> ProfileError {
 
 /// The typed parse of one file. When it fails on `[sysctl]` keys written without quotes, those
 /// keys are reported instead of serde's "invalid type: map".
-fn parse_raw(loc: &Locator) -> Result<RawProfile, Vec<ProfileError>> {
+fn parse_raw<L: List>(loc: &Locator) -> Result<RawProfile<L>, Vec<ProfileError>> {
     toml::from_str(loc.text).map_err(|e| {
         let unquoted = dotted::unquoted_keys(loc);
         if !unquoted.is_empty() {
@@ -379,9 +330,7 @@ fn parse_raw(loc: &Locator) -> Result<RawProfile, Vec<ProfileError>> {
 /// Checks that need the whole resolved profile, parents merged: a per-interface ARP key in
 /// `[sysctl]` against `[dsr]`, which may come from different files.
 fn check_resolved(p: &Profile, errs: &mut Vec<ProfileError>) {
-    if let Some(dsr) = &p.dsr {
-        errs.extend(iface_conflicts(dsr, &p.sysctl));
-    }
+    sections::check::<All>(p, errs);
 }
 
 /// Reads a profile file: a regular file of at most [`crate::userfile::MAX_BYTES`], opened
@@ -425,44 +374,24 @@ fn read_file(path: &Path) -> Result<Source, ProfileError> {
     }
 }
 
-/// Checks one file's sections (pure) and turns them into the resolved form.
-fn validate(raw: RawProfile, loc: &Locator, errs: &mut Vec<ProfileError>) -> Profile {
-    let sysctl = raw
-        .sysctl
-        .map(|t| t.validate(loc, errs))
-        .unwrap_or_default();
-    let dsr = raw.dsr.map(|d| DsrSection::validate(d, loc, errs));
-    let nic = raw.nic.map(|rules| {
-        rules
-            .into_iter()
-            .map(|r| NicRule::validate(r, loc, errs))
-            .collect()
-    });
-    Profile {
-        name: String::new(),
-        description: raw.description.unwrap_or_default(),
-        sources: vec![loc.file.to_string()],
-        sysctl,
-        dsr,
-        nic,
-        cpu: raw.cpu,
-        irqbalance: raw.irqbalance,
-    }
-}
-
 /// Validates profile text without a catalog (for tests and `validate` of inline text).
 pub fn parse_str(file: &str, text: &str) -> Result<Profile, ProfileErrors> {
+    parse_str_in::<All>(file, text)
+}
+
+/// [`parse_str`] over the sections of `L`.
+pub(crate) fn parse_str_in<L: List>(file: &str, text: &str) -> Result<Profile, ProfileErrors> {
     let loc = Locator::new(file, text);
     let mut errs = Vec::new();
-    let raw = parse_raw(&loc).map_err(ProfileErrors)?;
+    let raw = parse_raw::<L>(&loc).map_err(ProfileErrors)?;
     if raw.extends.is_some() {
         errs.push(ProfileError::invalid(
             loc.file(),
             "extends needs a catalog; use Catalog::load",
         ));
     }
-    let p = validate(raw, &loc, &mut errs);
-    check_resolved(&p, &mut errs);
+    let p = sections::validate(raw, &loc, &mut errs);
+    sections::check::<L>(&p, &mut errs);
     if errs.is_empty() {
         Ok(p)
     } else {

@@ -200,6 +200,19 @@ pub const MAX_INTERVAL_SECS: u64 = 86_400;
 /// How long a second apply or rollback waits for the lock.
 const LOCK_WAIT: Duration = Duration::from_secs(5);
 
+/// [`LOCK_WAIT`], or in builds with the `test-hooks` feature the milliseconds in
+/// `HOSTTUNE_TEST_LOCK_WAIT_MS`, so that the lock test waits a short, known time instead of 5 s.
+fn lock_wait() -> Duration {
+    #[cfg(feature = "test-hooks")]
+    if let Some(ms) = std::env::var("HOSTTUNE_TEST_LOCK_WAIT_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        return Duration::from_millis(ms);
+    }
+    LOCK_WAIT
+}
+
 /// A run's result: the exit code, with anything already printed.
 pub type Code = u8;
 
@@ -627,7 +640,7 @@ fn import(files: &[PathBuf], name: Option<&str>) -> Result<Code> {
 /// killed run left behind, saying so.
 fn begin(ctx: &Ctx, verb: &str) -> Result<(snapshot::Lock, Option<Interrupted>)> {
     ctx.store.check_no_agent()?;
-    let lock = ctx.store.lock(LOCK_WAIT)?;
+    let lock = ctx.store.lock(lock_wait())?;
     let keep = match verb {
         "apply" => Origin::Apply,
         _ => Origin::Rollback,

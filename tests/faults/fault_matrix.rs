@@ -158,7 +158,12 @@ fn cell(rig: &dyn Rig, profile: &str, kind: &str, n: usize, fault: Fault) {
     assert_eq!(code, 0, "{what}: {out}{err}");
     let (code, out, err) = output(&mut rig.cmd(&["rollback"]));
     assert_eq!(code, 0, "{what}: {out}{err}");
-    assert!(rig.state() == before, "{what}: after apply and rollback");
+    let again = rig.state();
+    assert!(
+        again == before,
+        "{what}: after apply and rollback:\n{}",
+        differences(&before, &again).join("\n")
+    );
 }
 
 /// A network namespace with `lo` and a veth pair `vq0`/`vq1` with 4 queues each.

@@ -3,7 +3,7 @@
 //! copies the Debian package ships (contrib/deb/generated/) match what the binary prints.
 //!
 //! When the command line changes, refresh the shipped copies with
-//! `HOSTTUNE_BLESS=1 cargo test --test cli_docs` and commit them.
+//! `HOSTTUNE_BLESS=1 cargo test --test fleet cli_docs::` and commit them.
 
 use crate::common;
 use std::path::{Path, PathBuf};
@@ -216,7 +216,7 @@ fn packaged_man_page_and_completions_are_fresh() {
     assert!(
         stale.is_empty(),
         "stale generated files, which the Debian package ships: {stale:?}; refresh them with \
-         `HOSTTUNE_BLESS=1 cargo test --test cli_docs` and commit them"
+         `HOSTTUNE_BLESS=1 cargo test --test fleet cli_docs::` and commit them"
     );
 }
 

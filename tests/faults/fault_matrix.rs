@@ -70,6 +70,13 @@ fn differences(a: &BTreeMap<String, String>, b: &BTreeMap<String, String>) -> Ve
         .collect()
 }
 
+/// `ip -o addr show` without the `tentative` flag: the kernel's duplicate address detection
+/// ends on new link-local addresses in its own time, during a cell or not (a flake under
+/// load), and is no state of hosttune's.
+fn addrs(ns: &Netns) -> String {
+    ns.ip(&["-o", "addr", "show"]).replace(" tentative", "")
+}
+
 /// Runs one cell of the matrix: `fault` at the `n`-th write of `kind`.
 fn cell(rig: &dyn Rig, profile: &str, kind: &str, n: usize, fault: Fault) {
     let what = format!("{kind}:{n} {fault:?}");
@@ -201,7 +208,7 @@ impl Rig for NsRig {
     }
     fn state(&self) -> BTreeMap<String, String> {
         let mut m = self.ns.sysctl_all();
-        m.insert("ip addr".into(), self.ns.ip(&["-o", "addr", "show"]));
+        m.insert("ip addr".into(), addrs(&self.ns));
         m.insert("ip link".into(), self.ns.ip(&["-o", "link", "show"]));
         m.insert(
             "channels vq0".into(),
@@ -449,7 +456,7 @@ impl Rig for SideRig {
     }
     fn state(&self) -> BTreeMap<String, String> {
         let mut m = self.ns.sysctl_all();
-        m.insert("ip addr".into(), self.ns.ip(&["-o", "addr", "show"]));
+        m.insert("ip addr".into(), addrs(&self.ns));
         for fam in ["-4", "-6"] {
             m.insert(
                 format!("ip {fam} route"),

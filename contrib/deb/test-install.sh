@@ -2,12 +2,12 @@
 # Builds the Debian package with cargo-deb, installs it on THIS machine with dpkg -i, checks
 # what it installed, and purges it again (also when a check fails).
 #
-# Meant for CI's fresh VMs (tests/deb_package.rs runs it under `cargo test` as root). It
+# Meant for CI's fresh VMs (tests/fleet/deb_package.rs runs it under `cargo test` as root). It
 # refuses to run where a hosttune package or /usr/sbin/hosttune is already there, so that it
 # never replaces or removes an operator's install. The package starts and enables nothing;
 # this script checks that too. No hosttune command here reads or writes kernel settings.
 #
-# Env: CARGO_TARGET_DIR (the build, default target/; tests/deb_package.rs gives it its own so
+# Env: CARGO_TARGET_DIR (the build, default target/; tests/fleet/deb_package.rs gives it its own so
 # that the nested cargo does not wait on the outer one's lock), HOSTTUNE_DEB_OUT (where the
 # .deb goes, default $CARGO_TARGET_DIR/debian).
 set -euo pipefail

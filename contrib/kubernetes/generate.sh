@@ -2,7 +2,7 @@
 # Writes hosttune-web.yaml, hosttune-lb.yaml and hosttune-client.yaml from template.yaml.in and
 # profiles/ROLE.toml: the role's name, its site profile (in the ConfigMap) and the profile's
 # sha256 (the pod template's hosttune.io/profile-sha256 annotation, so that `kubectl apply`
-# rolls a profile change out). Run it after editing either; tests/kubernetes_manifest.rs
+# rolls a profile change out). Run it after editing either; tests/fleet/kubernetes_manifest.rs
 # fails while a generated file is stale.
 #
 #   contrib/kubernetes/generate.sh [OUTDIR]      (default: this directory)

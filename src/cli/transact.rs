@@ -15,11 +15,24 @@ use crate::snapshot::{self, Origin, Snapshot};
 /// How long a second apply or rollback waits for the lock.
 const LOCK_WAIT: Duration = Duration::from_secs(5);
 
+/// [`LOCK_WAIT`], or in builds with the `test-hooks` feature the milliseconds in
+/// `HOSTTUNE_TEST_LOCK_WAIT_MS`, so that the lock test waits a short, known time instead of 5 s.
+fn lock_wait() -> Duration {
+    #[cfg(feature = "test-hooks")]
+    if let Some(ms) = std::env::var("HOSTTUNE_TEST_LOCK_WAIT_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+    {
+        return Duration::from_millis(ms);
+    }
+    LOCK_WAIT
+}
+
 /// Takes the lock (with the signals blocked by the caller) and settles a transaction that a
 /// killed run left behind, saying so.
 fn begin(ctx: &Ctx, verb: &str) -> Result<(snapshot::Lock, Option<Interrupted>)> {
     ctx.store.check_no_agent()?;
-    let lock = ctx.store.lock(LOCK_WAIT)?;
+    let lock = ctx.store.lock(lock_wait())?;
     let keep = match verb {
         "apply" => Origin::Apply,
         _ => Origin::Rollback,

@@ -1,8 +1,13 @@
-//! Shared helpers for integration tests: root checks and throw-away network namespaces.
-#![allow(dead_code)]
+//! Shared helpers for integration tests: loud skips, root checks, throw-away network
+//! namespaces, and (in `bin`) the one way to run the hosttune binary under test.
+// Each test binary (and benches/evidence.rs) uses its own part of these helpers.
+#![allow(dead_code, unused_imports)]
 
+pub mod bin;
 pub mod burst;
 pub mod fixture;
+
+pub use bin::{BIN, hosttune};
 
 use std::path::PathBuf;
 use std::process::{Command, Output};
@@ -66,7 +71,6 @@ const TOOL_SOURCES: &[(&str, &str)] = &[
     ("unshare", "apt package util-linux"),
     ("setpriv", "apt package util-linux"),
     ("mount", "apt package mount"),
-    ("strace", "apt package strace"),
     (
         "prometheus-node-exporter",
         "apt package prometheus-node-exporter",
@@ -186,17 +190,9 @@ impl Netns {
     }
 
     /// Runs the hosttune binary inside the namespace with its own state dir; returns the exit
-    /// code, stdout and stderr.
+    /// code, stdout and stderr. Short for `hosttune().netns(self).state(state).run(args)`.
     pub fn hosttune(&self, state: &std::path::Path, args: &[&str]) -> (i32, String, String) {
-        let bin = env!("CARGO_BIN_EXE_hosttune");
-        let mut full = vec!["--state-dir", state.to_str().unwrap()];
-        full.extend_from_slice(args);
-        let o = self.exec(bin, &full);
-        (
-            o.status.code().unwrap_or(-1),
-            String::from_utf8_lossy(&o.stdout).into(),
-            String::from_utf8_lossy(&o.stderr).into(),
-        )
+        hosttune().netns(self).state(state).run(args)
     }
 
     /// `ip ARGS` inside the namespace.

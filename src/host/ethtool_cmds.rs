@@ -26,7 +26,7 @@ pub mod strings;
 pub use coalesce::{
     COALESCE_PARAMS, Coalesce, CoalesceParam, coalesce, set_coalesce, update_coalesce,
 };
-pub use features::{Feature, Features, SetFeatures, features, set_features};
+pub use features::{FEATURE_ALIASES, Feature, Features, SetFeatures, features, set_features};
 pub use pause::{Pause, pause, set_pause};
 pub use rxfh::{RssIndir, reset_rss_indir, rss_indir, rx_rings, set_rss_indir};
 pub use strings::{NicStats, nic_stats, string_set};

@@ -15,6 +15,30 @@ use super::{malformed, put_u32, u32_at};
 use crate::host::NicError;
 use crate::types::IfName;
 
+/// `ethtool -k`/`-K`'s own names for features that are one kernel feature bit each, and
+/// that kernel feature's name: `ethtool -k` prints these in place of the kernel's
+/// (`large-receive-offload: off [fixed]` is `rx-lro`). Its group names that stand for several
+/// bits (`tx-checksumming`, `scatter-gather`, `tcp-segmentation-offload`, `tx`, `sg`, `tso`)
+/// are not here: name the member features instead.
+pub const FEATURE_ALIASES: [(&str, &str); 16] = [
+    ("rx", "rx-checksum"),
+    ("rx-checksumming", "rx-checksum"),
+    ("gso", "tx-generic-segmentation"),
+    ("generic-segmentation-offload", "tx-generic-segmentation"),
+    ("gro", "rx-gro"),
+    ("generic-receive-offload", "rx-gro"),
+    ("lro", "rx-lro"),
+    ("large-receive-offload", "rx-lro"),
+    ("rxvlan", "rx-vlan-hw-parse"),
+    ("rx-vlan-offload", "rx-vlan-hw-parse"),
+    ("txvlan", "tx-vlan-hw-insert"),
+    ("tx-vlan-offload", "tx-vlan-hw-insert"),
+    ("ntuple", "rx-ntuple-filter"),
+    ("ntuple-filters", "rx-ntuple-filter"),
+    ("rxhash", "rx-hashing"),
+    ("receive-hashing", "rx-hashing"),
+];
+
 /// One feature as `ethtool -k` shows it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Feature {
@@ -52,7 +76,7 @@ pub struct Features {
 }
 
 impl Features {
-    /// The feature called `name`.
+    /// The feature called `name`, by its kernel name or an alias from [`FEATURE_ALIASES`].
     pub fn get(&self, name: &str) -> Option<&Feature> {
         self.bit(name).map(|i| &self.bits[i])
     }
@@ -66,6 +90,10 @@ impl Features {
         if name.is_empty() {
             return None;
         }
+        let name = FEATURE_ALIASES
+            .iter()
+            .find(|(alias, _)| *alias == name)
+            .map_or(name, |&(_, kernel)| kernel);
         self.bits.iter().position(|f| f.name == name)
     }
 
@@ -110,12 +138,19 @@ impl Features {
         b.fill(0);
         put_u32(b, 0, abi::ETHTOOL_SFEATURES);
         put_u32(b, offset_of!(ethtool_sfeatures, size), self.blocks);
+        let mut named = vec![None; self.bits.len()];
         for (name, &on) in changes {
             let Some(i) = self.bit(name) else {
                 return Err(format!("this kernel has no feature named {name:?}"));
             };
             if self.bits[i].never_changed {
                 return Err(format!("{name} is fixed on every device"));
+            }
+            if named[i].replace(on).is_some_and(|was| was != on) {
+                let kernel = &self.bits[i].name;
+                return Err(format!(
+                    "{name} and another name for {kernel} ask opposite values"
+                ));
             }
             let block = size_of::<ethtool_sfeatures>() + (i / 32) * size_of::<SetBlock>();
             let (valid, requested) = (
@@ -214,14 +249,14 @@ mod tests {
         b
     }
 
-    /// 34 names over two blocks: bit 0 `gro` changeable and on, bit 1 unused, bit 2 `lro`
+    /// 34 names over two blocks: bit 0 `rx-gro` changeable and on, bit 1 unused, bit 2 `rx-lro`
     /// not available here, bit 3 `vlan-challenged` never changeable, bit 33 `gro-fwd`
     /// changeable, requested on but off.
     fn sample() -> Features {
         let mut names = vec![String::new(); 34];
         for (i, n) in [
-            (0, "gro"),
-            (2, "lro"),
+            (0, "rx-gro"),
+            (2, "rx-lro"),
             (3, "vlan-challenged"),
             (33, "gro-fwd"),
         ] {
@@ -234,9 +269,10 @@ mod tests {
     #[test]
     fn decode_reads_each_bit_of_each_block() {
         let f = sample();
-        let gro = f.get("gro").unwrap();
+        let gro = f.get("rx-gro").unwrap();
+        assert_eq!(f.get("generic-receive-offload"), Some(gro));
         assert!(gro.changeable() && gro.requested && gro.active && !gro.fixed());
-        let lro = f.get("lro").unwrap();
+        let lro = f.get("large-receive-offload").unwrap();
         assert!(lro.fixed() && !lro.active && !lro.never_changed);
         let vc = f.get("vlan-challenged").unwrap();
         assert!(vc.available && vc.never_changed && vc.fixed());
@@ -245,7 +281,7 @@ mod tests {
         assert_eq!(f.get(""), None, "unused bits have no name");
         assert_eq!(
             f.iter().map(|f| f.name.as_str()).collect::<Vec<_>>(),
-            ["gro", "lro", "vlan-challenged", "gro-fwd"]
+            ["rx-gro", "rx-lro", "vlan-challenged", "gro-fwd"]
         );
     }
 
@@ -260,6 +296,12 @@ mod tests {
         let f = sample();
         let mut b = vec![0xee; f.set_len()];
         let changes = BTreeMap::from([("gro".to_string(), false), ("gro-fwd".to_string(), true)]);
+        let twice = BTreeMap::from([("gro".to_string(), false), ("rx-gro".to_string(), true)]);
+        let err = f.encode_set(&twice, &mut b).unwrap_err();
+        assert_eq!(
+            err,
+            "rx-gro and another name for rx-gro ask opposite values"
+        );
         f.encode_set(&changes, &mut b).unwrap();
         let words: Vec<u32> = b.chunks(4).map(|w| u32_at(w, 0)).collect();
         assert_eq!(words, [abi::ETHTOOL_SFEATURES, 2, 0b1, 0b0, 0b10, 0b10]);

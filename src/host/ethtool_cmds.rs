@@ -24,7 +24,8 @@ pub mod rxfh;
 pub mod strings;
 
 pub use coalesce::{
-    COALESCE_PARAMS, Coalesce, CoalesceParam, coalesce, set_coalesce, update_coalesce,
+    COALESCE_PARAMS, Coalesce, CoalesceParam, UnknownCoalesceParam, coalesce, set_coalesce,
+    update_coalesce,
 };
 pub use features::{FEATURE_ALIASES, Feature, Features, SetFeatures, features, set_features};
 pub use pause::{Pause, pause, set_pause};

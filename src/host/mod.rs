@@ -7,6 +7,7 @@ pub mod addrs;
 // The SIOCETHTOOL ABI: the one module allowed `unsafe`, each block with its SAFETY comment.
 #[allow(unsafe_code)]
 pub mod ethtool;
+pub mod ethtool_cmds;
 pub mod fs;
 pub mod inroot;
 pub mod links;

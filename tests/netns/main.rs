@@ -9,6 +9,7 @@ mod common;
 
 mod dsr_e2e;
 mod dsr_netns;
+mod ethtool_cmds_live;
 mod ethtool_live;
 mod evidence_netns;
 mod ifnames_netns;

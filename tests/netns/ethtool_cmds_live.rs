@@ -5,7 +5,7 @@
 //! command and interface; statistics are compared with `ethtool -S`. The ioctls act in the
 //! namespace of the calling thread, so each runs inside `Netns::enter`.
 
-mod common;
+use crate::common;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -13,8 +13,10 @@ use std::os::fd::AsRawFd;
 use nix::errno::Errno;
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, socket};
 
+use crate::host::ethtool_cmds as cmds;
 use crate::host::nic::{
-    ChannelParams, FlowHash, FlowType, HashFields, NicCmd, NicError, NicOps, NicValue, RingParams,
+    ChannelParams, FeatureState, FlowHash, FlowType, HashFields, NicCmd, NicError, NicOps,
+    NicValue, RingParams,
 };
 use crate::types::IfName;
 
@@ -264,6 +266,21 @@ impl NicOps for Ethtool {
                 fields: self.rx_flow_hash_op(iface, flow)?,
             }),
             NicCmd::Lro => NicValue::Lro(self.lro_op(iface)?),
+            NicCmd::Features => NicValue::Features(
+                cmds::features(iface)?
+                    .iter()
+                    .map(|f| {
+                        let state = FeatureState {
+                            on: f.active,
+                            fixed: !f.changeable(),
+                        };
+                        (f.name.clone(), state)
+                    })
+                    .collect(),
+            ),
+            NicCmd::Coalesce => NicValue::Coalesce(cmds::coalesce(iface)?),
+            NicCmd::Pause => NicValue::Pause(cmds::pause(iface)?),
+            NicCmd::RssIndir => NicValue::RssIndir(cmds::rss_indir(iface)?),
         })
     }
 
@@ -273,6 +290,18 @@ impl NicOps for Ethtool {
             NicValue::Channels(c) => self.set_channels_op(iface, c),
             NicValue::RxFlowHash(h) => self.set_rx_flow_hash_op(iface, h.flow, h.fields),
             NicValue::Lro(on) => self.set_lro_op(iface, *on),
+            // What the kernel did not apply shows in the read-back that follows every write.
+            NicValue::Features(map) => {
+                let wanted = map
+                    .iter()
+                    .filter(|(_, s)| !s.fixed)
+                    .map(|(n, s)| (n.clone(), s.on))
+                    .collect();
+                cmds::set_features(iface, &wanted).map(drop)
+            }
+            NicValue::Coalesce(c) => cmds::set_coalesce(iface, c),
+            NicValue::Pause(p) => cmds::set_pause(iface, *p),
+            NicValue::RssIndir(t) => cmds::set_rss_indir(iface, t),
         }
     }
 }

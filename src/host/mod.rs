@@ -19,8 +19,8 @@ pub mod systemd;
 pub use addrs::{AddrAttrs, AddrError, AddrFlags, AddrOps, AddrScope, IfAddr, IfRoute};
 pub use fs::{Files, RootFs, paths};
 pub use nic::{
-    ChannelParams, FlowHash, FlowType, HashFields, NicCmd, NicData, NicError, NicOps, NicOpsExt,
-    NicValue, RingParams,
+    ChannelParams, Coalesce, FeatureMap, FeatureState, FlowHash, FlowType, HashFields, NicCmd,
+    NicData, NicError, NicOps, NicOpsExt, NicValue, Pause, RingParams, RssIndir,
 };
 pub use services::{ServiceError, ServiceState, Services};
 

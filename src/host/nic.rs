@@ -6,6 +6,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::host::abi;
+pub use crate::host::ethtool_cmds::{Coalesce, Pause, RssIndir};
 use crate::types::IfName;
 
 /// Ring sizes and their driver maximums (`struct ethtool_ringparam`).
@@ -301,6 +302,14 @@ pub enum NicCmd {
     RxFlowHash(FlowType),
     /// `ethtool -k/-K IFACE lro` (the legacy flags word).
     Lro,
+    /// `ethtool -k/-K IFACE` (every offload feature, by its kernel name).
+    Features,
+    /// `ethtool -c/-C IFACE`.
+    Coalesce,
+    /// `ethtool -a/-A IFACE`.
+    Pause,
+    /// `ethtool -x/-X IFACE` (the RSS indirection table).
+    RssIndir,
 }
 
 impl NicCmd {
@@ -311,6 +320,10 @@ impl NicCmd {
             Self::Channels => "ETHTOOL_GCHANNELS",
             Self::RxFlowHash(_) => "ETHTOOL_GRXFH",
             Self::Lro => "ETHTOOL_GFLAGS",
+            Self::Features => "ETHTOOL_GFEATURES",
+            Self::Coalesce => "ETHTOOL_GCOALESCE",
+            Self::Pause => "ETHTOOL_GPAUSEPARAM",
+            Self::RssIndir => "ETHTOOL_GRXFHINDIR",
         }
     }
 
@@ -321,6 +334,10 @@ impl NicCmd {
             Self::Channels => "ETHTOOL_SCHANNELS",
             Self::RxFlowHash(_) => "ETHTOOL_SRXFH",
             Self::Lro => "ETHTOOL_SFLAGS",
+            Self::Features => "ETHTOOL_SFEATURES",
+            Self::Coalesce => "ETHTOOL_SCOALESCE",
+            Self::Pause => "ETHTOOL_SPAUSEPARAM",
+            Self::RssIndir => "ETHTOOL_SRXFHINDIR",
         }
     }
 }
@@ -334,6 +351,13 @@ pub enum NicValue {
     Channels(ChannelParams),
     RxFlowHash(FlowHash),
     Lro(bool),
+    /// Read: every feature's state. Write: the wanted state of the features that are not
+    /// fixed; the others are left alone.
+    Features(FeatureMap),
+    Coalesce(Coalesce),
+    Pause(Pause),
+    /// An empty table resets the driver's default spread.
+    RssIndir(RssIndir),
 }
 
 impl NicValue {
@@ -344,6 +368,10 @@ impl NicValue {
             Self::Channels(_) => NicCmd::Channels,
             Self::RxFlowHash(h) => NicCmd::RxFlowHash(h.flow),
             Self::Lro(_) => NicCmd::Lro,
+            Self::Features(_) => NicCmd::Features,
+            Self::Coalesce(_) => NicCmd::Coalesce,
+            Self::Pause(_) => NicCmd::Pause,
+            Self::RssIndir(_) => NicCmd::RssIndir,
         }
     }
 }
@@ -394,7 +422,27 @@ macro_rules! nic_data {
     )*};
 }
 
-nic_data!(RingParams => Rings, ChannelParams => Channels);
+nic_data!(
+    RingParams => Rings,
+    ChannelParams => Channels,
+    FeatureMap => Features,
+    Coalesce => Coalesce,
+    Pause => Pause,
+    RssIndir => RssIndir,
+);
+
+/// One offload feature's state, by the kernel's name (`rx-gro`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FeatureState {
+    /// On now (read), or wanted (write).
+    pub on: bool,
+    /// Not changeable on this device (`[fixed]` in `ethtool -k`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub fixed: bool,
+}
+
+/// Offload features by the kernel's names (the ETH_SS_FEATURES strings).
+pub type FeatureMap = std::collections::BTreeMap<String, FeatureState>;
 
 impl NicData for FlowHash {
     type Arg = FlowType;

@@ -82,7 +82,7 @@ impl fmt::Display for CoalesceParam {
 }
 
 /// Every coalescing parameter of one interface, as ETHTOOL_GCOALESCE reports them.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Coalesce([u32; 22]);
 
 impl Coalesce {

@@ -10,7 +10,7 @@ use crate::host::NicError;
 use crate::types::IfName;
 
 /// Pause frame settings of one interface.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Pause {
     /// Negotiate pause frame use with the link partner.
     pub autoneg: bool,

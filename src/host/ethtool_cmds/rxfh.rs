@@ -13,7 +13,7 @@ use crate::host::ethtool::abi::ethtool_rxnfc;
 use crate::types::IfName;
 
 /// The RX ring of each hash bucket: entry `i` receives the flows whose hash lands on `i`.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct RssIndir(pub Vec<u32>);
 
 impl RssIndir {

@@ -9,7 +9,8 @@ use super::setting::dispatch;
 // Declared in the model; named here too for callers of the old path.
 pub use super::values::Setting;
 use super::{
-    channels, dsr, irq, irqbalance, lro, ring, route, rps, rx_flow_hash, sysctl, txqueuelen, xps,
+    channels, dsr, features, irq, irqbalance, lro, ring, route, rps, rx_flow_hash, sysctl,
+    txqueuelen, xps,
 };
 pub use crate::model::Kind;
 use serde::{Deserialize, Serialize};
@@ -29,6 +30,7 @@ dispatch! {
     Route => route::RouteOps,
     Lro => lro::LroOps,
     Xps => xps::XpsOps,
+    Features => features::FeaturesOps,
 }
 
 /// Declares the `[[nic]]` rule and the per-NIC knobs from `key: Knob` lines, in apply
@@ -73,6 +75,8 @@ nic_knobs! {
     rings: ring::Rings,
     /// `txqueuelen = 10000`.
     txqueuelen: txqueuelen::Txqueuelen,
+    /// `features = { "generic-receive-offload" = true }` (`ethtool -K`).
+    features: features::Features,
     /// `rps_cpus = "local"` or a CPU list.
     rps_cpus: rps::Rps,
     /// `rx_flow_hash = { tcp4 = "sdfn" }` (`ethtool -N rx-flow-hash`).

@@ -2,7 +2,7 @@
 //! variant's reads and writes are its knob's `SettingOps`, wired in `registry.rs`.
 
 use crate::cpulist::CpuList;
-use crate::host::{AddrAttrs, FlowType, HashFields, IfRoute};
+use crate::host::{AddrAttrs, FeatureMap, FlowType, HashFields, IfRoute};
 use crate::sysctl::SysctlKey;
 use crate::types::IfName;
 
@@ -74,4 +74,7 @@ pub enum Setting {
         queue: u32,
         mask: String,
     },
+    /// Offload features by the kernel's names (`ethtool -k`): every feature as read, or the
+    /// named ones to write.
+    Features { iface: IfName, features: FeatureMap },
 }

@@ -39,6 +39,7 @@ kinds! {
     Route = "route",
     Lro = "lro",
     Xps = "xps",
+    Features = "features",
 }
 
 impl fmt::Display for Kind {

@@ -7,6 +7,7 @@ use toml::Spanned;
 
 use super::{Run, Section};
 use crate::knobs::Entry;
+use crate::knobs::lint;
 use crate::knobs::nic::{self, NicRule};
 use crate::profile::Profile;
 use crate::schema::{Locator, ProfileError};
@@ -31,7 +32,15 @@ impl Section for Nic {
     }
 
     fn plan(v: &Vec<NicRule>, run: &mut Run) -> Vec<Entry> {
-        let (entries, replan) = nic::plan(v, &run.cx);
+        let (mut entries, replan) = nic::plan(v, &run.cx);
+        // What makes the host forward: a forwarding key this profile sets to 1, or a live one.
+        let set_here = run.profile.sysctl.iter().find_map(|s| {
+            let key = s.key.segments().join(".");
+            let on = s.value.exact().is_some_and(|v| v.trim() == "1");
+            lint::FORWARDING.into_iter().find(|k| on && *k == key)
+        });
+        let forwarding = set_here.or_else(|| lint::live_forwarding(&run.cx));
+        lint::forwarding(v, forwarding, &run.cx, &mut entries);
         run.replan.extend(replan);
         run.raw.nic(v, &run.cx);
         entries

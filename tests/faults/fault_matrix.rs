@@ -214,10 +214,16 @@ impl Rig for NsRig {
             "channels vq0".into(),
             self.ns.must("ethtool", &["-l", "vq0"]),
         );
+        m.insert(
+            "features vq0".into(),
+            self.ns.must("ethtool", &["-k", "vq0"]),
+        );
         for q in 0..4 {
-            let path = format!("/sys/class/net/vq0/queues/rx-{q}/rps_cpus");
-            let o = self.ns.exec("cat", &[&path]);
-            m.insert(path, String::from_utf8_lossy(&o.stdout).into_owned());
+            for file in [format!("rx-{q}/rps_cpus"), format!("tx-{q}/xps_cpus")] {
+                let path = format!("/sys/class/net/vq0/queues/{file}");
+                let o = self.ns.exec("cat", &[&path]);
+                m.insert(path, String::from_utf8_lossy(&o.stdout).into_owned());
+            }
         }
         m
     }
@@ -241,7 +247,9 @@ arp_announce = 2
 match = "vq0"
 channels = { rx = 2, tx = 2 }
 txqueuelen = 5000
+features = { "generic-receive-offload" = true }
 rps_cpus = "0"
+xps_cpus = "0"
 "#;
 
 #[test]
@@ -259,6 +267,8 @@ fn every_fault_at_every_namespaced_step_leaves_the_namespace_as_before() {
         ("channels", 1),
         ("txqueuelen", 1),
         ("rps", 2),
+        ("features", 1),
+        ("xps", 2),
     ];
     for (kind, n) in steps {
         for fault in FAULTS {

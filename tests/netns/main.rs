@@ -12,6 +12,7 @@ mod dsr_netns;
 mod ethtool_cmds_live;
 mod ethtool_live;
 mod evidence_netns;
+mod features_netns;
 mod ifnames_netns;
 mod in_sync_netns;
 mod live_root;

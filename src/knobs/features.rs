@@ -308,7 +308,8 @@ mod tests {
             ("tx-generic-segmentation", true, false),
         ]);
         // (asked, status, live text)
-        let rows: [(&[(&str, bool)], Status, &str); 6] = [
+        type Row<'a> = (&'a [(&'a str, bool)], Status, &'a str);
+        let rows: [Row; 6] = [
             (
                 &[("generic-receive-offload", true)],
                 Status::Ok,

@@ -373,6 +373,35 @@ EOF
 	ok
 }
 
+# Offload features on a real driver: e1000e has GRO on and changeable, LRO absent or fixed.
+# GRO off by ethtool's name; apply, audit in sync, second apply writes nothing, rollback
+# leaves `ethtool -k` exactly as before.
+check_features() {
+	check=e1000e_features_apply_audit_rollback failed=0
+	[ -n "$e1000e" ] || { fail "no e1000e interface"; return; }
+	local k0 p
+	k0="$(ethtool -k "$e1000e")"
+	grep -q '^generic-receive-offload: on$' <<<"$k0" || fail "GRO is not on and changeable at boot"
+	p="$(profile features <<EOF
+[[nic]]
+match = "$e1000e"
+features = { "generic-receive-offload" = false }
+EOF
+)"
+	ht apply "$p"
+	expect_rc 0 apply
+	ethtool -k "$e1000e" | grep -q '^generic-receive-offload: off$' || fail "GRO not off after apply"
+	ht audit "$p"
+	expect_rc 0 "audit after apply"
+	ht apply "$p"
+	expect_rc 0 "second apply"
+	grep -q "in sync, nothing written" <<<"$out" || fail "second apply wrote"
+	ht rollback
+	expect_rc 0 rollback
+	[ "$(ethtool -k "$e1000e")" = "$k0" ] || fail "ethtool -k differs after rollback: $(diff <(echo "$k0") <(ethtool -k "$e1000e") | tr '\n' ' ')"
+	ok
+}
+
 # Every built-in role audited read-only on this kernel: exit 0 or 1 (never 2), nothing written.
 check_roles() {
 	check=builtin_roles_audit_read_only failed=0
@@ -391,7 +420,7 @@ check_roles() {
 }
 
 checks=("$@")
-[ ${#checks[@]} -gt 0 ] || checks=(e1000e e1000e_kill9 virtio rps_isolated rxfh sysctls roles lvs_dr)
+[ ${#checks[@]} -gt 0 ] || checks=(e1000e e1000e_kill9 features virtio rps_isolated rxfh sysctls roles lvs_dr)
 for c in "${checks[@]}"; do
 	"check_$c"
 done

@@ -219,3 +219,102 @@ impl crate::knobs::SettingOps for ChannelOps {
         write(host, s)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::knobs::Status;
+    use nix::errno::Errno;
+
+    fn params(max: (u32, u32, u32, u32), now: (u32, u32, u32, u32)) -> ChannelParams {
+        ChannelParams {
+            max_rx: max.0,
+            max_tx: max.1,
+            max_other: max.2,
+            max_combined: max.3,
+            rx: now.0,
+            tx: now.1,
+            other: now.2,
+            combined: now.3,
+        }
+    }
+
+    fn spec(combined: Option<Count>, rx: Option<Count>, tx: Option<Count>) -> ChannelSpec {
+        ChannelSpec { combined, rx, tx }
+    }
+
+    #[test]
+    fn diff_table() {
+        let eth0: IfName = "eth0".parse().unwrap();
+        let ixgbe = params((0, 0, 1, 63), (0, 0, 1, 8));
+        let veth = params((4, 4, 0, 0), (4, 4, 0, 0));
+        let n = |x| Some(Count::N(x));
+        // (spec, live, status, desired text or the start of the note)
+        let rows: [(ChannelSpec, ChannelParams, Status, &str); 7] = [
+            (spec(n(8), None, None), ixgbe, Status::Ok, ""),
+            // "other" (the link vector) is carried over, not zeroed.
+            (
+                spec(Some(Count::Max), None, None),
+                ixgbe,
+                Status::Drift,
+                "rx 0 tx 0 other 1 combined 63",
+            ),
+            (
+                spec(n(64), None, None),
+                ixgbe,
+                Status::Error,
+                "combined channels 64 is above",
+            ),
+            (
+                spec(None, n(2), n(2)),
+                veth,
+                Status::Drift,
+                "rx 2 tx 2 other 0 combined 0",
+            ),
+            (
+                spec(None, n(2), None),
+                veth,
+                Status::Drift,
+                "rx 2 tx 4 other 0 combined 0",
+            ),
+            (
+                spec(n(2), None, None),
+                veth,
+                Status::Error,
+                "eth0's driver has no combined",
+            ),
+            (
+                spec(None, n(2), None),
+                ixgbe,
+                Status::Error,
+                "eth0's driver has no separate rx",
+            ),
+        ];
+        for (s, live, status, text) in rows {
+            let d = Channels::diff(&s, &eth0, Ok(live));
+            assert_eq!(d.len(), 1);
+            assert_eq!(d[0].item.status, status, "{s:?}");
+            match status {
+                Status::Error => {
+                    let note = d[0].item.note.clone().unwrap();
+                    assert!(note.starts_with(text), "{note}");
+                    assert!(note.ends_with("(ethtool -l eth0)"), "{note}");
+                    assert!(d[0].desired.is_none(), "an error writes nothing");
+                }
+                Status::Drift => assert_eq!(d[0].item.desired, text, "{:?}", d[0].item),
+                _ => {}
+            }
+        }
+    }
+
+    #[test]
+    fn a_driver_without_the_operation_is_unsupported() {
+        let eth0: IfName = "eth0".parse().unwrap();
+        let err = crate::host::ethtool::nic_error("ETHTOOL_GCHANNELS", &eth0, Errno::EOPNOTSUPP);
+        let d = Channels::diff(&spec(Some(Count::N(2)), None, None), &eth0, Err(err));
+        assert_eq!(d[0].item.status, Status::Unsupported);
+        let err = crate::host::ethtool::nic_error("ETHTOOL_GCHANNELS", &eth0, Errno::ENODEV);
+        let d = Channels::diff(&spec(Some(Count::N(2)), None, None), &eth0, Err(err));
+        assert_eq!(d[0].item.status, Status::Error);
+    }
+}

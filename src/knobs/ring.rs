@@ -159,3 +159,109 @@ impl crate::knobs::SettingOps for RingOps {
         write(host, s)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::knobs::Status;
+
+    fn live(rx: u32, tx: u32, max: u32) -> RingParams {
+        RingParams {
+            rx,
+            tx,
+            rx_max: max,
+            tx_max: max,
+            ..RingParams::default()
+        }
+    }
+
+    #[test]
+    fn diff_table() {
+        let eth0: IfName = "eth0".parse().unwrap();
+        let n = |x| Some(Count::N(x));
+        // (rx, tx, live, status, desired text or the start of the note)
+        type Row = (
+            Option<Count>,
+            Option<Count>,
+            RingParams,
+            Status,
+            &'static str,
+        );
+        let rows: [Row; 6] = [
+            (
+                n(512),
+                n(512),
+                live(512, 512, 4096),
+                Status::Ok,
+                "rx 512 tx 512",
+            ),
+            (
+                Some(Count::Max),
+                None,
+                live(512, 256, 4096),
+                Status::Drift,
+                "rx 4096 tx 256",
+            ),
+            (
+                None,
+                n(1024),
+                live(512, 256, 4096),
+                Status::Drift,
+                "rx 512 tx 1024",
+            ),
+            (
+                n(8192),
+                None,
+                live(512, 512, 4096),
+                Status::Error,
+                "rx ring 8192 is above",
+            ),
+            // Both sides wrong: both named in one note.
+            (
+                n(8192),
+                n(9000),
+                live(512, 512, 4096),
+                Status::Error,
+                "rx ring 8192",
+            ),
+            (
+                n(64),
+                None,
+                live(0, 0, 0),
+                Status::Error,
+                "eth0's driver reports no rx ring",
+            ),
+        ];
+        for (rx, tx, l, status, text) in rows {
+            let spec = RingSpec { rx, tx };
+            let d = Rings::diff(&spec, &eth0, Ok(l));
+            assert_eq!(d.len(), 1);
+            assert_eq!(d[0].item.status, status, "{spec:?}");
+            if status == Status::Error {
+                let note = d[0].item.note.clone().unwrap();
+                assert!(note.starts_with(text), "{note}");
+                assert!(note.ends_with("(ethtool -g eth0)"), "{note}");
+                assert!(d[0].desired.is_none());
+            } else {
+                assert_eq!(d[0].item.desired, text);
+            }
+        }
+        let both = Rings::diff(
+            &RingSpec {
+                rx: n(8192),
+                tx: n(9000),
+            },
+            &eth0,
+            Ok(live(512, 512, 4096)),
+        );
+        assert!(both[0].item.note.as_ref().unwrap().contains("tx ring 9000"));
+    }
+
+    #[test]
+    fn a_rule_that_names_no_side_is_refused_while_loading() {
+        let mut errs = Vec::new();
+        Rings::validate(&RingSpec { rx: None, tx: None }, &Loc::default(), &mut errs);
+        assert_eq!(errs.len(), 1);
+        assert!(errs[0].to_string().contains("rings: give rx, tx or both"));
+    }
+}

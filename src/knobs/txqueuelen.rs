@@ -124,3 +124,49 @@ impl crate::knobs::SettingOps for TxqueuelenOps {
         write(host, s)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::knobs::Status;
+
+    #[test]
+    fn diff_table() {
+        let eth0: IfName = "eth0".parse().unwrap();
+        let live = |len| {
+            Ok(Setting::Txqueuelen {
+                iface: eth0.clone(),
+                len,
+            })
+        };
+        let rows = [
+            (1000, live(1000), Status::Ok),
+            (5000, live(1000), Status::Drift),
+            (
+                5000,
+                Err(KnobError::Other {
+                    iface: eth0.clone(),
+                    what: "tx_queue_len \"x\" is not a number".into(),
+                }),
+                Status::Error,
+            ),
+        ];
+        for (want, l, status) in rows {
+            let d = Txqueuelen::diff(&Count::N(want), &eth0, l);
+            assert_eq!(d.len(), 1);
+            assert_eq!(d[0].item.status, status, "{want}");
+            assert_eq!(d[0].item.desired, want.to_string());
+        }
+    }
+
+    #[test]
+    fn max_has_no_meaning_for_a_queue_length() {
+        let mut errs = Vec::new();
+        Txqueuelen::validate(&Count::Max, &Loc::default(), &mut errs);
+        assert_eq!(errs.len(), 1);
+        assert!(errs[0].to_string().contains("no driver maximum"));
+        errs.clear();
+        Txqueuelen::validate(&Count::N(10), &Loc::default(), &mut errs);
+        assert!(errs.is_empty());
+    }
+}

@@ -77,6 +77,13 @@ pub fn man() -> String {
             "Read by the systemd units only: the profile they hold (default \
              /etc/hosttune/profile.toml); set it in a drop-in.",
         )]);
+    r.control("TP", [])
+        .text([bold(super::logging::ENV)])
+        .text([roman(
+            "The log filter: a tracing_subscriber EnvFilter directive (debug, \
+             warn,hosttune::agent=debug, off) that replaces the level -v and -q set. A \
+             directive that does not parse is reported and the flags' level used instead.",
+        )]);
     r.control("SH", ["FILES"]);
     for (path, what) in [
         (

@@ -5,7 +5,6 @@
 mod builtin;
 mod dotted;
 mod extends;
-mod extra;
 mod sections;
 
 use std::path::{Path, PathBuf};
@@ -15,14 +14,11 @@ use std::marker::PhantomData;
 pub use crate::schema::{
     Loc, Locator, MAX_EXTENDS_DEPTH, MAX_EXTENDS_FILES, ProfileError, ProfileErrors,
 };
+/// Defined with the sections that read and write them (`crate::section`), so that they need
+/// nothing of the loader; re-exported where they have always been.
+pub use crate::section::{Extra, Profile};
 pub use builtin::BUILTIN;
-pub use extra::Extra;
 
-use crate::knobs::cpu::CpuSection;
-use crate::knobs::dsr::DsrSection;
-use crate::knobs::irqbalance::IrqbalanceSection;
-use crate::knobs::nic::NicRule;
-use crate::knobs::sysctl::SysctlEntry;
 use crate::section::{All, List};
 use extends::Frame;
 #[cfg(test)]
@@ -32,25 +28,7 @@ use sections::{RawProfile, Shown};
 /// Default directory of site profiles.
 pub const DEFAULT_DIR: &str = "/etc/hosttune/profiles";
 
-/// A resolved profile: parents merged in, every value validated. This is the desired state.
-/// Its sections are described by [`crate::section`]: the first five have a field each, every
-/// later one keeps its value in `extra`.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Profile {
-    /// The name it was asked for by (a built-in name, a site name or a path).
-    pub name: String,
-    pub description: String,
-    /// Files read, parents first (`builtin:web`, `/etc/hosttune/profiles/site.toml`).
-    pub sources: Vec<String>,
-    pub sysctl: Vec<SysctlEntry>,
-    pub dsr: Option<DsrSection>,
-    pub nic: Option<Vec<NicRule>>,
-    pub cpu: Option<CpuSection>,
-    pub irqbalance: Option<IrqbalanceSection>,
-    /// The sections without a field of their own.
-    pub extra: Extra,
-}
-
+/// Printing and merging, which walk the section list; the type is [`crate::section::Profile`].
 impl Profile {
     /// The resolved profile as TOML, with a header naming its sources.
     pub fn to_toml(&self) -> String {

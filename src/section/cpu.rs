@@ -3,10 +3,9 @@
 
 use serde::{Serialize, Serializer};
 
-use super::{Run, Section};
+use super::{Profile, Run, Section};
 use crate::knobs::Entry;
 use crate::knobs::cpu::{self, CpuSection};
-use crate::profile::Profile;
 use crate::schema::{Locator, ProfileError};
 
 /// The `[cpu]` section.

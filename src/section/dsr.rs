@@ -5,10 +5,9 @@
 use serde::{Serialize, Serializer};
 use toml::Spanned;
 
-use super::{Run, Section};
+use super::{Profile, Run, Section};
 use crate::knobs::Entry;
 use crate::knobs::dsr::{self, DsrSection, iface_conflicts};
-use crate::profile::Profile;
 use crate::schema::{Locator, ProfileError};
 
 /// The `[dsr]` section.

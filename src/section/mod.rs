@@ -5,7 +5,9 @@
 //! [`All`] drives profile parsing, merging, validation, `show` and the plan; adding a section
 //! is one file in this directory and one line in the `sections!` list below.
 
+mod extra;
 mod order;
+mod resolved;
 mod run;
 #[cfg(test)]
 mod tests;
@@ -15,12 +17,13 @@ use serde::de::DeserializeOwned;
 
 use crate::knobs::Entry;
 use crate::knobs::cx::PlanCx;
-use crate::profile::Profile;
 use crate::schema::{Locator, ProfileError};
 use crate::types::IfName;
 
-pub use order::{Decl, decls, order};
-pub use run::{Run, plan};
+pub use extra::Extra;
+pub use order::{Deps, order};
+pub use resolved::Profile;
+pub use run::{Decl, Run, decls, plan};
 
 /// One top-level table of a profile.
 ///

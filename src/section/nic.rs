@@ -5,11 +5,10 @@
 use serde::{Serialize, Serializer};
 use toml::Spanned;
 
-use super::{Run, Section};
+use super::{Profile, Run, Section};
 use crate::knobs::Entry;
 use crate::knobs::lint;
 use crate::knobs::nic::{self, NicRule};
-use crate::profile::Profile;
 use crate::schema::{Locator, ProfileError};
 
 /// The `[[nic]]` rules.

@@ -3,56 +3,34 @@
 //! in `BEFORE`). A section that declares nothing stays where the list puts it, so adding one
 //! leaves the order of the others alone.
 
-use super::{List, Run, Section, Visit};
-use crate::knobs::Entry;
-
-/// What the planner needs of one section, without its types.
-#[derive(Clone, Copy)]
-pub struct Decl {
-    pub table: &'static str,
-    pub after: &'static [&'static str],
-    pub before: &'static [&'static str],
-    pub ifaces: bool,
-    /// Plans the section if the profile has it (see [`super::run`]).
-    pub plan: fn(&mut Run) -> Vec<Entry>,
-}
-
-/// The declarations of a list, in list order.
-pub fn decls<L: List>() -> Vec<Decl> {
-    struct Collect(Vec<Decl>);
-    impl Visit for Collect {
-        fn visit<S: Section>(&mut self) {
-            self.0.push(Decl {
-                table: S::TABLE,
-                after: S::AFTER,
-                before: S::BEFORE,
-                ifaces: S::IFACES,
-                plan: super::run::plan_one::<S>,
-            });
-        }
-    }
-    let mut c = Collect(Vec::new());
-    L::each(&mut c);
-    c.0
+/// What the order needs of one section: its table name and the sections it names. The
+/// planner's [`super::Decl`] carries more; this module knows only these, so that it stays
+/// pure and below the planner.
+pub trait Deps {
+    fn table(&self) -> &'static str;
+    /// Sections whose items apply before this one's (its `Section::AFTER`).
+    fn after(&self) -> &'static [&'static str];
+    /// Sections whose items apply after this one's (its `Section::BEFORE`).
+    fn before(&self) -> &'static [&'static str];
 }
 
 /// Indices into `decls` in apply order; an error names a section that names an unknown one,
 /// or one on a cycle.
-pub fn order(decls: &[Decl]) -> Result<Vec<usize>, String> {
+pub fn order<D: Deps>(decls: &[D]) -> Result<Vec<usize>, String> {
     let find = |from: &str, name: &str| {
         decls
             .iter()
-            .position(|d| d.table == name)
+            .position(|d| d.table() == name)
             .ok_or_else(|| format!("section [{from}] names an unknown section [{name}]"))
     };
     // preds[i]: the sections i comes after, in list order.
     let mut preds: Vec<Vec<usize>> = vec![Vec::new(); decls.len()];
     for (i, d) in decls.iter().enumerate() {
-        for a in d.after {
-            preds[i].push(find(d.table, a)?);
+        for a in d.after() {
+            preds[i].push(find(d.table(), a)?);
         }
-        for b in d.before {
-            preds[find(d.table, b)?].push(i);
+        for b in d.before() {
+            preds[find(d.table(), b)?].push(i);
         }
     }
     for p in &mut preds {
@@ -65,7 +43,7 @@ pub fn order(decls: &[Decl]) -> Result<Vec<usize>, String> {
         place(i, &preds, &mut state, &mut out).map_err(|at| {
             format!(
                 "sections order each other in a cycle through [{}]",
-                decls[at].table
+                decls[at].table()
             )
         })?;
     }
@@ -104,22 +82,38 @@ fn place(
 mod tests {
     use super::*;
 
+    /// A section's declarations: table, `AFTER`, `BEFORE`.
+    type D = (
+        &'static str,
+        &'static [&'static str],
+        &'static [&'static str],
+    );
+
+    impl Deps for D {
+        fn table(&self) -> &'static str {
+            self.0
+        }
+        fn after(&self) -> &'static [&'static str] {
+            self.1
+        }
+        fn before(&self) -> &'static [&'static str] {
+            self.2
+        }
+    }
+
     fn d(
         table: &'static str,
         after: &'static [&'static str],
         before: &'static [&'static str],
-    ) -> Decl {
-        Decl {
-            table,
-            after,
-            before,
-            ifaces: false,
-            plan: |_| Vec::new(),
-        }
+    ) -> D {
+        (table, after, before)
     }
 
-    fn names(decls: &[Decl]) -> Result<Vec<&str>, String> {
-        Ok(order(decls)?.into_iter().map(|i| decls[i].table).collect())
+    fn names(decls: &[D]) -> Result<Vec<&str>, String> {
+        Ok(order(decls)?
+            .into_iter()
+            .map(|i| decls[i].table())
+            .collect())
     }
 
     #[test]
@@ -156,18 +150,5 @@ mod tests {
             names(&cycle).unwrap_err(),
             "sections order each other in a cycle through [a]"
         );
-    }
-
-    #[test]
-    fn every_section_of_the_list_is_ordered_and_named_once() {
-        let all = decls::<super::super::All>();
-        assert_eq!(
-            names(&all).unwrap(),
-            ["sysctl", "dsr", "nic", "cpu", "irqbalance"]
-        );
-        let mut tables: Vec<&str> = all.iter().map(|d| d.table).collect();
-        tables.sort_unstable();
-        tables.dedup();
-        assert_eq!(tables.len(), all.len());
     }
 }

@@ -7,11 +7,10 @@ use std::collections::HashMap;
 
 use serde::Serializer;
 
-use super::{Run, Section};
+use super::{Profile, Run, Section};
 use crate::knobs::Entry;
 use crate::knobs::Kind;
 use crate::knobs::sysctl::{self, Found, Observed, SysctlEntry, SysctlTable};
-use crate::profile::Profile;
 use crate::schema::{Locator, ProfileError};
 use crate::sysctl::SysctlKey;
 

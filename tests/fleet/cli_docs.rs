@@ -159,6 +159,17 @@ fn man_page_covers_every_command() {
             "no section {section}"
         );
     }
+    // Every variable hosttune or its units read, in ENVIRONMENT (before FILES).
+    let env = &page[page.find("\n.SH ENVIRONMENT\n").expect("no ENVIRONMENT")..];
+    let env = &env[..env
+        .find("\n.SH FILES\n")
+        .expect("no FILES after ENVIRONMENT")];
+    for var in ["HOSTTUNE_STATE_DIR", "HOSTTUNE_PROFILE", "HOSTTUNE_LOG"] {
+        assert!(
+            env.contains(&format!("\\fB{var}\\fR")),
+            "no {var} in:\n{env}"
+        );
+    }
     // One apostrophe preamble, right after .TH; no other section heading from the
     // per-command pieces.
     assert_eq!(page.matches(".ds Aq").count(), 2);

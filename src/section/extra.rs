@@ -1,12 +1,12 @@
 //! The resolved values of sections that have no field of their own in [`super::Profile`]:
 //! every section added after the first five keeps its value here, keyed by its section type,
-//! so that adding one does not touch `Profile`. [`crate::section::Section`]'s default
+//! so that adding one does not touch `Profile`. [`super::Section`]'s default
 //! `get`/`put`/`take` read and write it.
 
 use std::any::{Any, TypeId};
 use std::fmt;
 
-use crate::section::Section;
+use super::Section;
 
 /// One stored value, cloneable and comparable without knowing its type.
 trait Slot: Any + fmt::Debug {

@@ -10,7 +10,6 @@
 
 use std::os::fd::AsRawFd;
 
-use nix::errno::Errno;
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, socket};
 
 use crate::host::ethtool_cmds as cmds;
@@ -24,12 +23,7 @@ pub use super::abi;
 
 use abi::{ethtool_channels, ethtool_ringparam, ethtool_rxnfc, ethtool_value, ifreq, ifreq_ifru};
 
-nix::ioctl_readwrite_bad!(
-    /// `ioctl(fd, SIOCETHTOOL, struct ifreq *)`.
-    siocethtool,
-    abi::SIOCETHTOOL,
-    ifreq
-);
+use crate::host::ethtool_cmds::siocethtool;
 
 /// The command structs that SIOCETHTOOL may point at. Private, so only these three: the ioctl
 /// wrapper relies on each being a `#[repr(C)]` mirror of the kernel struct its `cmd` selects,
@@ -42,21 +36,7 @@ impl Command for ethtool_channels {}
 impl Command for ethtool_rxnfc {}
 impl Command for ethtool_value {}
 
-/// Maps an errno from SIOCETHTOOL to a [`NicError`]. EOPNOTSUPP (the same value as ENOTSUP on
-/// Linux) is what the ethtool core returns when the driver has no callback for `op`, so the
-/// item is `unsupported`; everything else is a real failure. Shared with the fake so both
-/// classify alike.
-pub fn nic_error(op: &'static str, iface: &IfName, errno: Errno) -> NicError {
-    if errno == Errno::EOPNOTSUPP || errno == Errno::ENOTSUP {
-        NicError::unsupported(op, iface, errno.desc())
-    } else {
-        NicError::Os {
-            op,
-            iface: iface.clone(),
-            errno,
-        }
-    }
-}
+pub use crate::host::nic::nic_error;
 
 /// Runs one SIOCETHTOOL command on `iface`. The socket is opened per call, so the call acts
 /// in the network namespace of the calling thread at that moment.
@@ -309,6 +289,7 @@ impl NicOps for Ethtool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use nix::errno::Errno;
     use std::mem::{align_of, offset_of, size_of};
 
     #[test]

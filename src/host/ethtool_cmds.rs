@@ -10,7 +10,7 @@
 //! with the pure encoding and decoding of its buffers separate from the call, so that it is
 //! tested without a NIC.
 
-use crate::host::NicError;
+use crate::host::nicerr::NicError;
 use crate::types::IfName;
 
 pub mod abi;
@@ -19,6 +19,7 @@ pub mod features;
 // The mapping and the SIOCETHTOOL call: each unsafe block with its SAFETY comment.
 #[allow(unsafe_code)]
 mod ioctl;
+pub(crate) use ioctl::siocethtool;
 pub mod pause;
 pub mod rxfh;
 pub mod strings;

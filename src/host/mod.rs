@@ -13,6 +13,7 @@ pub mod inroot;
 pub mod links;
 pub mod netlink;
 pub mod nic;
+pub mod nicerr;
 pub mod services;
 pub mod systemd;
 

@@ -261,35 +261,7 @@ impl From<HashFields> for String {
     }
 }
 
-/// A failed NIC operation, naming the ioctl and the interface.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum NicError {
-    /// EOPNOTSUPP and friends: the item is reported `unsupported`, not failed.
-    #[error("{op} on {iface}: not supported ({why})")]
-    Unsupported {
-        op: &'static str,
-        iface: IfName,
-        why: String,
-    },
-    /// Any other errno (ENODEV, EBUSY, EINVAL, ...): the apply fails and rolls back.
-    #[error("{op} on {iface}: {errno}")]
-    Os {
-        op: &'static str,
-        iface: IfName,
-        errno: nix::errno::Errno,
-    },
-}
-
-impl NicError {
-    /// Builds an `Unsupported` error.
-    pub fn unsupported(op: &'static str, iface: &IfName, why: &str) -> Self {
-        Self::Unsupported {
-            op,
-            iface: iface.clone(),
-            why: why.to_string(),
-        }
-    }
-}
+pub use super::nicerr::{NicError, nic_error};
 
 /// One ethtool command pair (a get and its set), with the argument the get needs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]

@@ -10,7 +10,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use nix::errno::Errno;
 
-use crate::host::ethtool::nic_error;
+use crate::host::nic::nic_error;
 use crate::host::nic::{
     ChannelParams, FlowHash, FlowType, HashFields, NicCmd, NicError, NicOps, NicValue, RingParams,
 };

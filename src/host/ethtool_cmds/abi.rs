@@ -5,7 +5,7 @@
 //! `struct ethtool_gfeatures`/`ethtool_get_features_block`, `struct
 //! ethtool_sfeatures`/`ethtool_set_features_block`, `enum ethtool_stringset` and the
 //! `ETHTOOL_F_*` bits that ETHTOOL_SFEATURES returns. `struct ethtool_rxnfc` (for
-//! ETHTOOL_GRXRINGS) and `struct ifreq` are mirrored in [`crate::host::ethtool::abi`].
+//! ETHTOOL_GRXRINGS) and `struct ifreq` are mirrored in [`crate::host::abi`].
 //!
 //! The C flexible array members (`data[]`, `ring_index[]`, `features[]`) are not fields
 //! here: each struct is the fixed header, and the array starts at `size_of` the header, which

@@ -7,7 +7,7 @@ use std::str::FromStr;
 use super::abi::{self, ethtool_coalesce};
 use super::ioctl::{KernelBuf, run};
 use super::{put_u32, u32_at};
-use crate::host::NicError;
+use crate::host::nicerr::NicError;
 use crate::types::IfName;
 
 /// The parameters of `ethtool -C`, in the order of their fields in `struct ethtool_coalesce`

@@ -12,7 +12,7 @@ use super::abi::{
 use super::ioctl::{KernelBuf, run};
 use super::strings::string_set;
 use super::{malformed, put_u32, u32_at};
-use crate::host::NicError;
+use crate::host::nicerr::NicError;
 use crate::types::IfName;
 
 /// `ethtool -k`/`-K`'s own names for features that are one kernel feature bit each, and

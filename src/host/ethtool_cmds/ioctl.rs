@@ -17,9 +17,16 @@ use nix::errno::Errno;
 use nix::sys::socket::{AddressFamily, SockFlag, SockType, socket};
 use nix::unistd::{SysconfVar, sysconf};
 
-use crate::host::NicError;
-use crate::host::ethtool::abi::{IFNAMSIZ, ifmap, ifreq, ifreq_ifru};
-use crate::host::ethtool::{nic_error, siocethtool};
+use crate::host::abi::{self as host_abi, IFNAMSIZ, ifmap, ifreq, ifreq_ifru};
+use crate::host::nicerr::NicError;
+use crate::host::nicerr::nic_error;
+
+nix::ioctl_readwrite_bad!(
+    /// `ioctl(fd, SIOCETHTOOL, struct ifreq *)`.
+    siocethtool,
+    host_abi::SIOCETHTOOL,
+    ifreq
+);
 use crate::types::IfName;
 
 /// `len` zeroed bytes at the start of a private anonymous mapping, page-aligned (so any

@@ -6,7 +6,7 @@ use std::mem::offset_of;
 use super::abi::{self, ethtool_pauseparam};
 use super::ioctl::{KernelBuf, run};
 use super::{put_u32, u32_at};
-use crate::host::NicError;
+use crate::host::nicerr::NicError;
 use crate::types::IfName;
 
 /// Pause frame settings of one interface.

@@ -8,8 +8,8 @@ use nix::errno::Errno;
 use super::abi::{self, ethtool_rxfh_indir};
 use super::ioctl::{KernelBuf, run};
 use super::{ATTEMPTS, kept_changing, malformed, put_u32, u32_at, u64_at};
-use crate::host::NicError;
-use crate::host::ethtool::abi::ethtool_rxnfc;
+use crate::host::abi::ethtool_rxnfc;
+use crate::host::nicerr::NicError;
 use crate::types::IfName;
 
 /// The RX ring of each hash bucket: entry `i` receives the flows whose hash lands on `i`.

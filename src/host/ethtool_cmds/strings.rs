@@ -10,7 +10,7 @@ use nix::errno::Errno;
 use super::abi::{self, ETH_GSTRING_LEN, ethtool_gstrings, ethtool_sset_info, ethtool_stats};
 use super::ioctl::{KernelBuf, run};
 use super::{ATTEMPTS, kept_changing, put_u32, put_u64, u32_at, u64_at};
-use crate::host::NicError;
+use crate::host::nicerr::NicError;
 use crate::types::IfName;
 
 /// The size of string set `set` from a `struct ethtool_sset_info` reply to a request for

@@ -9,7 +9,8 @@ use super::setting::dispatch;
 // Declared in the model; named here too for callers of the old path.
 pub use super::values::Setting;
 use super::{
-    channels, dsr, irq, irqbalance, lro, ring, route, rps, rx_flow_hash, sysctl, txqueuelen, xps,
+    channels, coalesce, dsr, irq, irqbalance, lro, pause, ring, route, rps, rx_flow_hash, sysctl,
+    txqueuelen, xps,
 };
 pub use crate::model::Kind;
 use serde::{Deserialize, Serialize};
@@ -29,6 +30,8 @@ dispatch! {
     Route => route::RouteOps,
     Lro => lro::LroOps,
     Xps => xps::XpsOps,
+    Coalesce => coalesce::CoalesceOps,
+    Pause => pause::PauseOps,
 }
 
 /// Declares the `[[nic]]` rule and the per-NIC knobs from `key: Knob` lines, in apply
@@ -77,6 +80,10 @@ nic_knobs! {
     rps_cpus: rps::Rps,
     /// `rx_flow_hash = { tcp4 = "sdfn" }` (`ethtool -N rx-flow-hash`).
     rx_flow_hash: rx_flow_hash::RxFlowHash,
+    /// `coalesce = { "rx-usecs" = 64 }` (`ethtool -C`).
+    coalesce: coalesce::Coalescing,
+    /// `pause = { autoneg = false, rx = false, tx = false }` (`ethtool -A`).
+    pause: pause::PauseFrames,
     /// `irq_cpus = "isolated"`, `"local"` or a CPU list.
     irq_cpus: irq::IrqAffinity,
     /// `xps_cpus = "irq"`, a CPU set or `"none"`: after the IRQs it can follow.

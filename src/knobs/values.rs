@@ -74,4 +74,14 @@ pub enum Setting {
         queue: u32,
         mask: String,
     },
+    /// The `ethtool -C` parameters an apply changed, by name.
+    Coalesce {
+        iface: IfName,
+        params: std::collections::BTreeMap<crate::host::ethtool_cmds::CoalesceParam, u32>,
+    },
+    /// The pause frame fields (`ethtool -A`) an apply changed.
+    Pause {
+        iface: IfName,
+        flags: crate::knobs::pause::PauseSpec,
+    },
 }

@@ -39,6 +39,8 @@ kinds! {
     Route = "route",
     Lro = "lro",
     Xps = "xps",
+    Coalesce = "coalesce",
+    Pause = "pause",
 }
 
 impl fmt::Display for Kind {

@@ -226,7 +226,8 @@ mod tests {
     fn diff_table() {
         let eth0: IfName = "eth0".parse().unwrap();
         // (spec, live parameters, desired text, live text, status)
-        let rows: [(&str, &[(&str, u32)], &str, &str, Status); 4] = [
+        type Row<'a> = (&'a str, &'a [(&'a str, u32)], &'a str, &'a str, Status);
+        let rows: [Row; 4] = [
             (
                 r#"coalesce = { "rx-usecs" = 64 }"#,
                 &[("rx-usecs", 3), ("tx-usecs", 8)],

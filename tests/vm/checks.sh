@@ -243,7 +243,7 @@ EOF
 	ht apply "$p"
 	expect_rc 0 apply
 	ethtool -c "$e1000e" | grep -q '^rx-usecs: *64$' || fail "rx-usecs after apply: $(ethtool -c "$e1000e" | grep '^rx-usecs')"
-	[ "$(ethtool -a "$e1000e" | grep -c -E '^(Autonegotiate|RX|TX): *off$')" = 3 ] || fail "pause after apply: $(ethtool -a "$e1000e" | tr '\n' ' ')"
+	[ "$(ethtool -a "$e1000e" | grep -c -E '^(Autonegotiate|RX|TX):[[:space:]]*off$')" = 3 ] || fail "pause after apply: $(ethtool -a "$e1000e" | tr '\n' ' ')"
 	ht audit --evidence --format json "$p"
 	expect_rc 0 "audit after apply"
 	grep -q rx_flow_control_xon <<<"$out" || fail "no pause-frame counter in the evidence"

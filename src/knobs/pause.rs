@@ -16,8 +16,8 @@ use crate::knobs::{Entry, Kind, KnobError, Setting, SettingOps};
 use crate::schema::{Loc, ProfileError};
 use crate::types::IfName;
 
-/// `pause = { autoneg = true, rx = false, tx = false }`, any subset; also the snapshot form
-/// (the fields an apply changed).
+/// `pause = { autoneg = true, rx = false, tx = false }`, any subset; in snapshots the fields
+/// of [`Setting::Pause`].
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PauseSpec {
@@ -50,6 +50,31 @@ impl PauseSpec {
 
     fn is_empty(&self) -> bool {
         *self == Self::default()
+    }
+
+    /// The snapshot value at `iface`.
+    pub fn setting(self, iface: &IfName) -> Setting {
+        Setting::Pause {
+            iface: iface.clone(),
+            autoneg: self.autoneg,
+            rx: self.rx,
+            tx: self.tx,
+        }
+    }
+
+    /// The fields of a [`Setting::Pause`], and its interface.
+    fn from_setting(s: &Setting) -> (&IfName, Self) {
+        let Setting::Pause {
+            iface,
+            autoneg,
+            rx,
+            tx,
+        } = s
+        else {
+            unreachable!("pause of {s:?}")
+        };
+        let (autoneg, rx, tx) = (*autoneg, *rx, *tx);
+        (iface, Self { autoneg, rx, tx })
     }
 }
 
@@ -115,11 +140,7 @@ pub fn diff(spec: &PauseSpec, iface: &IfName, live: Result<Pause, NicError>) -> 
         Ok(p) => p,
         Err(e) => return vec![read_failed(Kind::Pause, iface, &spec.to_string(), e)],
     };
-    let setting = |flags| Setting::Pause {
-        iface: iface.clone(),
-        flags,
-    };
-    vec![compare(setting(*spec), setting(spec.of(live)))]
+    vec![compare(spec.setting(iface), spec.of(live).setting(iface))]
 }
 
 /// Pause settings in snapshots.
@@ -127,22 +148,15 @@ pub struct PauseOps;
 
 impl SettingOps for PauseOps {
     fn address(s: &Setting) -> String {
-        let Setting::Pause { iface, .. } = s else {
-            unreachable!()
-        };
-        format!("pause {iface}")
+        format!("pause {}", PauseSpec::from_setting(s).0)
     }
     fn describe(s: &Setting) -> (Kind, String, String) {
-        let Setting::Pause { iface, flags } = s else {
-            unreachable!()
-        };
+        let (iface, flags) = PauseSpec::from_setting(s);
         (Kind::Pause, iface.to_string(), flags.to_string())
     }
     /// An interface name and at least one field.
     fn validate(s: &Setting) -> Result<(), String> {
-        let Setting::Pause { iface, flags } = s else {
-            unreachable!()
-        };
+        let (iface, flags) = PauseSpec::from_setting(s);
         if flags.is_empty() {
             return Err("no pause field".into());
         }
@@ -150,20 +164,13 @@ impl SettingOps for PauseOps {
     }
     /// Equivalent to `ethtool -a IFACE`, keeping the fields `at` names.
     fn read(host: &Host, at: &Setting) -> Result<Setting, KnobError> {
-        let Setting::Pause { iface, flags } = at else {
-            unreachable!()
-        };
-        Ok(Setting::Pause {
-            iface: iface.clone(),
-            flags: flags.of(host.nic.read(iface, ())?),
-        })
+        let (iface, flags) = PauseSpec::from_setting(at);
+        Ok(flags.of(host.nic.read(iface, ())?).setting(iface))
     }
     /// Equivalent to `ethtool -A IFACE autoneg off rx off tx off`: the fields not named keep
     /// their live values; nothing is written when the named ones already hold.
     fn write(host: &Host, s: &Setting) -> Result<(), KnobError> {
-        let Setting::Pause { iface, flags } = s else {
-            unreachable!()
-        };
+        let (iface, flags) = PauseSpec::from_setting(s);
         let live: Pause = host.nic.read(iface, ())?;
         let want = flags.onto(live);
         if want == live {

@@ -79,9 +79,14 @@ pub enum Setting {
         iface: IfName,
         params: std::collections::BTreeMap<crate::host::ethtool_cmds::CoalesceParam, u32>,
     },
-    /// The pause frame fields (`ethtool -A`) an apply changed.
+    /// The pause frame fields (`ethtool -A`) an apply changed; `None` for one left alone.
     Pause {
         iface: IfName,
-        flags: crate::knobs::pause::PauseSpec,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        autoneg: Option<bool>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rx: Option<bool>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tx: Option<bool>,
     },
 }

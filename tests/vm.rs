@@ -19,6 +19,7 @@ const CHECKS: &[&str] = &[
     "e1000e_apply_audit_rollback",
     "e1000e_kill9_mid_apply_then_rollback",
     "e1000e_features_apply_audit_rollback",
+    "e1000e_coalesce_pause_apply_rollback",
     "virtio_channels_irq_rps_rollback",
     "rps_isolated_refused_at_plan_time",
     "virtio_rx_flow_hash_apply_rollback",

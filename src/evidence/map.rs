@@ -12,6 +12,7 @@
 //! | `net.core.rmem_max`, `rmem_default`, `net.ipv4.udp_rmem_min` | `UdpRcvbufErrors` |
 //! | `net.ipv4.tcp_rmem` | `TcpExtTCPRcvQDrop` |
 //! | IRQ affinity | the queue IRQ's interrupts on CPUs outside `irq_cpus` |
+//! | pause frames | the driver's pause-frame counters (`ethtool -S`), those it has |
 //!
 //! `TcpExtTCPAbortOnMemory` is the one counter of orphan overflows: the kernel's "too many
 //! orphaned sockets" path (`tcp_out_of_resources`, `tcp_close`) counts there; there is no
@@ -39,6 +40,8 @@ pub enum Source {
     Nic { iface: IfName, stat: &'static str },
     /// Interrupts of one IRQ counted on CPUs outside `cpus`, per CPU.
     IrqOutside { irq: u32, cpus: CpuList },
+    /// A counter of the driver's statistics (`ethtool -S IFACE`), by its name there.
+    Ethtool { iface: IfName, stat: &'static str },
 }
 
 /// The softnet_stat columns that evidence uses.
@@ -57,7 +60,7 @@ impl Source {
             Source::Softnet(SoftnetColumn::Dropped) => "softnet_dropped".into(),
             Source::Softnet(SoftnetColumn::TimeSqueeze) => "softnet_time_squeeze".into(),
             Source::Conntrack(c) => format!("conntrack_{c}"),
-            Source::Nic { stat, .. } => stat.to_string(),
+            Source::Nic { stat, .. } | Source::Ethtool { stat, .. } => stat.to_string(),
             Source::IrqOutside { .. } => "interrupts_outside_irq_cpus".into(),
         }
     }
@@ -78,6 +81,16 @@ pub fn sources(e: &Entry, irq_cpus: &BTreeMap<IfName, CpuList>) -> Vec<Source> {
             Some(iface) => stats
                 .iter()
                 .map(|&stat| Source::Nic {
+                    iface: iface.clone(),
+                    stat,
+                })
+                .collect(),
+            None => Vec::new(),
+        },
+        EvidenceHint::EthtoolStats(stats) => match &e.iface {
+            Some(iface) => stats
+                .iter()
+                .map(|&stat| Source::Ethtool {
                     iface: iface.clone(),
                     stat,
                 })
@@ -211,5 +224,15 @@ mod tests {
         // No resolved set (a clash, an error item): no evidence.
         assert!(sources(&nic_entry(Kind::IrqAffinity, Some(irq)), &BTreeMap::new()).is_empty());
         assert!(sources(&nic_entry(Kind::Txqueuelen, None), &sets).is_empty());
+        // Pause frames: every driver's counter names, as `ethtool -S` sources.
+        let pause = sources(&nic_entry(Kind::Pause, None), &sets);
+        assert_eq!(pause.len(), crate::knobs::pause::PAUSE_COUNTERS.len());
+        assert_eq!(
+            pause[0],
+            Source::Ethtool {
+                iface: "eth0".parse().unwrap(),
+                stat: "rx_flow_control_xon"
+            }
+        );
     }
 }

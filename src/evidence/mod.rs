@@ -177,10 +177,10 @@ pub fn collect_between(
         Scope::Initial => Since::Boot,
         Scope::Namespace => Since::Namespace,
     };
-    let first = Sample::read(host.fs, &all, online);
+    let first = Sample::read(host.fs, host.nic, &all, online);
     let second = between.map(|wait| {
         wait();
-        Sample::read(host.fs, &all, online)
+        Sample::read(host.fs, host.nic, &all, online)
     });
     for (e, sources) in plan.entries.iter_mut().zip(wanted) {
         for s in &sources {

@@ -1,5 +1,7 @@
 //! One reading of the counters that a plan's items need, at one moment, through the
-//! [`Files`] seam (so under `--root`). Only the files some item needs are read.
+//! [`Files`] seam (so under `--root`) and, for the driver's statistics (`ethtool -S`), the
+//! NIC seam (so only on a live tree: an offline `--root` has none). Only the files and
+//! interfaces some item needs are read.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
@@ -7,7 +9,8 @@ use std::time::Instant;
 use super::map::{SoftnetColumn, Source};
 use super::{conntrack, netstat, snmp, softnet};
 use crate::cpulist::CpuList;
-use crate::host::{Files, paths};
+use crate::host::nic::NicStats;
+use crate::host::{Files, NicOps, NicOpsExt as _, paths};
 use crate::types::IfName;
 
 /// A counter as read: per-CPU parts (summed for the total) or one number.
@@ -65,6 +68,7 @@ pub struct Sample {
     conntrack: Result<conntrack::Stat, String>,
     nic: BTreeMap<(IfName, &'static str), Result<u64, String>>,
     irqs: Result<BTreeMap<u32, Vec<(u32, u64)>>, String>,
+    ethtool: BTreeMap<IfName, Result<NicStats, String>>,
     /// When it was read.
     pub taken: Instant,
 }
@@ -75,9 +79,15 @@ fn read(fs: &dyn Files, path: &std::path::Path) -> Result<String, String> {
 }
 
 impl Sample {
-    /// Reads what `sources` need. `online` numbers the lines of a softnet_stat without a CPU
-    /// column (kernels before 5.10).
-    pub fn read(fs: &dyn Files, sources: &[Source], online: Option<&CpuList>) -> Sample {
+    /// Reads what `sources` need: files through `fs`, driver statistics through `nic` (once
+    /// per interface). `online` numbers the lines of a softnet_stat without a CPU column
+    /// (kernels before 5.10).
+    pub fn read(
+        fs: &dyn Files,
+        nic: &dyn NicOps,
+        sources: &[Source],
+        online: Option<&CpuList>,
+    ) -> Sample {
         let mut s = Sample {
             mib: BTreeMap::new(),
             mib_errors: Vec::new(),
@@ -85,6 +95,7 @@ impl Sample {
             conntrack: Err("not read".into()),
             nic: BTreeMap::new(),
             irqs: Err("not read".into()),
+            ethtool: BTreeMap::new(),
             taken: Instant::now(),
         };
         let any = |f: &dyn Fn(&Source) -> bool| sources.iter().any(f);
@@ -144,6 +155,12 @@ impl Sample {
                 });
                 s.nic.insert((iface.clone(), stat), v);
             }
+            if let Source::Ethtool { iface, .. } = src {
+                if !s.ethtool.contains_key(iface) {
+                    let stats = nic.read::<NicStats>(iface, ()).map_err(|e| e.to_string());
+                    s.ethtool.insert(iface.clone(), stats);
+                }
+            }
         }
         s
     }
@@ -188,6 +205,19 @@ impl Sample {
                 Some(Err(e)) => Err(e.clone()),
                 None => Err("not read".into()),
             },
+            Source::Ethtool { iface, stat } => {
+                let stats = self
+                    .ethtool
+                    .get(iface)
+                    .ok_or("not read")?
+                    .as_ref()
+                    .map_err(Clone::clone)?;
+                // Drivers name these counters differently: one this driver lacks is left out.
+                let v = stats
+                    .get(stat)
+                    .ok_or_else(|| format!("{stat}: not counted by {iface}'s driver"))?;
+                Ok(Reading::one(v))
+            }
             Source::IrqOutside { irq, cpus } => {
                 let irqs = self.irqs.as_ref().map_err(Clone::clone)?;
                 let counts = irqs

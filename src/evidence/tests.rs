@@ -223,3 +223,36 @@ fn drift_with_evidence_comes_first_and_gauges_are_labelled_by_item() {
         ""
     );
 }
+
+#[test]
+fn driver_statistics_come_through_the_nic_seam_and_only_the_named_ones_it_has() {
+    use crate::host::nic::NicStats;
+    use crate::host::{NicValue, Offline, RootFs};
+    use crate::testing::fake_nic::{Driver, FakeNic};
+    let eth0: crate::types::IfName = "eth0".parse().unwrap();
+    let src = |stat| Source::Ethtool {
+        iface: eth0.clone(),
+        stat,
+    };
+    let sources = [src("rx_flow_control_xon"), src("link_xon_rx")];
+    let stats = NicStats(vec![
+        ("rx_packets".into(), 10),
+        ("rx_flow_control_xon".into(), 42),
+    ]);
+    let nic = FakeNic::new()
+        .with_iface("eth0", Driver::Veth { queues: 1 })
+        .with_value("eth0", NicValue::Stats(stats));
+    let dir = tempfile::tempdir().unwrap();
+    let fs = RootFs::new(dir.path());
+    let s = Sample::read(&fs, &nic, &sources, None);
+    assert_eq!(s.reading(&sources[0]), Ok(Reading::one(42)));
+    let missing = s.reading(&sources[1]).unwrap_err();
+    assert!(
+        missing.contains("not counted by eth0's driver"),
+        "{missing}"
+    );
+    // An offline tree has no NIC to ask: no reading, with the reason.
+    let off = Sample::read(&fs, &Offline, &sources, None);
+    let why = off.reading(&sources[0]).unwrap_err();
+    assert!(why.contains("offline"), "{why}");
+}

@@ -261,6 +261,7 @@ impl NicOps for Ethtool {
             NicCmd::Coalesce => NicValue::Coalesce(cmds::coalesce(iface)?),
             NicCmd::Pause => NicValue::Pause(cmds::pause(iface)?),
             NicCmd::RssIndir => NicValue::RssIndir(cmds::rss_indir(iface)?),
+            NicCmd::Stats => NicValue::Stats(cmds::nic_stats(iface)?),
         })
     }
 
@@ -282,6 +283,11 @@ impl NicOps for Ethtool {
             NicValue::Coalesce(c) => cmds::set_coalesce(iface, c),
             NicValue::Pause(p) => cmds::set_pause(iface, *p),
             NicValue::RssIndir(t) => cmds::set_rss_indir(iface, t),
+            NicValue::Stats(_) => Err(NicError::unsupported(
+                NicCmd::Stats.set_name(),
+                iface,
+                "driver statistics cannot be written",
+            )),
         }
     }
 }

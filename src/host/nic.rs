@@ -6,7 +6,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use crate::host::abi;
-pub use crate::host::ethtool_cmds::{Coalesce, Pause, RssIndir};
+pub use crate::host::ethtool_cmds::{Coalesce, NicStats, Pause, RssIndir};
 use crate::types::IfName;
 
 /// Ring sizes and their driver maximums (`struct ethtool_ringparam`).
@@ -282,6 +282,8 @@ pub enum NicCmd {
     Pause,
     /// `ethtool -x/-X IFACE` (the RSS indirection table).
     RssIndir,
+    /// `ethtool -S IFACE` (the driver's statistics): read only, a set is unsupported.
+    Stats,
 }
 
 impl NicCmd {
@@ -296,6 +298,7 @@ impl NicCmd {
             Self::Coalesce => "ETHTOOL_GCOALESCE",
             Self::Pause => "ETHTOOL_GPAUSEPARAM",
             Self::RssIndir => "ETHTOOL_GRXFHINDIR",
+            Self::Stats => "ETHTOOL_GSTATS",
         }
     }
 
@@ -310,6 +313,8 @@ impl NicCmd {
             Self::Coalesce => "ETHTOOL_SCOALESCE",
             Self::Pause => "ETHTOOL_SPAUSEPARAM",
             Self::RssIndir => "ETHTOOL_SRXFHINDIR",
+            // There is no set: the name says what was asked.
+            Self::Stats => "ETHTOOL_GSTATS (read only)",
         }
     }
 }
@@ -330,6 +335,8 @@ pub enum NicValue {
     Pause(Pause),
     /// An empty table resets the driver's default spread.
     RssIndir(RssIndir),
+    /// The driver's counters; never written.
+    Stats(NicStats),
 }
 
 impl NicValue {
@@ -344,6 +351,7 @@ impl NicValue {
             Self::Coalesce(_) => NicCmd::Coalesce,
             Self::Pause(_) => NicCmd::Pause,
             Self::RssIndir(_) => NicCmd::RssIndir,
+            Self::Stats(_) => NicCmd::Stats,
         }
     }
 }
@@ -401,6 +409,7 @@ nic_data!(
     Coalesce => Coalesce,
     Pause => Pause,
     RssIndir => RssIndir,
+    NicStats => Stats,
 );
 
 /// One offload feature's state, by the kernel's name (`rx-gro`).

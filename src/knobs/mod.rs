@@ -3,6 +3,7 @@
 
 pub mod bound;
 pub mod channels;
+pub mod coalesce;
 pub mod cpu;
 pub mod cx;
 pub mod dsr;
@@ -15,6 +16,7 @@ pub mod lro;
 pub mod netns;
 pub mod nic;
 pub mod nic_knob;
+pub mod pause;
 pub mod portset;
 pub mod queues;
 pub mod ram;

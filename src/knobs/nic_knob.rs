@@ -77,6 +77,10 @@ pub enum EvidenceHint {
     NicStats(&'static [&'static str]),
     /// Interrupts of the planned IRQ counted on CPUs outside the knob's set.
     IrqOutside,
+    /// The driver's counters of these names (`ethtool -S IFACE`, ETHTOOL_GSTATS). Names vary
+    /// by driver, so the list holds each driver's and those the driver has are used; read
+    /// only through a live NIC seam (none on an offline `--root` tree).
+    EthtoolStats(&'static [&'static str]),
 }
 
 /// One per-interface knob of `[[nic]]`. Each lives in its own file, is listed once in the

@@ -9,8 +9,8 @@ use super::setting::dispatch;
 // Declared in the model; named here too for callers of the old path.
 pub use super::values::Setting;
 use super::{
-    channels, dsr, features, irq, irqbalance, lro, ring, route, rps, rx_flow_hash, sysctl,
-    txqueuelen, xps,
+    channels, coalesce, dsr, features, irq, irqbalance, lro, pause, ring, route, rps, rx_flow_hash,
+    sysctl, txqueuelen, xps,
 };
 pub use crate::model::Kind;
 use serde::{Deserialize, Serialize};
@@ -31,6 +31,8 @@ dispatch! {
     Lro => lro::LroOps,
     Xps => xps::XpsOps,
     Features => features::FeaturesOps,
+    Coalesce => coalesce::CoalesceOps,
+    Pause => pause::PauseOps,
 }
 
 /// Declares the `[[nic]]` rule and the per-NIC knobs from `key: Knob` lines, in apply
@@ -81,6 +83,10 @@ nic_knobs! {
     rps_cpus: rps::Rps,
     /// `rx_flow_hash = { tcp4 = "sdfn" }` (`ethtool -N rx-flow-hash`).
     rx_flow_hash: rx_flow_hash::RxFlowHash,
+    /// `coalesce = { "rx-usecs" = 64 }` (`ethtool -C`).
+    coalesce: coalesce::Coalescing,
+    /// `pause = { autoneg = false, rx = false, tx = false }` (`ethtool -A`).
+    pause: pause::PauseFrames,
     /// `irq_cpus = "isolated"`, `"local"` or a CPU list.
     irq_cpus: irq::IrqAffinity,
     /// `xps_cpus = "irq"`, a CPU set or `"none"`: after the IRQs it can follow.

@@ -77,4 +77,19 @@ pub enum Setting {
     /// Offload features by the kernel's names (`ethtool -k`): every feature as read, or the
     /// named ones to write.
     Features { iface: IfName, features: FeatureMap },
+    /// The `ethtool -C` parameters an apply changed, by name.
+    Coalesce {
+        iface: IfName,
+        params: std::collections::BTreeMap<crate::host::ethtool_cmds::CoalesceParam, u32>,
+    },
+    /// The pause frame fields (`ethtool -A`) an apply changed; `None` for one left alone.
+    Pause {
+        iface: IfName,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        autoneg: Option<bool>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rx: Option<bool>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        tx: Option<bool>,
+    },
 }

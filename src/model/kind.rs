@@ -40,6 +40,8 @@ kinds! {
     Lro = "lro",
     Xps = "xps",
     Features = "features",
+    Coalesce = "coalesce",
+    Pause = "pause",
 }
 
 impl fmt::Display for Kind {

@@ -10,6 +10,7 @@ mod dsr_fake;
 mod irq_fixtures;
 mod irq_knobs;
 mod nic_apply;
+mod nic_coalesce;
 mod nic_plan;
 mod nic_rig;
 mod systemctl_script;

@@ -223,6 +223,43 @@ EOF
 }
 
 # rx_flow_hash on virtio-net with RSS (rss=on,hash=on): udp4 from sdfn to sd and back.
+# e1000e: interrupt coalescing (rx-usecs, 3 at boot: dynamic conservative mode) and pause
+# frames (autoneg, rx and tx on at boot). With autoneg on, e1000e resolves rx/tx itself, so
+# the profile turns autoneg off to force them. Apply, audit in sync (with the driver's
+# pause-frame counters as evidence), second apply writes nothing, rollback exact.
+check_coalesce_pause() {
+	check=e1000e_coalesce_pause_apply_rollback failed=0
+	[ -n "$e1000e" ] || { fail "no e1000e interface"; return; }
+	local c0 a0 p
+	c0="$(ethtool -c "$e1000e")" a0="$(ethtool -a "$e1000e")"
+	grep -q '^rx-usecs: *3$' <<<"$c0" || fail "rx-usecs at boot is not 3: $(grep '^rx-usecs' <<<"$c0")"
+	p="$(profile coalesce <<EOF
+[[nic]]
+match = "$e1000e"
+coalesce = { "rx-usecs" = 64 }
+pause = { autoneg = false, rx = false, tx = false }
+EOF
+)"
+	ht apply "$p"
+	expect_rc 0 apply
+	ethtool -c "$e1000e" | grep -q '^rx-usecs: *64$' || fail "rx-usecs after apply: $(ethtool -c "$e1000e" | grep '^rx-usecs')"
+	[ "$(ethtool -a "$e1000e" | grep -c -E '^(Autonegotiate|RX|TX):[[:space:]]*off$')" = 3 ] || fail "pause after apply: $(ethtool -a "$e1000e" | tr '\n' ' ')"
+	ht audit --evidence --format json "$p"
+	expect_rc 0 "audit after apply"
+	grep -q rx_flow_control_xon <<<"$out" || fail "no pause-frame counter in the evidence"
+	ht apply "$p"
+	expect_rc 0 "second apply"
+	grep -q "in sync, nothing written" <<<"$out" || fail "second apply wrote"
+	ht rollback
+	expect_rc 0 rollback
+	# Turning pause autonegotiation back on resets e1000e's link: compare once it is up.
+	local n=0
+	while [ "$(cat "/sys/class/net/$e1000e/operstate")" != up ] && [ $n -lt 50 ]; do sleep 0.1; n=$((n + 1)); done
+	[ "$(ethtool -c "$e1000e")" = "$c0" ] || fail "ethtool -c not restored: $(ethtool -c "$e1000e" | grep '^rx-usecs')"
+	[ "$(ethtool -a "$e1000e")" = "$a0" ] || fail "ethtool -a not restored: $(ethtool -a "$e1000e" | tr '\n' ' ') (was $(tr '\n' ' ' <<<"$a0"))"
+	ok
+}
+
 check_rxfh() {
 	check=virtio_rx_flow_hash_apply_rollback failed=0
 	[ -n "$virtio" ] || { fail "no virtio-net interface"; return; }
@@ -420,7 +457,7 @@ check_roles() {
 }
 
 checks=("$@")
-[ ${#checks[@]} -gt 0 ] || checks=(e1000e e1000e_kill9 features virtio rps_isolated rxfh sysctls roles lvs_dr)
+[ ${#checks[@]} -gt 0 ] || checks=(e1000e e1000e_kill9 features coalesce_pause virtio rps_isolated rxfh sysctls roles lvs_dr)
 for c in "${checks[@]}"; do
 	"check_$c"
 done

@@ -38,8 +38,12 @@ pub const COALESCE_PARAMS: [&str; 22] = [
     "sample-interval",
 ];
 
-/// One coalescing parameter, by its `ethtool -C` name. Parse it from the name.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+/// One coalescing parameter, by its `ethtool -C` name. Parse it from the name; it
+/// serializes as the name (a profile key, a snapshot field), in struct order.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(try_from = "String", into = "String")]
 pub struct CoalesceParam(usize);
 
 /// A name that is not one of [`COALESCE_PARAMS`].
@@ -72,6 +76,19 @@ impl FromStr for CoalesceParam {
             .position(|&n| n == s)
             .map(CoalesceParam)
             .ok_or_else(|| UnknownCoalesceParam(s.to_string()))
+    }
+}
+
+impl TryFrom<String> for CoalesceParam {
+    type Error = UnknownCoalesceParam;
+    fn try_from(s: String) -> Result<Self, Self::Error> {
+        s.parse()
+    }
+}
+
+impl From<CoalesceParam> for String {
+    fn from(p: CoalesceParam) -> String {
+        p.name().to_string()
     }
 }
 

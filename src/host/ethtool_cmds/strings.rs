@@ -82,7 +82,7 @@ pub fn string_set(iface: &IfName, set: u32) -> Result<Vec<String>, NicError> {
 
 /// The driver's statistics, in its order, by the names of its ETH_SS_STATS string set. A
 /// driver may list a name twice; [`NicStats::get`] gives the first.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct NicStats(pub Vec<(String, u64)>);
 
 impl NicStats {

@@ -281,6 +281,7 @@ impl NicOps for Ethtool {
             NicCmd::Coalesce => NicValue::Coalesce(cmds::coalesce(iface)?),
             NicCmd::Pause => NicValue::Pause(cmds::pause(iface)?),
             NicCmd::RssIndir => NicValue::RssIndir(cmds::rss_indir(iface)?),
+            NicCmd::RxRings => NicValue::RxRings(cmds::rx_rings(iface)?),
         })
     }
 
@@ -302,6 +303,11 @@ impl NicOps for Ethtool {
             NicValue::Coalesce(c) => cmds::set_coalesce(iface, c),
             NicValue::Pause(p) => cmds::set_pause(iface, *p),
             NicValue::RssIndir(t) => cmds::set_rss_indir(iface, t),
+            NicValue::RxRings(_) => Err(NicError::unsupported(
+                "ETHTOOL_GRXRINGS",
+                iface,
+                "the RX ring count is read-only; it follows the channels",
+            )),
         }
     }
 }

@@ -310,6 +310,9 @@ pub enum NicCmd {
     Pause,
     /// `ethtool -x/-X IFACE` (the RSS indirection table).
     RssIndir,
+    /// The RX ring count the indirection table indexes ("RX rings available" in
+    /// `ethtool -n IFACE`); read-only, its set is EOPNOTSUPP.
+    RxRings,
 }
 
 impl NicCmd {
@@ -324,6 +327,7 @@ impl NicCmd {
             Self::Coalesce => "ETHTOOL_GCOALESCE",
             Self::Pause => "ETHTOOL_GPAUSEPARAM",
             Self::RssIndir => "ETHTOOL_GRXFHINDIR",
+            Self::RxRings => "ETHTOOL_GRXRINGS",
         }
     }
 
@@ -338,6 +342,8 @@ impl NicCmd {
             Self::Coalesce => "ETHTOOL_SCOALESCE",
             Self::Pause => "ETHTOOL_SPAUSEPARAM",
             Self::RssIndir => "ETHTOOL_SRXFHINDIR",
+            // There is no such ioctl: the count follows the channels.
+            Self::RxRings => "ETHTOOL_GRXRINGS",
         }
     }
 }
@@ -358,6 +364,8 @@ pub enum NicValue {
     Pause(Pause),
     /// An empty table resets the driver's default spread.
     RssIndir(RssIndir),
+    /// Read-only.
+    RxRings(u32),
 }
 
 impl NicValue {
@@ -372,6 +380,7 @@ impl NicValue {
             Self::Coalesce(_) => NicCmd::Coalesce,
             Self::Pause(_) => NicCmd::Pause,
             Self::RssIndir(_) => NicCmd::RssIndir,
+            Self::RxRings(_) => NicCmd::RxRings,
         }
     }
 }
@@ -477,6 +486,27 @@ impl NicData for Lro {
     }
     fn into_value(self) -> NicValue {
         NicValue::Lro(self.0)
+    }
+}
+
+/// The number of RX rings RSS spreads over (ETHTOOL_GRXRINGS): the indirection table's
+/// entries must be below it. Read-only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RxRings(pub u32);
+
+impl NicData for RxRings {
+    type Arg = ();
+    fn cmd((): ()) -> NicCmd {
+        NicCmd::RxRings
+    }
+    fn from_value(v: NicValue) -> Option<Self> {
+        match v {
+            NicValue::RxRings(n) => Some(RxRings(n)),
+            _ => None,
+        }
+    }
+    fn into_value(self) -> NicValue {
+        NicValue::RxRings(self.0)
     }
 }
 

@@ -74,4 +74,6 @@ pub enum Setting {
         queue: u32,
         mask: String,
     },
+    /// The RSS indirection table (`ethtool -x/-X IFACE`), every entry.
+    RssIndir { iface: IfName, table: Vec<u32> },
 }

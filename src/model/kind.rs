@@ -39,6 +39,7 @@ kinds! {
     Route = "route",
     Lro = "lro",
     Xps = "xps",
+    RssIndir = "rss_indir",
 }
 
 impl fmt::Display for Kind {

@@ -12,4 +12,5 @@ mod irq_knobs;
 mod nic_apply;
 mod nic_plan;
 mod nic_rig;
+mod rss_indir;
 mod systemctl_script;

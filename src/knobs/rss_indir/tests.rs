@@ -18,7 +18,8 @@ fn eq(size: usize, n: u32) -> Vec<u32> {
 fn diff_table() {
     let blocks = vec![0, 0, 1, 1, 2, 2, 3, 3];
     // (spec, live table, rings, desired, live, status)
-    let rows: [(Form, Vec<u32>, u32, &str, &str, Status); 7] = [
+    type Row<'a> = (Form, Vec<u32>, u32, &'a str, &'a str, Status);
+    let rows: [Row; 7] = [
         (Form::Equal, eq(8, 4), 4, "equal 4", "equal 4", Status::Ok),
         (
             Form::Equal,

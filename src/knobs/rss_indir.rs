@@ -69,7 +69,10 @@ impl NicKnob for RssIndirKnob {
         cx: &PlanCx,
     ) {
         let channels_leave = earlier.iter().find_map(|e| match &e.desired {
-            Some(Setting::Channels { rx, combined, .. }) if e.item.kind == Kind::Channels => {
+            // Only a channel change moves the queues (an `ok` channels item writes nothing).
+            Some(Setting::Channels { rx, combined, .. })
+                if e.item.kind == Kind::Channels && e.item.status == Status::Drift =>
+            {
                 Some(rx + combined)
             }
             _ => None,
@@ -151,8 +154,8 @@ pub struct Found {
 /// the item would write. Reports a live table that points past the RX rings; refuses a channel
 /// cut under a pinned table (the kernel would refuse it) and a table using queues the channels
 /// do not leave; and, unless `lint = false` or `"keep"`, a table the plan leaves that gives
-/// some RX queues no flows. A live table that is the kernel's default spread is taken as the
-/// driver's own, which the driver spreads again when channels change.
+/// some RX queues no flows. A live table that is an `equal K` spread is taken as the driver's
+/// own default, which the kernel lets channels change under.
 pub fn check(
     spec: Option<&RssIndirSpec>,
     iface: &IfName,
@@ -162,7 +165,13 @@ pub fn check(
     planned: Option<&[u32]>,
 ) -> Found {
     let n = channels_leave.unwrap_or(rings);
-    let pinned = live != RssIndir::equal(live.len(), rings).0;
+    // Any `equal K` spread is taken as a default the driver has not spread again (virtio-net
+    // on 6.1 keeps it across a channel cut, and the kernel takes the cut): only a table of
+    // another shape is surely pinned, so only it is refused or linted for staying.
+    let pinned = live
+        .iter()
+        .max()
+        .is_some_and(|&m| live != RssIndir::equal(live.len(), m + 1).0);
     let beyond = |t: &[u32], n: u32| queues(t.iter().copied().filter(|&q| q >= n));
     let mut found = Found::default();
     if live.iter().any(|&q| q >= rings) {

@@ -108,7 +108,18 @@ fn check_table() {
         Option<&'a str>,
         Option<&'a str>,
     );
-    let rows: [Row; 12] = [
+    let rows: [Row; 14] = [
+        // An equal spread the driver did not spread again after a cut: noted, never refused.
+        (
+            &None,
+            eq(16, 4),
+            2,
+            None,
+            None,
+            None,
+            Some("queues 2-3, which eth0"),
+        ),
+        (&None, eq(16, 4), 4, Some(2), None, None, None),
         // A default spread and more channels: the driver spreads it again; "equal" follows.
         (&None, eq(16, 4), 4, Some(8), None, None, None),
         (&equal, eq(16, 4), 4, Some(8), Some(&eq16), None, None),

@@ -23,6 +23,7 @@ const CHECKS: &[&str] = &[
     "virtio_channels_irq_rps_rollback",
     "rps_isolated_refused_at_plan_time",
     "virtio_rx_flow_hash_apply_rollback",
+    "virtio_rss_indir_apply_rollback",
     "net_sysctls_live_values_in_sync",
     "builtin_roles_audit_read_only",
     "lvs_dr_end_to_end",

@@ -262,6 +262,7 @@ impl NicOps for Ethtool {
             NicCmd::Pause => NicValue::Pause(cmds::pause(iface)?),
             NicCmd::RssIndir => NicValue::RssIndir(cmds::rss_indir(iface)?),
             NicCmd::Stats => NicValue::Stats(cmds::nic_stats(iface)?),
+            NicCmd::RxRings => NicValue::RxRings(cmds::rx_rings(iface)?),
         })
     }
 
@@ -287,6 +288,11 @@ impl NicOps for Ethtool {
                 NicCmd::Stats.set_name(),
                 iface,
                 "driver statistics cannot be written",
+            )),
+            NicValue::RxRings(_) => Err(NicError::unsupported(
+                "ETHTOOL_GRXRINGS",
+                iface,
+                "the RX ring count is read-only; it follows the channels",
             )),
         }
     }

@@ -21,7 +21,7 @@ pub use addrs::{AddrAttrs, AddrError, AddrFlags, AddrOps, AddrScope, IfAddr, IfR
 pub use fs::{Files, RootFs, paths};
 pub use nic::{
     ChannelParams, Coalesce, FeatureMap, FeatureState, FlowHash, FlowType, HashFields, NicCmd,
-    NicData, NicError, NicOps, NicOpsExt, NicValue, Pause, RingParams, RssIndir,
+    NicData, NicError, NicOps, NicOpsExt, NicValue, Pause, RingParams, RssIndir, RxRings,
 };
 pub use services::{ServiceError, ServiceState, Services};
 

@@ -284,6 +284,9 @@ pub enum NicCmd {
     RssIndir,
     /// `ethtool -S IFACE` (the driver's statistics): read only, a set is unsupported.
     Stats,
+    /// The RX ring count the indirection table indexes ("RX rings available" in
+    /// `ethtool -n IFACE`); read-only, its set is EOPNOTSUPP.
+    RxRings,
 }
 
 impl NicCmd {
@@ -299,6 +302,7 @@ impl NicCmd {
             Self::Pause => "ETHTOOL_GPAUSEPARAM",
             Self::RssIndir => "ETHTOOL_GRXFHINDIR",
             Self::Stats => "ETHTOOL_GSTATS",
+            Self::RxRings => "ETHTOOL_GRXRINGS",
         }
     }
 
@@ -315,6 +319,8 @@ impl NicCmd {
             Self::RssIndir => "ETHTOOL_SRXFHINDIR",
             // There is no set: the name says what was asked.
             Self::Stats => "ETHTOOL_GSTATS (read only)",
+            // There is no such ioctl: the count follows the channels.
+            Self::RxRings => "ETHTOOL_GRXRINGS",
         }
     }
 }
@@ -337,6 +343,8 @@ pub enum NicValue {
     RssIndir(RssIndir),
     /// The driver's counters; never written.
     Stats(NicStats),
+    /// Read-only.
+    RxRings(u32),
 }
 
 impl NicValue {
@@ -352,6 +360,7 @@ impl NicValue {
             Self::Pause(_) => NicCmd::Pause,
             Self::RssIndir(_) => NicCmd::RssIndir,
             Self::Stats(_) => NicCmd::Stats,
+            Self::RxRings(_) => NicCmd::RxRings,
         }
     }
 }
@@ -458,6 +467,27 @@ impl NicData for Lro {
     }
     fn into_value(self) -> NicValue {
         NicValue::Lro(self.0)
+    }
+}
+
+/// The number of RX rings RSS spreads over (ETHTOOL_GRXRINGS): the indirection table's
+/// entries must be below it. Read-only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RxRings(pub u32);
+
+impl NicData for RxRings {
+    type Arg = ();
+    fn cmd((): ()) -> NicCmd {
+        NicCmd::RxRings
+    }
+    fn from_value(v: NicValue) -> Option<Self> {
+        match v {
+            NicValue::RxRings(n) => Some(RxRings(n)),
+            _ => None,
+        }
+    }
+    fn into_value(self) -> NicValue {
+        NicValue::RxRings(self.0)
     }
 }
 

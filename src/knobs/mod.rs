@@ -25,6 +25,7 @@ pub mod registry;
 pub mod ring;
 pub mod route;
 pub mod rps;
+pub mod rss_indir;
 pub mod rx_flow_hash;
 pub(crate) mod setting;
 pub mod setting_io;

@@ -100,6 +100,7 @@ impl Replan {
             return Vec::new();
         };
         let mut out = knob.plan(&self.rule, &self.iface, &cx);
+        knob.review(Some(&self.rule), &self.iface, &[], &mut out, &cx);
         for e in &mut out {
             e.iface = Some(self.iface.clone());
         }
@@ -147,15 +148,26 @@ pub fn plan(rules: &[NicRule], cx: &PlanCx) -> (Vec<Entry>, Vec<Replan>) {
             out.extend(clashes);
             continue;
         }
+        // This interface's entries so far, for each knob's review of the earlier ones.
+        let start = out.len();
         for &k in NIC_KNOBS {
-            let Some(&n) = setters(k).first() else {
-                continue;
+            let setter = setters(k).first().copied();
+            let audited = || {
+                k.audited_with()
+                    .iter()
+                    .any(|&a| nic_knob(a).is_some_and(|a| !setters(a).is_empty()))
             };
-            let mut entries = k.plan(&rules[n], &iface, cx);
+            if setter.is_none() && !audited() {
+                continue;
+            }
+            let rule = setter.map(|n| &rules[n]);
+            let mut entries = rule.map_or_else(Vec::new, |r| k.plan(r, &iface, cx));
+            k.review(rule, &iface, &out[start..], &mut entries, cx);
             for e in &mut entries {
                 e.iface = Some(iface.clone());
             }
             out.extend(entries);
+            let Some(n) = setter else { continue };
             if !k.stale_after().is_empty() {
                 replan.push(Replan {
                     iface: iface.clone(),

@@ -112,6 +112,23 @@ pub trait NicKnob: Sync {
     fn evidence() -> EvidenceHint {
         EvidenceHint::None
     }
+    /// Kinds whose being set on an interface makes this knob look at it even when no rule
+    /// sets it: [`NicKnob::review`] runs with no spec (an audit of what those changes leave).
+    fn audited_with() -> &'static [Kind] {
+        &[]
+    }
+    /// Checks the knob's items for one interface (`mine`, empty when no rule sets it)
+    /// against what the knobs before it plan there (`earlier`, in apply order; empty when
+    /// planned again mid-apply, where the host already shows those changes): checks across
+    /// knobs, which may turn an item into an error or add one.
+    fn review(
+        _spec: Option<&Self::Spec>,
+        _iface: &IfName,
+        _earlier: &[Entry],
+        _mine: &mut Vec<Entry>,
+        _cx: &PlanCx,
+    ) {
+    }
     /// Reads what the knob needs for one interface.
     fn observe(spec: &Self::Spec, iface: &IfName, cx: &PlanCx) -> Self::Observed;
     /// Desired against observed (pure).
@@ -137,6 +154,16 @@ pub trait AnyNicKnob<Rule>: Sync {
     fn evidence(&self) -> EvidenceHint;
     /// observe, then diff; a host-global knob inside a network namespace is `skipped`.
     fn plan(&self, rule: &Rule, iface: &IfName, cx: &PlanCx) -> Vec<Entry>;
+    fn audited_with(&self) -> &'static [Kind];
+    /// [`NicKnob::review`] with the spec of `rule`, the rule that sets the knob if any.
+    fn review(
+        &self,
+        rule: Option<&Rule>,
+        iface: &IfName,
+        earlier: &[Entry],
+        mine: &mut Vec<Entry>,
+        cx: &PlanCx,
+    );
 }
 
 impl<Rule, K: InRule<Rule>> AnyNicKnob<Rule> for K {
@@ -178,5 +205,18 @@ impl<Rule, K: InRule<Rule>> AnyNicKnob<Rule> for K {
             }
         }
         out
+    }
+    fn audited_with(&self) -> &'static [Kind] {
+        K::audited_with()
+    }
+    fn review(
+        &self,
+        rule: Option<&Rule>,
+        iface: &IfName,
+        earlier: &[Entry],
+        mine: &mut Vec<Entry>,
+        cx: &PlanCx,
+    ) {
+        K::review(rule.and_then(K::spec), iface, earlier, mine, cx);
     }
 }

@@ -9,8 +9,8 @@ use super::setting::dispatch;
 // Declared in the model; named here too for callers of the old path.
 pub use super::values::Setting;
 use super::{
-    channels, coalesce, dsr, features, irq, irqbalance, lro, pause, ring, route, rps, rx_flow_hash,
-    sysctl, txqueuelen, xps,
+    channels, coalesce, dsr, features, irq, irqbalance, lro, pause, ring, route, rps, rss_indir,
+    rx_flow_hash, sysctl, txqueuelen, xps,
 };
 pub use crate::model::Kind;
 use serde::{Deserialize, Serialize};
@@ -33,6 +33,7 @@ dispatch! {
     Features => features::FeaturesOps,
     Coalesce => coalesce::CoalesceOps,
     Pause => pause::PauseOps,
+    RssIndir => rss_indir::RssIndirOps,
 }
 
 /// Declares the `[[nic]]` rule and the per-NIC knobs from `key: Knob` lines, in apply
@@ -91,6 +92,8 @@ nic_knobs! {
     irq_cpus: irq::IrqAffinity,
     /// `xps_cpus = "irq"`, a CPU set or `"none"`: after the IRQs it can follow.
     xps_cpus: xps::Xps,
+    /// `rss_indir = "equal"`, `{ equal = 4 }`, `{ weights = [...] }` (`ethtool -X`).
+    rss_indir: rss_indir::RssIndirKnob,
 }
 
 /// The NIC knob whose items are of `kind`.
@@ -171,6 +174,10 @@ mod tests {
                 iface: eth0.clone(),
                 queue: 0,
                 mask: "1".into(),
+            },
+            Setting::RssIndir {
+                iface: eth0.clone(),
+                table: vec![0],
             },
         ];
         for s in &samples {

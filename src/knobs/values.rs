@@ -92,4 +92,6 @@ pub enum Setting {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         tx: Option<bool>,
     },
+    /// The RSS indirection table (`ethtool -x/-X IFACE`), every entry.
+    RssIndir { iface: IfName, table: Vec<u32> },
 }

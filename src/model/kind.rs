@@ -42,6 +42,7 @@ kinds! {
     Features = "features",
     Coalesce = "coalesce",
     Pause = "pause",
+    RssIndir = "rss_indir",
 }
 
 impl fmt::Display for Kind {

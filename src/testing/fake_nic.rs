@@ -3,7 +3,8 @@
 //! and mid-run faults. It applies the ethtool core's checks first (a count above its maximum,
 //! or no rx/tx queue left, is EINVAL) and then the driver's own rules, and it logs every set
 //! call so a test can assert that nothing was written. RSS hash fields (`rx-flow-hash`)
-//! follow each driver's flow types, defaults and accepted field sets.
+//! follow each driver's flow types, defaults and accepted field sets. The RSS indirection
+//! table (given with `with_value`) is checked against the RX queues as the ethtool core does.
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, MutexGuard};
@@ -13,6 +14,7 @@ use nix::errno::Errno;
 use crate::host::nic::nic_error;
 use crate::host::nic::{
     ChannelParams, FlowHash, FlowType, HashFields, NicCmd, NicError, NicOps, NicValue, RingParams,
+    RssIndir,
 };
 use crate::types::IfName;
 
@@ -441,6 +443,24 @@ impl FakeNic {
     }
 }
 
+/// The RX queues of a channel setting, as drivers count them for ETHTOOL_GRXRINGS.
+fn rx_queues(ch: &ChannelParams) -> u32 {
+    ch.rx + ch.combined
+}
+
+/// What ETHTOOL_SRXFHINDIR leaves: a size-0 write puts back the default spread over the RX
+/// queues, and the ethtool core refuses (EINVAL) a table of another size or an entry at or
+/// above the RX ring count.
+fn rss_indir_set(cur: &RssIndir, want: &RssIndir, rings: u32) -> Result<RssIndir, Errno> {
+    if want.0.is_empty() {
+        return Ok(RssIndir::equal(cur.0.len(), rings));
+    }
+    if want.0.len() != cur.0.len() || want.0.iter().any(|&q| q >= rings) {
+        return Err(Errno::EINVAL);
+    }
+    Ok(want.clone())
+}
+
 impl NicOps for FakeNic {
     fn get(&self, iface: &IfName, cmd: NicCmd) -> Result<NicValue, NicError> {
         Ok(match cmd {
@@ -450,6 +470,10 @@ impl NicOps for FakeNic {
                 flow,
                 fields: self.rx_flow_hash_op(iface, flow)?,
             }),
+            // Drivers answer ETHTOOL_GRXRINGS with the RX queues in use.
+            NicCmd::RxRings => self.run(iface, NicOp::Other(cmd, false), None, |nic| {
+                Ok(NicValue::RxRings(rx_queues(&nic.channels)))
+            })?,
             cmd => self.run(iface, NicOp::Other(cmd, false), None, |nic| {
                 nic.other.get(&cmd).cloned().ok_or(Errno::EOPNOTSUPP)
             })?,
@@ -465,8 +489,15 @@ impl NicOps for FakeNic {
                 let cmd = v.cmd();
                 let req = Some(SetRequest::Other(v.clone()));
                 self.run(iface, NicOp::Other(cmd, true), req, |nic| {
+                    let rings = rx_queues(&nic.channels);
                     let slot = nic.other.get_mut(&cmd).ok_or(Errno::EOPNOTSUPP)?;
-                    *slot = v.clone();
+                    *slot = match (v, &*slot) {
+                        (NicValue::RxRings(_), _) => return Err(Errno::EOPNOTSUPP),
+                        (NicValue::RssIndir(t), NicValue::RssIndir(cur)) => {
+                            NicValue::RssIndir(rss_indir_set(cur, t, rings)?)
+                        }
+                        _ => v.clone(),
+                    };
                     Ok(())
                 })
             }

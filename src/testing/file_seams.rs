@@ -271,6 +271,11 @@ impl NicOps for FileNic {
                 flow,
                 fields: self.rx_flow_hash_op(iface, flow)?,
             }),
+            // The RX queues of the channels line, as drivers answer ETHTOOL_GRXRINGS.
+            NicCmd::RxRings => {
+                let ch = self.channels_op(iface)?;
+                NicValue::RxRings(ch.rx + ch.combined)
+            }
             cmd => {
                 let op = cmd.get_name();
                 let v = self.load(op, iface)?;

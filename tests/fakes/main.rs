@@ -13,4 +13,5 @@ mod nic_apply;
 mod nic_coalesce;
 mod nic_plan;
 mod nic_rig;
+mod rss_indir;
 mod systemctl_script;

@@ -286,6 +286,57 @@ EOF
 	ok
 }
 
+# rss_indir on virtio-net with RSS (rss=on,hash=on, 4 combined channels): channels cut to 2
+# with a 1:3 weight table, planned again after the channel change; audit in sync, second apply
+# writes nothing, rollback puts back 4 channels and the boot table. Without an indirection
+# table on this kernel, hosttune must report the item unsupported.
+check_rss_indir() {
+	check=virtio_rss_indir_apply_rollback failed=0
+	[ -n "$virtio" ] || { fail "no virtio-net interface"; return; }
+	local t0 t1 p zeros ones
+	entries() { ethtool -x "$virtio" | awk '/^ +[0-9]+:/ {for (i = 2; i <= NF; i++) printf "%s ", $i}'; }
+	if ! ethtool -x "$virtio" >/dev/null 2>&1; then
+		echo "  [$check] ethtool -x fails on $virtio: no indirection table on $(uname -r)"
+		p="$(profile rss0 <<EOF
+[[nic]]
+match = "$virtio"
+rss_indir = "equal"
+EOF
+)"
+		ht audit "$p"
+		grep -q "rss_indir.*unsupported" <<<"$out" || fail "rss_indir not reported unsupported"
+		ok
+		return
+	fi
+	t0="$(entries)"
+	echo "  [$check] boot table: $(wc -w <<<"$t0") entries, queues $(tr ' ' '\n' <<<"$t0" | sort -un | tr '\n' ' ')"
+	[ -n "$t0" ] || fail "ethtool -x shows no entries"
+	p="$(profile rss <<EOF
+[[nic]]
+match = "$virtio"
+channels = { combined = 2 }
+rss_indir = { weights = [1, 3] }
+EOF
+)"
+	ht apply "$p"
+	expect_rc 0 apply
+	[ "$(combined "$virtio")" = 2 ] || fail "combined $(combined "$virtio") after apply"
+	t1="$(entries)"
+	zeros="$(tr ' ' '\n' <<<"$t1" | grep -cx 0)"
+	ones="$(tr ' ' '\n' <<<"$t1" | grep -cx 1)"
+	[ $((zeros + ones)) = "$(wc -w <<<"$t1")" ] || fail "table uses queues beyond 0-1: $t1"
+	[ "$ones" = $((3 * zeros)) ] || fail "table has $zeros entries on queue 0 and $ones on 1, expected 1:3"
+	ht audit "$p"
+	expect_rc 0 "audit after apply"
+	ht apply "$p"
+	grep -q "in sync, nothing written" <<<"$out" || fail "second apply wrote"
+	ht rollback
+	expect_rc 0 rollback
+	[ "$(combined "$virtio")" = 4 ] || fail "combined $(combined "$virtio") after rollback"
+	[ "$(entries)" = "$t0" ] || fail "table after rollback: $(entries)"
+	ok
+}
+
 # Every writable net sysctl of this kernel (the VM's own namespace), at its live value: each
 # parses and compares equal (audit in sync), and apply writes nothing. Per-interface keys only
 # for conf/all and conf/default.
@@ -457,7 +508,7 @@ check_roles() {
 }
 
 checks=("$@")
-[ ${#checks[@]} -gt 0 ] || checks=(e1000e e1000e_kill9 features coalesce_pause virtio rps_isolated rxfh sysctls roles lvs_dr)
+[ ${#checks[@]} -gt 0 ] || checks=(e1000e e1000e_kill9 features coalesce_pause virtio rps_isolated rxfh rss_indir sysctls roles lvs_dr)
 for c in "${checks[@]}"; do
 	"check_$c"
 done

@@ -58,10 +58,16 @@ pub fn run(args: Args) -> Result<Code> {
         args.profile_dirs
     };
     let fs = RootFs::new(&args.root);
-    let (nic, addrs, services) = seams(&fs);
+    let ctx::Seams {
+        nic,
+        addrs,
+        links,
+        services,
+    } = seams(&fs);
     let ctx = Ctx {
         nic,
         addrs,
+        links,
         services,
         fs,
         catalog: Catalog::new(dirs),

@@ -137,6 +137,7 @@ fn an_undo_puts_back_what_the_kernel_rewrote_and_says_what_it_could_not() {
         fs: &fs,
         nic: &Offline,
         addrs: &Offline,
+        links: &Offline,
         services: &services,
     };
     let state = tempfile::tempdir().unwrap();
@@ -191,6 +192,7 @@ fn a_change_no_row_names_is_recorded_reported_and_rolled_back() {
         fs: &fs,
         nic: &Offline,
         addrs: &Offline,
+        links: &Offline,
         services: &services,
     };
     let state = tempfile::tempdir().unwrap();
@@ -310,6 +312,7 @@ fn lro_turned_off_by_forwarding_comes_back_on_undo_and_rollback() {
         fs: &fs,
         nic: &nic,
         addrs: &Offline,
+        links: &Offline,
         services: &services,
     };
     let state = tempfile::tempdir().unwrap();

@@ -162,6 +162,7 @@ fn irqs_are_found_again_after_the_channel_change_and_the_snapshot_grows_first() 
         fs: &fs,
         nic: &nic,
         addrs: &Offline,
+        links: &Offline,
         services: &services,
     };
     let store = Store::new(dir.path().join("state"));
@@ -215,6 +216,7 @@ fn a_failure_after_rediscovery_undoes_the_new_irqs_and_the_channels() {
         fs: &fs,
         nic: &nic,
         addrs: &Offline,
+        links: &Offline,
         services: &services,
     };
     let store = Store::new(dir.path().join("state"));
@@ -262,6 +264,7 @@ fn an_irq_in_sync_before_the_channel_change_is_recorded_and_rolled_back() {
         fs: &fs,
         nic: &nic,
         addrs: &Offline,
+        links: &Offline,
         services: &services,
     };
     let store = Store::new(dir.path().join("state"));

@@ -8,7 +8,9 @@ use crate::apply::{self, ApplyError};
 use crate::host::ethtool::Ethtool;
 use crate::host::netlink::Netlink;
 use crate::host::systemd::Systemctl;
-use crate::host::{AddrOps, Files, ForeignServices, Host, NicOps, Offline, RootFs, Services};
+use crate::host::{
+    AddrOps, Files, ForeignServices, Host, LinkOps, NicOps, Offline, RootFs, Services,
+};
 use crate::knobs;
 use crate::plan::Plan;
 use crate::profile::{self, Catalog};
@@ -19,6 +21,7 @@ pub(super) struct Ctx {
     /// The live kernel's seams on a live tree; `Offline` on a captured tree.
     pub(super) nic: Box<dyn NicOps>,
     pub(super) addrs: Box<dyn AddrOps>,
+    pub(super) links: Box<dyn LinkOps>,
     pub(super) services: Box<dyn Services>,
     pub(super) catalog: Catalog,
     pub(super) store: Store,
@@ -32,6 +35,7 @@ impl Ctx {
             fs: &self.fs,
             nic: &*self.nic,
             addrs: &*self.addrs,
+            links: &*self.links,
             services: &*self.services,
         }
     }
@@ -131,22 +135,30 @@ impl Ctx {
     }
 }
 
+/// The seams to the host besides its files.
+pub(super) struct Seams {
+    pub(super) nic: Box<dyn NicOps>,
+    pub(super) addrs: Box<dyn AddrOps>,
+    pub(super) links: Box<dyn LinkOps>,
+    pub(super) services: Box<dyn Services>,
+}
+
 /// The seams for `root`: the live kernel's on a live tree (`/`, or the host's `/proc` and
 /// `/sys` mounted in a pod that shares the host's network namespace: see `RootFs::is_live`),
 /// `Offline` on a captured tree (or, in builds for the tests, file-backed stand-ins when
 /// `HOSTTUNE_TEST_SEAMS=files`). systemctl only on `/`: from a pod it cannot reach the host's
 /// systemd, so service items are `unsupported` there.
-pub(super) fn seams(fs: &RootFs) -> (Box<dyn NicOps>, Box<dyn AddrOps>, Box<dyn Services>) {
+pub(super) fn seams(fs: &RootFs) -> Seams {
     if !fs.is_slash() {
         match crate::host::fs::live_tree(fs.root()) {
             Ok(()) => tracing::info!(
                 "--root {}: live (the kernel's procfs, in this process's network namespace): \
-                 NIC and address items use the kernel; services are unsupported",
+                 NIC, address and link items use the kernel; services are unsupported",
                 fs.root().display()
             ),
             Err(why) => tracing::info!(
-                "--root {}: a captured tree ({why}): NIC, address and service items are \
-                 unsupported",
+                "--root {}: a captured tree ({why}): NIC, address, link and service items \
+                 are unsupported",
                 fs.root().display()
             ),
         }
@@ -157,18 +169,29 @@ pub(super) fn seams(fs: &RootFs) -> (Box<dyn NicOps>, Box<dyn AddrOps>, Box<dyn 
         } else {
             Box::new(ForeignServices)
         };
-        return (Box::new(Ethtool), Box::new(Netlink::new()), services);
+        return Seams {
+            nic: Box::new(Ethtool),
+            addrs: Box::new(Netlink::new()),
+            links: Box::new(Netlink::new()),
+            services,
+        };
     }
     #[cfg(feature = "test-hooks")]
     if std::env::var("HOSTTUNE_TEST_SEAMS").as_deref() == Ok("files") {
         use crate::testing::file_seams::{FileNic, FileServices};
-        return (
-            Box::new(FileNic { fs: fs.clone() }),
-            Box::new(Offline),
-            Box::new(FileServices { fs: fs.clone() }),
-        );
+        return Seams {
+            nic: Box::new(FileNic { fs: fs.clone() }),
+            addrs: Box::new(Offline),
+            links: Box::new(Offline),
+            services: Box::new(FileServices { fs: fs.clone() }),
+        };
     }
-    (Box::new(Offline), Box::new(Offline), Box::new(Offline))
+    Seams {
+        nic: Box::new(Offline),
+        addrs: Box::new(Offline),
+        links: Box::new(Offline),
+        services: Box::new(Offline),
+    }
 }
 
 impl crate::agent::Host for Ctx {

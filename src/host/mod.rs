@@ -1,5 +1,5 @@
-//! The narrow seams between hosttune and the host: files under the root, NIC ioctls, addresses
-//! and the service manager. Only resolve, observe and apply use them; fakes in
+//! The narrow seams between hosttune and the host: files under the root, NIC ioctls, addresses,
+//! network devices and FOU ports, and the service manager. Only resolve, observe and apply use them; fakes in
 //! [`crate::testing`] implement the same traits.
 
 pub mod abi;
@@ -10,6 +10,7 @@ pub mod ethtool;
 pub mod ethtool_cmds;
 pub mod fs;
 pub mod inroot;
+pub mod linkops;
 pub mod links;
 pub mod netlink;
 pub mod nic;
@@ -19,6 +20,10 @@ pub mod systemd;
 
 pub use addrs::{AddrAttrs, AddrError, AddrFlags, AddrOps, AddrScope, IfAddr, IfRoute};
 pub use fs::{Files, RootFs, paths};
+pub use linkops::{
+    FouFamily, FouKind, FouPort, LinkChange, LinkError, LinkInfo, LinkKind, LinkOps, LinkSpec,
+    TunnelInfo,
+};
 pub use nic::{
     ChannelParams, Coalesce, FeatureMap, FeatureState, FlowHash, FlowType, HashFields, NicCmd,
     NicData, NicError, NicOps, NicOpsExt, NicValue, Pause, RingParams, RssIndir, RxRings,
@@ -34,19 +39,22 @@ pub struct Host<'a> {
     pub nic: &'a dyn NicOps,
     /// Interface addresses (rtnetlink).
     pub addrs: &'a dyn AddrOps,
+    /// Network devices (rtnetlink) and FOU ports (generic netlink).
+    pub links: &'a dyn LinkOps,
     /// The service manager (systemd).
     pub services: &'a dyn Services,
 }
 
 impl<'a> Host<'a> {
-    /// A captured tree at `fs` with no kernel behind it: NIC, address and service items are
-    /// `unsupported` (what `--root DIR` gives).
+    /// A captured tree at `fs` with no kernel behind it: NIC, address, link and service items
+    /// are `unsupported` (what `--root DIR` gives).
     pub fn offline(fs: &'a dyn Files) -> Self {
         static OFF: Offline = Offline;
         Host {
             fs,
             nic: &OFF,
             addrs: &OFF,
+            links: &OFF,
             services: &OFF,
         }
     }
@@ -83,6 +91,34 @@ impl AddrOps for Offline {
     }
     fn del(&self, _: &crate::types::IfName, _: std::net::IpAddr, _: u8) -> Result<(), AddrError> {
         Err(AddrError::Unsupported(OFFLINE.into()))
+    }
+}
+
+fn offline_link(op: &'static str, object: String) -> LinkError {
+    LinkError::Offline { op, object }
+}
+
+impl LinkOps for Offline {
+    fn list(&self) -> Result<Vec<LinkInfo>, LinkError> {
+        Err(offline_link("list", "links".into()))
+    }
+    fn create(&self, spec: &LinkSpec) -> Result<(), LinkError> {
+        Err(offline_link("create", linkops::spec_object(spec)))
+    }
+    fn delete(&self, name: &crate::types::IfName) -> Result<(), LinkError> {
+        Err(offline_link("delete", format!("link {name}")))
+    }
+    fn set(&self, name: &crate::types::IfName, _: &LinkChange) -> Result<(), LinkError> {
+        Err(offline_link("set", format!("link {name}")))
+    }
+    fn fou_list(&self) -> Result<Vec<FouPort>, LinkError> {
+        Err(offline_link("list", "fou ports".into()))
+    }
+    fn fou_add(&self, p: &FouPort) -> Result<(), LinkError> {
+        Err(offline_link("add", linkops::fou_object(p)))
+    }
+    fn fou_del(&self, p: &FouPort) -> Result<(), LinkError> {
+        Err(offline_link("del", linkops::fou_object(p)))
     }
 }
 

@@ -30,10 +30,10 @@ use crate::types::{IfName, RawIfName};
 
 /// How long to wait for the kernel's answer. It answers at once; a silent socket means
 /// something is badly wrong, and an agent must not hang on it forever.
-const REPLY_TIMEOUT_SECS: i64 = 5;
+pub(super) const REPLY_TIMEOUT_SECS: i64 = 5;
 
 /// A dump that raced with a change (NLM_F_DUMP_INTR) is repeated this many times at most.
-const DUMP_ATTEMPTS: usize = 3;
+pub(super) const DUMP_ATTEMPTS: usize = 3;
 
 /// Addresses in the network namespace of the calling thread, over rtnetlink.
 ///
@@ -42,7 +42,7 @@ const DUMP_ATTEMPTS: usize = 3;
 /// the next one's.
 #[derive(Debug, Default)]
 pub struct Netlink {
-    seq: AtomicU32,
+    pub(super) seq: AtomicU32,
 }
 
 /// `RTM_NEWLINK` and `RTM_NEWADDR` (include/uapi/linux/rtnetlink.h).
@@ -68,13 +68,13 @@ enum Undecoded {
 
 /// The replies to one request.
 #[derive(Default)]
-struct Replies {
-    msgs: Vec<RouteNetlinkMessage>,
+pub(super) struct Replies {
+    pub(super) msgs: Vec<RouteNetlinkMessage>,
     undecoded: Vec<Undecoded>,
 }
 
-/// Why an exchange with the kernel failed.
-enum Failure {
+/// Why an exchange with the kernel failed (also over generic netlink, see `linkops`).
+pub(super) enum Failure {
     /// The kernel refused the request (NLMSG_ERROR with a negative code).
     Kernel(Errno),
     /// The dump was interrupted by a concurrent change; its contents are inconsistent.
@@ -330,7 +330,11 @@ impl Netlink {
 
     /// Sends one request and collects the replies: until NLMSG_DONE for a dump, until the
     /// ACK (NLMSG_ERROR with code 0) otherwise.
-    fn exchange(&self, msg: RouteNetlinkMessage, flags: u16) -> Result<Replies, Failure> {
+    pub(super) fn exchange(
+        &self,
+        msg: RouteNetlinkMessage,
+        flags: u16,
+    ) -> Result<Replies, Failure> {
         let transport = |what: &str, e: std::io::Error| Failure::Transport(format!("{what}: {e}"));
         let mut socket = Socket::new(NETLINK_ROUTE).map_err(|e| transport("open socket", e))?;
         socket

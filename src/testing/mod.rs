@@ -3,6 +3,7 @@
 //! benchmarks enable and release builds do not.
 
 pub mod fake_addrs;
+pub mod fake_links;
 pub mod fake_nic;
 pub mod fake_services;
 pub mod fault_fs;

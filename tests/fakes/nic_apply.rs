@@ -9,7 +9,7 @@ use std::io;
 use std::path::{Path, PathBuf};
 
 use hosttune::apply;
-use hosttune::host::{Files, Host, NicCmd, NicError, NicOps, NicValue};
+use hosttune::host::{Files, Host, NicCmd, NicError, NicOps, NicValue, Offline};
 use hosttune::plan::{Kind, Status};
 use hosttune::profile::parse_str;
 use hosttune::snapshot::Origin;
@@ -107,6 +107,7 @@ fn per_nic_the_order_is_channels_then_rings_then_txqueuelen() {
         fs: &logged,
         nic: &logged,
         addrs: &addrs,
+        links: &Offline,
         services: &services,
     };
     let profile = parse_str("nic.toml", FULL).unwrap();

@@ -5,7 +5,7 @@
 use std::path::PathBuf;
 
 use hosttune::apply::{self, ApplyError, Outcome};
-use hosttune::host::{Host, RootFs};
+use hosttune::host::{Host, Offline, RootFs};
 
 use hosttune::plan::{Item, Kind, Plan};
 use hosttune::profile::parse_str;
@@ -53,6 +53,7 @@ impl Rig {
             fs: &self.fs,
             nic: &self.nic,
             addrs: &self.addrs,
+            links: &Offline,
             services: &self.services,
         }
     }

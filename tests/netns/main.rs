@@ -15,6 +15,7 @@ mod evidence_netns;
 mod features_netns;
 mod ifnames_netns;
 mod in_sync_netns;
+mod linkops_live;
 mod live_root;
 mod netlink_addrs;
 mod netns_sysctl;

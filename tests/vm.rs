@@ -1,8 +1,10 @@
 //! The VM suite: real drivers (e1000e, multi-queue virtio-net), a second kernel (Debian's
 //! packaged one) and two NUMA nodes with isolated CPUs, in one boot of the test VM
 //! (`tests/vm/run -- tests/vm/checks.sh`). The checks run inside the VM, which is its own
-//! kernel; this machine's settings are never touched. Each check prints `CHECK NAME: ok` or
-//! `CHECK NAME: FAIL why`; this test asserts that every one ran and passed.
+//! kernel; this machine's settings are never touched. The link seam's tunnel half runs there
+//! too (`examples/linkops`): the VM's kernel has the ipip, ip6_tunnel, fou and dummy modules.
+//! Each check prints `CHECK NAME: ok` or `CHECK NAME: FAIL why`; this test asserts that every
+//! one ran and passed.
 //!
 //! Needs root, QEMU, a kernel under /boot and virtme-ng (`.ci/run` installs them); skipped
 //! loudly otherwise, unless `HOSTTUNE_REQUIRE_ROOT_TESTS=1`. Uses `target/release/hosttune`,
@@ -27,6 +29,7 @@ const CHECKS: &[&str] = &[
     "net_sysctls_live_values_in_sync",
     "builtin_roles_audit_read_only",
     "lvs_dr_end_to_end",
+    "tunnel_links_ipip_fou",
 ];
 
 fn newest(path: &Path) -> SystemTime {
@@ -65,6 +68,18 @@ fn release_binary(root: &Path) -> PathBuf {
     bin
 }
 
+/// `target/debug/examples/linkops`, which the `tunnel_links_ipip_fou` check drives: the link
+/// seam needs the tunnel modules that the VM's kernel has. Cargo rebuilds it only when stale.
+fn linkops_example(root: &Path) {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
+    let st = Command::new(cargo)
+        .args(["build", "--locked", "--example", "linkops"])
+        .current_dir(root)
+        .status()
+        .expect("cargo build --example linkops");
+    assert!(st.success(), "cargo build --example linkops failed");
+}
+
 fn kernel_present() -> bool {
     std::fs::read_dir("/boot").is_ok_and(|d| {
         d.flatten()
@@ -99,6 +114,7 @@ fn vm_checks_on_real_drivers_and_numa() {
     }
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     release_binary(root);
+    linkops_example(root);
     let started = Instant::now();
     let out = Command::new(root.join("tests/vm/run"))
         .args([

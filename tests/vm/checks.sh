@@ -507,8 +507,65 @@ check_roles() {
 	ok
 }
 
+# The link seam on a kernel with the tunnel modules (this machine's has none): what an L3 DSR
+# real server needs to decapsulate, made by examples/linkops (hosttune's LinkOps over
+# rtnetlink and generic netlink) in a namespace and checked with iproute2 at every step.
+# ipip0 external and ip6tnl1 external up, the fallback tunl0 up, a dummy with its MTU; FOU
+# ports for GUE and direct IPIP over IPv6 opened, listed, refused twice, closed; everything
+# deleted again.
+check_links() {
+	check=tunnel_links_ipip_fou failed=0
+	local lo="target/debug/examples/linkops" n=htlinks d
+	[ -x "$lo" ] || { fail "$lo is missing (cargo build --example linkops)"; return; }
+	modprobe -a ipip ip6_tunnel fou dummy 2>/dev/null || { fail "modprobe ipip ip6_tunnel fou dummy"; return; }
+	ip netns add "$n"
+	L() { ip netns exec "$n" "$lo" "$@" 2>&1 | sed "s/^/  [$check] linkops $1: /"; return "${PIPESTATUS[0]}"; }
+	details() { ip -n "$n" -d -o link show dev "$1" 2>/dev/null; }
+	L create ipip0 ipip external || fail "create ipip0 ipip external"
+	L create ip6tnl1 ip6tnl external || fail "create ip6tnl1 ip6tnl external"
+	L create dum0 dummy mtu 9000 || fail "create dum0 dummy mtu 9000"
+	for d in ipip0 ip6tnl1; do
+		details "$d" | sed "s/^/  [$check] ip: /"
+		details "$d" | grep -qw external || fail "$d is not external for iproute2"
+	done
+	details dum0 | grep -qw dummy || fail "dum0 is no dummy for iproute2"
+	details dum0 | grep -q " mtu 9000 " || fail "dum0 mtu is not 9000 for iproute2"
+	L create ipip1 ipip external && fail "a second external ipip device was made"
+	for d in ipip0 ip6tnl1 tunl0; do
+		L set "$d" up || fail "set $d up"
+		ip -n "$n" -o link show dev "$d" | grep -q '[<,]UP[,>]' || fail "$d is not up for iproute2"
+	done
+	L set ipip0 mtu 1400 || fail "set ipip0 mtu 1400"
+	details ipip0 | grep -q " mtu 1400 " || fail "ipip0 mtu is not 1400 for iproute2"
+	out="$(ip netns exec "$n" "$lo" list)"
+	printf '%s\n' "$out" | sed "s/^/  [$check] list: /"
+	grep -qx "ipip0 ipip up mtu 1400 external" <<<"$out" || fail "list does not show ipip0 up, external, mtu 1400"
+	grep -qx "ip6tnl1 ip6tnl up mtu [0-9]* external" <<<"$out" || fail "list does not show ip6tnl1 up and external"
+	grep -qx "tunl0 ipip up mtu 1480" <<<"$out" || fail "list does not show tunl0 up"
+	grep -qx "dum0 dummy down mtu 9000" <<<"$out" || fail "list does not show dum0"
+	L fou-add 6080 gue || fail "fou-add 6080 gue"
+	L fou-add 5555 ipproto 4 -6 || fail "fou-add 5555 ipproto 4 -6"
+	L fou-add 6080 gue && fail "port 6080 opened twice"
+	ip -n "$n" fou show | sed "s/^/  [$check] ip fou show: /"
+	ip -n "$n" fou show | grep -q "port 6080 gue" || fail "iproute2 does not show port 6080 gue"
+	ip -n "$n" fou show | grep -q "port 5555 ipproto 4 -6" || fail "iproute2 does not show port 5555 ipproto 4 -6"
+	out="$(ip netns exec "$n" "$lo" fou-list | sort | tr '\n' ';')"
+	[ "$out" = "port 5555 ipproto 4 -6;port 6080 gue;" ] || fail "fou-list: $out"
+	L fou-del 6080 gue || fail "fou-del 6080 gue"
+	L fou-del 5555 ipproto 4 -6 || fail "fou-del 5555 ipproto 4 -6"
+	[ -z "$(ip -n "$n" fou show)" ] || fail "FOU ports left: $(ip -n "$n" fou show | tr '\n' ' ')"
+	L fou-del 6080 gue && fail "port 6080 closed twice"
+	for d in ipip0 ip6tnl1 dum0; do
+		L delete "$d" || fail "delete $d"
+		details "$d" | grep -q . && fail "$d is still there"
+		L delete "$d" || fail "delete $d again"
+	done
+	ip netns del "$n"
+	ok
+}
+
 checks=("$@")
-[ ${#checks[@]} -gt 0 ] || checks=(e1000e e1000e_kill9 features coalesce_pause virtio rps_isolated rxfh rss_indir sysctls roles lvs_dr)
+[ ${#checks[@]} -gt 0 ] || checks=(e1000e e1000e_kill9 features coalesce_pause virtio rps_isolated rxfh rss_indir sysctls roles lvs_dr links)
 for c in "${checks[@]}"; do
 	"check_$c"
 done

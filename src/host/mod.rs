@@ -61,7 +61,8 @@ impl<'a> Host<'a> {
 }
 
 /// Stand-in for the live-only seams when `--root` names a captured tree: there is no kernel
-/// behind it to ask for rings, addresses or services, so those items are `unsupported`.
+/// behind it to ask for rings, addresses, devices or services, so those items are
+/// `unsupported`.
 #[derive(Debug, Default, Clone, Copy)]
 pub struct Offline;
 

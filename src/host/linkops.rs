@@ -325,4 +325,23 @@ mod tests {
         assert!(e.is_unsupported());
         assert_eq!(e.missing_module(), Some("fou"));
     }
+
+    #[test]
+    fn an_offline_tree_has_no_links_to_make_and_says_which() {
+        let off = crate::host::Offline;
+        let spec = LinkSpec {
+            name: "ipip0".parse().unwrap(),
+            kind: LinkKind::Ipip,
+            external: true,
+            mtu: None,
+        };
+        let e = off.create(&spec).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "create link ipip0 (ipip external): not available on an offline --root tree"
+        );
+        assert!(e.is_unsupported() && e.missing_module().is_none());
+        assert!(off.list().unwrap_err().is_unsupported());
+        assert!(off.fou_list().unwrap_err().is_unsupported());
+    }
 }

@@ -271,8 +271,9 @@ pub trait LinkOps {
     fn set(&self, name: &IfName, change: &LinkChange) -> Result<(), LinkError>;
     /// Every FOU receive port. Equivalent to `ip fou show`.
     fn fou_list(&self) -> Result<Vec<FouPort>, LinkError>;
-    /// Equivalent to `ip fou add port 6080 gue`; a port already open is an error (the
-    /// kernel's EALREADY).
+    /// Equivalent to `ip fou add port 6080 gue`; a port already open in the same family is
+    /// an error (EADDRINUSE from binding its UDP socket; IPv6 ports are v6-only, so 6080 may
+    /// be open in both families).
     fn fou_add(&self, port: &FouPort) -> Result<(), LinkError>;
     /// Equivalent to `ip fou del port 6080`; the kernel answers EINVAL for a port that is
     /// not open.

@@ -3,8 +3,9 @@
 //! that kind) makes the fallback `tunl0` or `ip6tnl0`, down, as the kernel does in every
 //! namespace; a second external tunnel of one kind, or a name taken, is EEXIST; an MTU out
 //! of range is EINVAL; deleting a device already gone succeeds. FOU ports: a port open twice
-//! is EALREADY, deleting one that is not open EINVAL. Every call is logged, and the next
-//! call of one kind can be made to fail once.
+//! in one family is EADDRINUSE (the kernel binds a UDP socket, v6-only for IPv6), deleting
+//! one that is not open EINVAL. Every call is logged, and the next call of one kind can be
+//! made to fail once.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Mutex;
@@ -297,7 +298,7 @@ impl LinkOps for FakeLinks {
             .iter()
             .any(|q| q.port == p.port && q.family == p.family)
         {
-            return Err(os("add", object, Errno::EALREADY));
+            return Err(os("add", object, Errno::EADDRINUSE));
         }
         s.fou.push(*p);
         Ok(())

@@ -511,8 +511,8 @@ check_roles() {
 # real server needs to decapsulate, made by examples/linkops (hosttune's LinkOps over
 # rtnetlink and generic netlink) in a namespace and checked with iproute2 at every step.
 # ipip0 external and ip6tnl1 external up, the fallback tunl0 up, a dummy with its MTU; FOU
-# ports for GUE and direct IPIP over IPv6 opened, listed, refused twice, closed; everything
-# deleted again.
+# ports for GUE (in both families) and direct IPIP over IPv6 opened, listed, refused twice,
+# closed; everything deleted again. Refusals carry the errno FakeLinks models.
 check_links() {
 	check=tunnel_links_ipip_fou failed=0
 	local lo="target/debug/examples/linkops" n=htlinks d
@@ -521,6 +521,14 @@ check_links() {
 	ip netns add "$n"
 	L() { ip netns exec "$n" "$lo" "$@" 2>&1 | sed "s/^/  [$check] linkops $1: /"; return "${PIPESTATUS[0]}"; }
 	details() { ip -n "$n" -d -o link show dev "$1" 2>/dev/null; }
+	# The kernel refuses with ERRNO, as FakeLinks has it.
+	refused() {
+		local errno="$1"
+		shift
+		L "$@" >"$state/refused" && { fail "$* was not refused"; return; }
+		cat "$state/refused"
+		grep -q "$errno" "$state/refused" || fail "$* refused otherwise than $errno"
+	}
 	L create ipip0 ipip external || fail "create ipip0 ipip external"
 	L create ip6tnl1 ip6tnl external || fail "create ip6tnl1 ip6tnl external"
 	L create dum0 dummy mtu 9000 || fail "create dum0 dummy mtu 9000"
@@ -530,7 +538,7 @@ check_links() {
 	done
 	details dum0 | grep -qw dummy || fail "dum0 is no dummy for iproute2"
 	details dum0 | grep -q " mtu 9000 " || fail "dum0 mtu is not 9000 for iproute2"
-	L create ipip1 ipip external && fail "a second external ipip device was made"
+	refused EEXIST create ipip1 ipip external
 	for d in ipip0 ip6tnl1 tunl0; do
 		L set "$d" up || fail "set $d up"
 		ip -n "$n" -o link show dev "$d" | grep -q '[<,]UP[,>]' || fail "$d is not up for iproute2"
@@ -545,16 +553,19 @@ check_links() {
 	grep -qx "dum0 dummy down mtu 9000" <<<"$out" || fail "list does not show dum0"
 	L fou-add 6080 gue || fail "fou-add 6080 gue"
 	L fou-add 5555 ipproto 4 -6 || fail "fou-add 5555 ipproto 4 -6"
-	L fou-add 6080 gue && fail "port 6080 opened twice"
+	refused EADDRINUSE fou-add 6080 gue
+	# IPv6 ports are v6-only: the same number opens in both families.
+	L fou-add 6080 gue -6 || fail "fou-add 6080 gue -6 beside the IPv4 one"
 	ip -n "$n" fou show | sed "s/^/  [$check] ip fou show: /"
 	ip -n "$n" fou show | grep -q "port 6080 gue" || fail "iproute2 does not show port 6080 gue"
 	ip -n "$n" fou show | grep -q "port 5555 ipproto 4 -6" || fail "iproute2 does not show port 5555 ipproto 4 -6"
-	out="$(ip netns exec "$n" "$lo" fou-list | sort | tr '\n' ';')"
-	[ "$out" = "port 5555 ipproto 4 -6;port 6080 gue;" ] || fail "fou-list: $out"
+	out="$(ip netns exec "$n" "$lo" fou-list | LC_ALL=C sort | tr '\n' ';')"
+	[ "$out" = "port 5555 ipproto 4 -6;port 6080 gue;port 6080 gue -6;" ] || fail "fou-list: $out"
 	L fou-del 6080 gue || fail "fou-del 6080 gue"
+	L fou-del 6080 gue -6 || fail "fou-del 6080 gue -6"
 	L fou-del 5555 ipproto 4 -6 || fail "fou-del 5555 ipproto 4 -6"
 	[ -z "$(ip -n "$n" fou show)" ] || fail "FOU ports left: $(ip -n "$n" fou show | tr '\n' ' ')"
-	L fou-del 6080 gue && fail "port 6080 closed twice"
+	refused EINVAL fou-del 6080 gue
 	for d in ipip0 ip6tnl1 dum0; do
 		L delete "$d" || fail "delete $d"
 		details "$d" | grep -q . && fail "$d is still there"

@@ -140,7 +140,7 @@ fn fou_ports_open_once_and_close_once_keyed_by_port_and_family() {
         matches!(
             e,
             LinkError::Os {
-                errno: Errno::EALREADY,
+                errno: Errno::EADDRINUSE,
                 ..
             }
         ),

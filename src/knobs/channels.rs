@@ -1,7 +1,7 @@
 //! Channel counts (`ethtool -l/-L`).
 
 use crate::host::NicOpsExt as _;
-use crate::host::{ChannelParams, Host, NicError};
+use crate::host::{ChannelParams, Host, NicError, RssIndir};
 use crate::knobs::KnobError;
 use crate::knobs::cx::PlanCx;
 use crate::knobs::nic_knob::{Count, EvidenceHint, NicKnob};
@@ -141,6 +141,29 @@ fn spec_text(spec: &ChannelSpec) -> String {
     .join(" ")
 }
 
+/// The kernel refuses a channel cut that removes RX queues a configured RSS table still uses
+/// (EINVAL from `ethtool_set_channels`). Such a table can only be one an apply wrote over
+/// queues it added (a plan never cuts under one: the `rss_indir` lint refuses that), so
+/// restoring the channels first resets it to the driver's default spread; its recorded value
+/// is restored after the channels, like every queue setting. A NIC without a table, or with
+/// one inside the queues that remain, is left alone.
+fn unpin_rss_above(host: &Host, iface: &IfName, now: u32, after: u32) {
+    let Ok(table) = host.nic.read::<RssIndir>(iface, ()) else {
+        return;
+    };
+    // A default spread is not checked by the kernel: it is spread again over what remains.
+    let pinned = table != RssIndir::equal(table.0.len(), now);
+    if pinned && table.0.iter().any(|&q| q >= after) {
+        // If the reset fails the cut fails on its own, with the kernel's error.
+        let _ = host.nic.write(iface, RssIndir(Vec::new()));
+    }
+}
+
+/// The RX queues of a channel setting, as the kernel counts them against an RSS table.
+fn rx_queues(c: &ChannelParams) -> u32 {
+    c.rx + c.combined
+}
+
 /// Sets every channel count to the setting's. Equivalent to
 /// `ethtool -L IFACE rx N tx N other N combined N`. The setting was built from a full read, so
 /// nothing the rule did not name changes; the maximums come from a fresh read.
@@ -163,6 +186,7 @@ pub fn write(host: &Host, s: &Setting) -> Result<(), KnobError> {
         combined: *combined,
         ..cur
     };
+    unpin_rss_above(host, iface, rx_queues(&cur), rx_queues(&want));
     if want == cur {
         // A channel change re-creates the queues and their IRQs; never do it for nothing.
         return Ok(());

@@ -406,6 +406,15 @@ impl FakeNic {
             {
                 return Err(Errno::EINVAL);
             }
+            // The ethtool core refuses to remove RX queues that a configured (non-default)
+            // RSS table still uses (ethtool_set_channels, ethtool_get_max_rxfh_channel).
+            if let Some(NicValue::RssIndir(t)) = nic.other.get(&NicCmd::RssIndir) {
+                let pinned = *t != RssIndir::equal(t.0.len(), rx_queues(cur));
+                let used = t.0.iter().max().map_or(0, |m| m + 1);
+                if pinned && want.rx + want.combined < used {
+                    return Err(Errno::EINVAL);
+                }
+            }
             (cur.rx, cur.tx, cur.other, cur.combined) =
                 (want.rx, want.tx, want.other, want.combined);
             Ok(())

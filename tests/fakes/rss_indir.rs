@@ -174,3 +174,37 @@ fn rig_pinned_over(n: u32) -> Rig {
         );
     Rig::new(nic, &["eth0"])
 }
+
+/// Found in review: channels raised and a non-default table written over the new queues;
+/// rollback restores the channels first, and the kernel refuses to cut queues a configured
+/// table still uses. The channel restore resets the table to the default spread first, and
+/// the recorded table comes back after the channels.
+#[test]
+fn rollback_cuts_channels_under_a_table_the_apply_pinned() {
+    let before = RssIndir::equal(16, 4).0;
+    let rig = rig(before.clone());
+    let prof = "[[nic]]\nchannels = { combined = 8 }\n\
+                rss_indir = { weights = [1, 1, 1, 1, 1, 1, 1, 9] }\n";
+    let plan = rig.plan(prof);
+    let o = rig.apply(&plan).unwrap();
+    assert!(o.failure.is_none(), "{o:?}");
+    assert_eq!(rig.nic.channels_of("eth0").unwrap().combined, 8);
+    let pinned = table(&rig);
+    assert!(
+        pinned.contains(&7) && pinned != RssIndir::equal(16, 8).0,
+        "{pinned:?}"
+    );
+
+    // The kernel (and the fake) refuse the cut under that table.
+    let mut cut = rig.nic.channels_of("eth0").unwrap();
+    cut.combined = 4;
+    assert!(
+        hosttune::host::NicOps::set(&rig.nic, &"eth0".parse().unwrap(), &NicValue::Channels(cut))
+            .is_err()
+    );
+
+    let o = rig.rollback();
+    assert!(o.failure.is_none(), "{o:?}");
+    assert_eq!(rig.nic.channels_of("eth0").unwrap().combined, 4);
+    assert_eq!(table(&rig), before);
+}

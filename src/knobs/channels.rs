@@ -147,12 +147,13 @@ fn spec_text(spec: &ChannelSpec) -> String {
 /// restoring the channels first resets it to the driver's default spread; its recorded value
 /// is restored after the channels, like every queue setting. A NIC without a table, or with
 /// one inside the queues that remain, is left alone.
-fn unpin_rss_above(host: &Host, iface: &IfName, now: u32, after: u32) {
+fn unpin_rss_above(host: &Host, iface: &IfName, after: u32) {
     let Ok(table) = host.nic.read::<RssIndir>(iface, ()) else {
         return;
     };
-    // A default spread is not checked by the kernel: it is spread again over what remains.
-    let pinned = table != RssIndir::equal(table.0.len(), now);
+    // An `equal K` spread is the driver's default, which the kernel does not hold a cut to
+    // (the same test as the `rss_indir` lint).
+    let pinned = !table.0.is_empty() && RssIndir::equal_spread(&table.0).is_none();
     if pinned && table.0.iter().any(|&q| q >= after) {
         // If the reset fails the cut fails on its own, with the kernel's error.
         let _ = host.nic.write(iface, RssIndir(Vec::new()));
@@ -186,7 +187,7 @@ pub fn write(host: &Host, s: &Setting) -> Result<(), KnobError> {
         combined: *combined,
         ..cur
     };
-    unpin_rss_above(host, iface, rx_queues(&cur), rx_queues(&want));
+    unpin_rss_above(host, iface, rx_queues(&want));
     if want == cur {
         // A channel change re-creates the queues and their IRQs; never do it for nothing.
         return Ok(());

@@ -44,6 +44,15 @@ pub fn kernel_name(name: &str) -> &str {
         .map_or(name, |(_, k)| k)
 }
 
+/// Whether a name has the shape of ethtool's and the kernel's feature names: lower-case
+/// letters, digits, dashes and underscores (`rx-udp_tunnel-port-offload`).
+fn is_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
+}
+
 /// Whether a profile's feature name means LRO.
 pub fn is_lro(name: &str) -> bool {
     kernel_name(name) == "rx-lro"
@@ -71,11 +80,7 @@ impl NicKnob for Features {
     /// `unsupported` there).
     fn validate(spec: &FeaturesSpec, at: &Loc, errs: &mut Vec<ProfileError>) {
         for name in spec.features.keys() {
-            let shape = !name.is_empty()
-                && name.bytes().all(|b| {
-                    b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_'
-                });
-            if !shape {
+            if !is_name(name) {
                 errs.push(ProfileError::invalid(
                     at.clone(),
                     format!(
@@ -242,12 +247,7 @@ impl SettingOps for FeaturesOps {
             unreachable!()
         };
         crate::knobs::setting::check_iface(iface)?;
-        match features.keys().find(|n| {
-            n.is_empty()
-                || !n
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-' || b == b'_')
-        }) {
+        match features.keys().find(|n| !is_name(n)) {
             Some(bad) => Err(format!("{bad:?} is not a feature name")),
             None => Ok(()),
         }

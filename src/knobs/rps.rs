@@ -114,24 +114,7 @@ impl NicKnob for Rps {
             }
             _ => Ok(CpuList::from_cpus([])),
         };
-        let fs = cx.host.fs;
-        let dir = paths::net(iface, "queues");
-        let queues = fs
-            .read_dir(&dir)
-            .map_err(|e| format!("{}: {e}", fs.display(&dir).display()))
-            .map(|names| {
-                let mut q: Vec<u32> = names
-                    .iter()
-                    .filter_map(|n| n.to_str()?.strip_prefix("rx-")?.parse().ok())
-                    .collect();
-                q.sort_unstable();
-                q.into_iter()
-                    .map(|n| {
-                        let p = file(iface, n);
-                        (n, fs.read(&p).map_err(|e| e.to_string()))
-                    })
-                    .collect()
-            });
+        let queues = queue_masks(iface, "rx", "rps_cpus", cx);
         Observed { cpus, queues }
     }
 
@@ -206,7 +189,7 @@ pub fn diff(want: &RpsCpus, iface: &IfName, o: Observed) -> Vec<Entry> {
             };
             let (want_s, live_s) = (setting(mask.clone()), setting(live.clone()));
             let in_sync = RpsOps::same(&want_s, &live_s);
-            let shown = cpus_of(&live).map_or_else(|_| live.trim().to_string(), |c| show(&c));
+            let shown = show_mask(&live);
             Entry::new(
                 Item::new(Kind::Rps, object, show(&set), shown, Status::of(in_sync)),
                 Some(want_s),
@@ -216,7 +199,8 @@ pub fn diff(want: &RpsCpus, iface: &IfName, o: Observed) -> Vec<Entry> {
         .collect()
 }
 
-fn show(c: &CpuList) -> String {
+/// A CPU set as reports show it: the list, or `none`.
+pub fn show(c: &CpuList) -> String {
     if c.is_empty() {
         "none".into()
     } else {
@@ -224,8 +208,75 @@ fn show(c: &CpuList) -> String {
     }
 }
 
+/// A mask as reports show it: its CPU list, or the text when it is not a mask.
+pub fn show_mask(mask: &str) -> String {
+    cpus_of(mask).map_or_else(|_| mask.trim().to_string(), |c| show(&c))
+}
+
+/// Whether two mask texts hold the same CPUs, however many words they are printed with.
+pub fn same_cpus(a: &str, b: &str) -> bool {
+    matches!((cpus_of(a), cpus_of(b)), (Ok(x), Ok(y)) if x == y)
+}
+
+/// `/sys/class/net/IFACE/queues/DIR-N/FILE`.
+pub fn mask_path(iface: &IfName, dir: &str, queue: u32, file: &str) -> std::path::PathBuf {
+    paths::net(iface, &format!("queues/{dir}-{queue}/{file}"))
+}
+
+/// The queues `DIR-N` (`rx` or `tx`) of an interface in number order, each with its mask file
+/// as read (or why not), or why the queues cannot be listed.
+pub fn queue_masks(
+    iface: &IfName,
+    dir: &str,
+    file: &str,
+    cx: &PlanCx,
+) -> Result<Vec<QueueMask>, String> {
+    let fs = cx.host.fs;
+    let queues = paths::net(iface, "queues");
+    let names = fs
+        .read_dir(&queues)
+        .map_err(|e| format!("{}: {e}", fs.display(&queues).display()))?;
+    let prefix = format!("{dir}-");
+    let mut q: Vec<u32> = names
+        .iter()
+        .filter_map(|n| n.to_str()?.strip_prefix(prefix.as_str())?.parse().ok())
+        .collect();
+    q.sort_unstable();
+    Ok(q.into_iter()
+        .map(|n| {
+            let text = fs.read(&mask_path(iface, dir, n, file));
+            (n, text.map_err(|e| e.to_string()))
+        })
+        .collect())
+}
+
+/// Reads a queue's mask file. Equivalent to `cat .../queues/DIR-N/FILE`.
+pub fn read_mask(host: &Host, path: &std::path::Path) -> Result<String, KnobError> {
+    host.fs.read(path).map_err(|source| KnobError::File {
+        path: host.fs.display(path).display().to_string(),
+        op: "read",
+        source,
+    })
+}
+
+/// Writes a queue's mask file, newline-terminated. Equivalent to `echo MASK > ...`.
+pub fn write_mask(host: &Host, path: &std::path::Path, mask: &str) -> Result<(), KnobError> {
+    let text = if mask.ends_with('\n') {
+        mask.to_string()
+    } else {
+        format!("{mask}\n")
+    };
+    host.fs
+        .write(path, &text)
+        .map_err(|source| KnobError::File {
+            path: host.fs.display(path).display().to_string(),
+            op: "write",
+            source,
+        })
+}
+
 fn file(iface: &IfName, queue: u32) -> std::path::PathBuf {
-    paths::net(iface, &format!("queues/rx-{queue}/rps_cpus"))
+    mask_path(iface, "rx", queue, "rps_cpus")
 }
 
 /// RPS masks in snapshots: the text as read, so a restore is byte for byte.
@@ -246,8 +297,7 @@ impl SettingOps for RpsOps {
         let Setting::Rps { iface, queue, mask } = s else {
             unreachable!()
         };
-        let shown = cpus_of(mask).map_or_else(|_| mask.trim().to_string(), |c| show(&c));
-        (Kind::Rps, format!("{iface} rx-{queue}"), shown)
+        (Kind::Rps, format!("{iface} rx-{queue}"), show_mask(mask))
     }
     /// The same CPUs, however many words the mask is printed with.
     fn same(a: &Setting, b: &Setting) -> bool {
@@ -261,10 +311,7 @@ impl SettingOps for RpsOps {
                     queue: q2,
                     mask: m2,
                 },
-            ) => {
-                (iface, queue) == (i2, q2)
-                    && matches!((cpus_of(mask), cpus_of(m2)), (Ok(x), Ok(y)) if x == y)
-            }
+            ) => (iface, queue) == (i2, q2) && same_cpus(mask, m2),
             _ => false,
         }
     }
@@ -281,12 +328,7 @@ impl SettingOps for RpsOps {
         let Setting::Rps { iface, queue, .. } = at else {
             unreachable!()
         };
-        let p = file(iface, *queue);
-        let mask = host.fs.read(&p).map_err(|source| KnobError::File {
-            path: host.fs.display(&p).display().to_string(),
-            op: "read",
-            source,
-        })?;
+        let mask = read_mask(host, &file(iface, *queue))?;
         Ok(Setting::Rps {
             iface: iface.clone(),
             queue: *queue,
@@ -298,17 +340,7 @@ impl SettingOps for RpsOps {
         let Setting::Rps { iface, queue, mask } = s else {
             unreachable!()
         };
-        let p = file(iface, *queue);
-        let text = if mask.ends_with('\n') {
-            mask.clone()
-        } else {
-            format!("{mask}\n")
-        };
-        host.fs.write(&p, &text).map_err(|source| KnobError::File {
-            path: host.fs.display(&p).display().to_string(),
-            op: "write",
-            source,
-        })
+        write_mask(host, &file(iface, *queue), mask)
     }
 }
 

@@ -168,10 +168,7 @@ pub fn check(
     // Any `equal K` spread is taken as a default the driver has not spread again (virtio-net
     // on 6.1 keeps it across a channel cut, and the kernel takes the cut): only a table of
     // another shape is surely pinned, so only it is refused or linted for staying.
-    let pinned = live
-        .iter()
-        .max()
-        .is_some_and(|&m| live != RssIndir::equal(live.len(), m + 1).0);
+    let pinned = !live.is_empty() && RssIndir::equal_spread(live).is_none();
     let beyond = |t: &[u32], n: u32| queues(t.iter().copied().filter(|&q| q >= n));
     let mut found = Found::default();
     if live.iter().any(|&q| q >= rings) {

@@ -16,12 +16,15 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::cpulist::CpuList;
-use crate::host::{Host, paths};
+use crate::host::Host;
 use crate::irq::{queue_irqs_in, read_affinity};
 use crate::knobs::cx::PlanCx;
 use crate::knobs::irq::{IrqCpus, resolve_cpus_for};
 use crate::knobs::nic_knob::NicKnob;
-use crate::knobs::rps::{QueueMask, cpus_of, mask_of};
+use crate::knobs::rps::{
+    QueueMask, cpus_of, mask_of, mask_path, queue_masks, read_mask, same_cpus, show, show_mask,
+    write_mask,
+};
 use crate::knobs::{Entry, Item, Kind, KnobError, Setting, SettingOps, Status};
 use crate::types::IfName;
 
@@ -108,7 +111,7 @@ impl NicKnob for Xps {
         };
         Observed {
             want,
-            queues: tx_queues(iface, cx),
+            queues: queue_masks(iface, "tx", "xps_cpus", cx),
         }
     }
 
@@ -128,23 +131,6 @@ fn irq_cpus(iface: &IfName, cx: &PlanCx) -> Result<BTreeMap<u32, CpuList>, Strin
         out.entry(q.queue).or_insert(a.requested);
     }
     Ok(out)
-}
-
-/// The transmit queues in number order, each with its mask as read.
-fn tx_queues(iface: &IfName, cx: &PlanCx) -> Result<Vec<QueueMask>, String> {
-    let fs = cx.host.fs;
-    let dir = paths::net(iface, "queues");
-    let names = fs
-        .read_dir(&dir)
-        .map_err(|e| format!("{}: {e}", fs.display(&dir).display()))?;
-    let mut q: Vec<u32> = names
-        .iter()
-        .filter_map(|n| n.to_str()?.strip_prefix("tx-")?.parse().ok())
-        .collect();
-    q.sort_unstable();
-    Ok(q.into_iter()
-        .map(|n| (n, fs.read(&file(iface, n)).map_err(|e| e.to_string())))
-        .collect())
 }
 
 /// The CPUs of queue `n` of `count` when `set` is spread over them (pure).
@@ -219,7 +205,7 @@ pub fn diff(spec: &XpsCpus, iface: &IfName, o: Observed) -> Vec<Entry> {
             };
             let (want_s, live_s) = (setting(mask_of(&cpus)), setting(live.clone()));
             let in_sync = XpsOps::same(&want_s, &live_s);
-            let shown = cpus_of(&live).map_or_else(|_| live.trim().to_string(), |c| show(&c));
+            let shown = show_mask(&live);
             Entry::new(
                 Item::new(Kind::Xps, object, show(&cpus), shown, Status::of(in_sync)),
                 Some(want_s),
@@ -229,16 +215,8 @@ pub fn diff(spec: &XpsCpus, iface: &IfName, o: Observed) -> Vec<Entry> {
         .collect()
 }
 
-fn show(c: &CpuList) -> String {
-    if c.is_empty() {
-        "none".into()
-    } else {
-        c.to_string()
-    }
-}
-
 fn file(iface: &IfName, queue: u32) -> std::path::PathBuf {
-    paths::net(iface, &format!("queues/tx-{queue}/xps_cpus"))
+    mask_path(iface, "tx", queue, "xps_cpus")
 }
 
 /// XPS masks in snapshots: the text as read, so a restore is byte for byte.
@@ -259,8 +237,7 @@ impl SettingOps for XpsOps {
         let Setting::Xps { iface, queue, mask } = s else {
             unreachable!()
         };
-        let shown = cpus_of(mask).map_or_else(|_| mask.trim().to_string(), |c| show(&c));
-        (Kind::Xps, format!("{iface} tx-{queue}"), shown)
+        (Kind::Xps, format!("{iface} tx-{queue}"), show_mask(mask))
     }
     /// The same CPUs, however many words the mask is printed with.
     fn same(a: &Setting, b: &Setting) -> bool {
@@ -272,10 +249,7 @@ impl SettingOps for XpsOps {
                     queue: q2,
                     mask: m2,
                 },
-            ) => {
-                (iface, queue) == (i2, q2)
-                    && matches!((cpus_of(mask), cpus_of(m2)), (Ok(x), Ok(y)) if x == y)
-            }
+            ) => (iface, queue) == (i2, q2) && same_cpus(mask, m2),
             _ => false,
         }
     }
@@ -292,12 +266,7 @@ impl SettingOps for XpsOps {
         let Setting::Xps { iface, queue, .. } = at else {
             unreachable!()
         };
-        let p = file(iface, *queue);
-        let mask = host.fs.read(&p).map_err(|source| KnobError::File {
-            path: host.fs.display(&p).display().to_string(),
-            op: "read",
-            source,
-        })?;
+        let mask = read_mask(host, &file(iface, *queue))?;
         Ok(Setting::Xps {
             iface: iface.clone(),
             queue: *queue,
@@ -309,17 +278,7 @@ impl SettingOps for XpsOps {
         let Setting::Xps { iface, queue, mask } = s else {
             unreachable!()
         };
-        let p = file(iface, *queue);
-        let text = if mask.ends_with('\n') {
-            mask.clone()
-        } else {
-            format!("{mask}\n")
-        };
-        host.fs.write(&p, &text).map_err(|source| KnobError::File {
-            path: host.fs.display(&p).display().to_string(),
-            op: "write",
-            source,
-        })
+        write_mask(host, &file(iface, *queue), mask)
     }
 }
 

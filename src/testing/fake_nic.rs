@@ -409,7 +409,7 @@ impl FakeNic {
             // The ethtool core refuses to remove RX queues that a configured (non-default)
             // RSS table still uses (ethtool_set_channels, ethtool_get_max_rxfh_channel).
             if let Some(NicValue::RssIndir(t)) = nic.other.get(&NicCmd::RssIndir) {
-                let pinned = *t != RssIndir::equal(t.0.len(), rx_queues(cur));
+                let pinned = !t.0.is_empty() && RssIndir::equal_spread(&t.0).is_none();
                 let used = t.0.iter().max().map_or(0, |m| m + 1);
                 if pinned && want.rx + want.combined < used {
                     return Err(Errno::EINVAL);

@@ -23,6 +23,14 @@ impl RssIndir {
     pub fn equal(size: usize, rings: u32) -> Self {
         RssIndir((0..size).map(|i| i as u32 % rings.max(1)).collect())
     }
+
+    /// The K of a table that is the kernel's spread over its first K queues (`equal K`),
+    /// or `None` for an empty table or one of another shape: a table pinned by hand or by a
+    /// weighted write, which the kernel keeps across channel changes and checks them against.
+    pub fn equal_spread(table: &[u32]) -> Option<u32> {
+        let k = table.iter().max()? + 1;
+        (Self::equal(table.len(), k).0 == table).then_some(k)
+    }
 }
 
 const SIZE: usize = offset_of!(ethtool_rxfh_indir, size);

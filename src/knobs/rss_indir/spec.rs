@@ -90,11 +90,11 @@ pub fn fill_weights(size: usize, weights: &[u32]) -> Result<Vec<u32>, String> {
 /// A table in a few words: `default` (empty), `equal N` when it is the kernel's spread over
 /// N queues, else runs of `QUEUE*COUNT` (at most eight, then how many more).
 pub fn show(table: &[u32]) -> String {
-    let Some(&max) = table.iter().max() else {
+    if table.is_empty() {
         return "default".into();
-    };
-    if table == RssIndir::equal(table.len(), max + 1).0 {
-        return format!("equal {}", max + 1);
+    }
+    if let Some(k) = RssIndir::equal_spread(table) {
+        return format!("equal {k}");
     }
     let mut runs: Vec<(u32, usize)> = Vec::new();
     for &q in table {

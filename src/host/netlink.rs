@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 
 use netlink_packet_core::{
     NLM_F_ACK, NLM_F_CREATE, NLM_F_DUMP, NLM_F_DUMP_INTR, NLM_F_EXCL, NLM_F_REQUEST, NetlinkBuffer,
-    NetlinkHeader, NetlinkMessage, NetlinkPayload, NlasIterator,
+    NetlinkHeader, NetlinkMessage, NetlinkPayload, NetlinkSerializable, NlasIterator,
 };
 use netlink_packet_route::address::{
     AddressAttribute, AddressFlags, AddressHeader, AddressHeaderFlags, AddressMessage,
@@ -328,22 +328,22 @@ impl Netlink {
         }
     }
 
-    /// Sends one request and collects the replies: until NLMSG_DONE for a dump, until the
-    /// ACK (NLMSG_ERROR with code 0) otherwise.
-    pub(super) fn exchange(
+    /// Opens a netlink socket of `protocol` (bound, with the reply timeout) and sends `msg`
+    /// as one request with a fresh sequence number, which it returns with the socket: the
+    /// first half of every exchange, rtnetlink and generic netlink alike.
+    pub(super) fn send<I: NetlinkSerializable>(
         &self,
-        msg: RouteNetlinkMessage,
+        protocol: isize,
+        msg: I,
         flags: u16,
-    ) -> Result<Replies, Failure> {
-        let transport = |what: &str, e: std::io::Error| Failure::Transport(format!("{what}: {e}"));
-        let mut socket = Socket::new(NETLINK_ROUTE).map_err(|e| transport("open socket", e))?;
+    ) -> Result<(Socket, u32), Failure> {
+        let mut socket = Socket::new(protocol).map_err(|e| transport("open socket", e))?;
         socket
             .bind_auto()
             .map_err(|e| transport("bind socket", e))?;
         let timeout = nix::sys::time::TimeVal::new(REPLY_TIMEOUT_SECS, 0);
         nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::ReceiveTimeout, &timeout)
             .map_err(|e| transport("set receive timeout", e.into()))?;
-
         let seq = self.seq.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
         let mut header = NetlinkHeader::default();
         header.flags = NLM_F_REQUEST | flags;
@@ -352,33 +352,27 @@ impl Netlink {
         request.finalize();
         let mut buf = vec![0; request.buffer_len()];
         request.serialize(&mut buf);
-        let kernel = SocketAddr::new(0, 0);
         socket
-            .send_to(&buf, &kernel, 0)
+            .send_to(&buf, &SocketAddr::new(0, 0), 0)
             .map_err(|e| transport("send request", e))?;
+        Ok((socket, seq))
+    }
+
+    /// Sends one request and collects the replies: until NLMSG_DONE for a dump, until the
+    /// ACK (NLMSG_ERROR with code 0) otherwise.
+    pub(super) fn exchange(
+        &self,
+        msg: RouteNetlinkMessage,
+        flags: u16,
+    ) -> Result<Replies, Failure> {
+        let (socket, seq) = self.send(NETLINK_ROUTE, msg, flags)?;
 
         let dump = flags & NLM_F_DUMP == NLM_F_DUMP;
         let mut interrupted = false;
         let mut replies = Replies::default();
         loop {
-            // recv_from_full peeks at the datagram's size first, so a large dump chunk is
-            // never truncated whatever the page size.
-            let (bytes, from) = socket.recv_from_full().map_err(|e| match e.kind() {
-                std::io::ErrorKind::WouldBlock => Failure::Transport(format!(
-                    "no reply from the kernel within {REPLY_TIMEOUT_SECS}s"
-                )),
-                _ => transport("receive reply", e),
-            })?;
-            if from.port_number() != 0 {
-                continue; // only the kernel may answer
-            }
-            let mut off = 0;
-            while off < bytes.len() {
-                let len = NetlinkBuffer::new_checked(&bytes[off..])
-                    .map_err(|e| Failure::Transport(format!("reply framing: {e}")))?
-                    .length() as usize;
-                let raw = &bytes[off..off + len];
-                off += (len + 3) & !3;
+            let bytes = receive(&socket)?;
+            for raw in frames(&bytes)? {
                 let reply = match NetlinkMessage::<RouteNetlinkMessage>::deserialize(raw) {
                     Ok(r) => r,
                     Err(e) => {
@@ -556,6 +550,40 @@ impl AddrOps for Netlink {
             Err(f) => Err(f.into_addr_error(&format!("del route {r}"))),
         }
     }
+}
+
+fn transport(what: &str, e: std::io::Error) -> Failure {
+    Failure::Transport(format!("{what}: {e}"))
+}
+
+/// The next datagram from the kernel (others are skipped). recv_from_full peeks at the
+/// datagram's size first, so a large dump chunk is never truncated whatever the page size.
+pub(super) fn receive(socket: &Socket) -> Result<Vec<u8>, Failure> {
+    loop {
+        let (bytes, from) = socket.recv_from_full().map_err(|e| match e.kind() {
+            std::io::ErrorKind::WouldBlock => Failure::Transport(format!(
+                "no reply from the kernel within {REPLY_TIMEOUT_SECS}s"
+            )),
+            _ => transport("receive reply", e),
+        })?;
+        if from.port_number() == 0 {
+            return Ok(bytes);
+        }
+    }
+}
+
+/// The netlink messages of one datagram, each as its raw bytes.
+pub(super) fn frames(bytes: &[u8]) -> Result<Vec<&[u8]>, Failure> {
+    let mut out = Vec::new();
+    let mut off = 0;
+    while off < bytes.len() {
+        let len = NetlinkBuffer::new_checked(&bytes[off..])
+            .map_err(|e| Failure::Transport(format!("reply framing: {e}")))?
+            .length() as usize;
+        out.push(&bytes[off..off + len]);
+        off += (len + 3) & !3;
+    }
+    Ok(out)
 }
 
 #[cfg(test)]

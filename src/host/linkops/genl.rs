@@ -6,16 +6,14 @@
 //! of include/uapi/linux/fou.h, as `ip fou` sends them.
 
 use netlink_packet_core::{
-    DecodeError, DefaultNla, Emitable, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, NetlinkBuffer,
-    NetlinkDeserializable, NetlinkHeader, NetlinkMessage, NetlinkPayload, NetlinkSerializable, Nla,
-    NlasIterator, Parseable,
+    DecodeError, DefaultNla, Emitable, NLM_F_ACK, NLM_F_DUMP, NetlinkDeserializable, NetlinkHeader,
+    NetlinkMessage, NetlinkPayload, NetlinkSerializable, Nla, NlasIterator, Parseable,
 };
-use netlink_sys::{Socket, SocketAddr, protocols::NETLINK_GENERIC};
+use netlink_sys::protocols::NETLINK_GENERIC;
 use nix::errno::Errno;
-use std::sync::atomic::Ordering;
 
 use super::{FouFamily, FouKind, FouPort, LinkError};
-use crate::host::netlink::{Failure, Netlink, REPLY_TIMEOUT_SECS};
+use crate::host::netlink::{Failure, Netlink, frames, receive};
 
 /// `GENL_ID_CTRL` (NLMSG_MIN_TYPE): the controller family, which resolves the others.
 pub(super) const GENL_ID_CTRL: u16 = 0x10;
@@ -164,45 +162,12 @@ pub(super) fn parse_fou(m: &GenlMessage) -> Option<FouPort> {
 /// dump, until the ACK otherwise. The same discipline as the rtnetlink exchange: a socket
 /// per request, a timeout, only the kernel's answers to this sequence number.
 fn exchange(nl: &Netlink, msg: GenlMessage, flags: u16) -> Result<Vec<GenlMessage>, Failure> {
-    let transport = |what: &str, e: std::io::Error| Failure::Transport(format!("{what}: {e}"));
-    let mut socket = Socket::new(NETLINK_GENERIC).map_err(|e| transport("open socket", e))?;
-    socket
-        .bind_auto()
-        .map_err(|e| transport("bind socket", e))?;
-    let timeout = nix::sys::time::TimeVal::new(REPLY_TIMEOUT_SECS, 0);
-    nix::sys::socket::setsockopt(&socket, nix::sys::socket::sockopt::ReceiveTimeout, &timeout)
-        .map_err(|e| transport("set receive timeout", e.into()))?;
-    let seq = nl.seq.fetch_add(1, Ordering::Relaxed).wrapping_add(1);
-    let mut header = NetlinkHeader::default();
-    header.flags = NLM_F_REQUEST | flags;
-    header.sequence_number = seq;
-    let mut request = NetlinkMessage::new(header, NetlinkPayload::InnerMessage(msg));
-    request.finalize();
-    let mut buf = vec![0; request.buffer_len()];
-    request.serialize(&mut buf);
-    socket
-        .send_to(&buf, &SocketAddr::new(0, 0), 0)
-        .map_err(|e| transport("send request", e))?;
-
+    let (socket, seq) = nl.send(NETLINK_GENERIC, msg, flags)?;
     let dump = flags & NLM_F_DUMP == NLM_F_DUMP;
     let mut out = Vec::new();
     loop {
-        let (bytes, from) = socket.recv_from_full().map_err(|e| match e.kind() {
-            std::io::ErrorKind::WouldBlock => Failure::Transport(format!(
-                "no reply from the kernel within {REPLY_TIMEOUT_SECS}s"
-            )),
-            _ => transport("receive reply", e),
-        })?;
-        if from.port_number() != 0 {
-            continue;
-        }
-        let mut off = 0;
-        while off < bytes.len() {
-            let len = NetlinkBuffer::new_checked(&bytes[off..])
-                .map_err(|e| Failure::Transport(format!("reply framing: {e}")))?
-                .length() as usize;
-            let raw = &bytes[off..off + len];
-            off += (len + 3) & !3;
+        let bytes = receive(&socket)?;
+        for raw in frames(&bytes)? {
             let reply = NetlinkMessage::<GenlMessage>::deserialize(raw)
                 .map_err(|e| Failure::Transport(format!("parse reply: {e}")))?;
             if reply.header.sequence_number != seq {

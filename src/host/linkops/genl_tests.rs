@@ -3,6 +3,7 @@
 //! u8; `ctrl_policy_family`: the name as a NUL-terminated string, the id as a u16).
 
 use super::*;
+use netlink_packet_core::NLM_F_REQUEST;
 
 /// The request as it goes on the wire, its netlink header included.
 fn wire(m: GenlMessage, flags: u16, seq: u32) -> Vec<u8> {

@@ -32,14 +32,17 @@ impl Section for Nic {
 
     fn plan(v: &Vec<NicRule>, run: &mut Run) -> Vec<Entry> {
         let (mut entries, replan) = nic::plan(v, &run.cx);
-        // What makes the host forward: a forwarding key this profile sets to 1, or a live one.
-        let set_here = run.profile.sysctl.iter().find_map(|s| {
-            let key = s.key.segments().join(".");
-            let on = s.value.exact().is_some_and(|v| v.trim() == "1");
-            lint::FORWARDING.into_iter().find(|k| on && *k == key)
-        });
-        let forwarding = set_here.or_else(|| lint::live_forwarding(&run.cx));
-        lint::forwarding(v, forwarding, &run.cx, &mut entries);
+        // The lints look at `features` only: nothing to read on the host without them.
+        if v.iter().any(|r| r.features.is_some()) {
+            // What makes the host forward: a forwarding key this profile sets to 1, or a live one.
+            let set_here = run.profile.sysctl.iter().find_map(|s| {
+                let key = s.key.segments().join(".");
+                let on = s.value.exact().is_some_and(|v| v.trim() == "1");
+                lint::FORWARDING.into_iter().find(|k| on && *k == key)
+            });
+            let forwarding = set_here.or_else(|| lint::live_forwarding(&run.cx));
+            lint::forwarding(v, forwarding, &run.cx, &mut entries);
+        }
         run.replan.extend(replan);
         run.raw.nic(v, &run.cx);
         entries

@@ -74,6 +74,10 @@ pub fn sources(e: &Entry, irq_cpus: &BTreeMap<IfName, CpuList>) -> Vec<Source> {
     if e.item.kind == Kind::Sysctl {
         return sysctl_sources(&e.item.object);
     }
+    // Packets the reverse-path filter dropped (IN_DEV_RPFILTER), on any interface.
+    if e.item.kind == Kind::RpFilter {
+        return vec![Source::Mib("TcpExtIPReversePathFilter")];
+    }
     // A NIC knob names its own counters.
     let hint = nic_knob(e.item.kind).map_or(EvidenceHint::None, |k| k.evidence());
     match hint {

@@ -7,6 +7,7 @@
 //! A kernel without the module an operation needs answers [`LinkError::Unsupported`], naming it.
 
 mod genl;
+pub mod modules;
 mod rtnl;
 
 use std::fmt;
@@ -278,6 +279,9 @@ pub trait LinkOps {
     /// Equivalent to `ip fou del port 6080`; the kernel answers EINVAL for a port that is
     /// not open.
     fn fou_del(&self, port: &FouPort) -> Result<(), LinkError>;
+    /// Whether `module` is loaded, loadable or missing, without loading it (a plan must not:
+    /// the kernel loads `ipip` on the first ipip create and `fou` on the first FOU request).
+    fn module(&self, module: &str) -> Result<modules::ModuleState, LinkError>;
 }
 
 #[cfg(test)]

@@ -121,6 +121,9 @@ impl LinkOps for Offline {
     fn fou_del(&self, p: &FouPort) -> Result<(), LinkError> {
         Err(offline_link("del", linkops::fou_object(p)))
     }
+    fn module(&self, module: &str) -> Result<linkops::modules::ModuleState, LinkError> {
+        Err(offline_link("check", format!("module {module}")))
+    }
 }
 
 impl Services for Offline {

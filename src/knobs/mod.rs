@@ -64,6 +64,8 @@ pub enum KnobError {
     Addr(#[from] AddrError),
     #[error("{0}")]
     Service(#[from] ServiceError),
+    #[error("{0}")]
+    Link(#[from] crate::host::LinkError),
     #[error("{path}: {op}: {source}")]
     File {
         path: String,
@@ -109,7 +111,7 @@ impl KnobError {
                 | KnobError::Service(ServiceError::Unsupported(_))
                 | KnobError::IrqManaged { .. }
                 | KnobError::IrqGone { .. }
-        )
+        ) || matches!(self, KnobError::Link(e) if e.is_unsupported())
     }
 
     /// Whether the setting's object no longer exists (an interface deleted, an IRQ freed, a

@@ -34,6 +34,8 @@ dispatch! {
     Coalesce => coalesce::CoalesceOps,
     Pause => pause::PauseOps,
     RssIndir => rss_indir::RssIndirOps,
+    Tunnel => dsr::TunnelOps,
+    Fou => dsr::FouOps,
 }
 
 /// Declares the `[[nic]]` rule and the per-NIC knobs from `key: Knob` lines, in apply

@@ -2,7 +2,7 @@
 //! variant's reads and writes are its knob's `SettingOps`, wired in `registry.rs`.
 
 use crate::cpulist::CpuList;
-use crate::host::{AddrAttrs, FeatureMap, FlowType, HashFields, IfRoute};
+use crate::host::{AddrAttrs, FeatureMap, FlowType, FouPort, HashFields, IfRoute, LinkKind};
 use crate::sysctl::SysctlKey;
 use crate::types::IfName;
 
@@ -94,4 +94,34 @@ pub enum Setting {
     },
     /// The RSS indirection table (`ethtool -x/-X IFACE`), every entry.
     RssIndir { iface: IfName, table: Vec<u32> },
+    /// An L3 DSR decapsulation device: `ip link add IFACE type ipip external` (`external`),
+    /// or the module's fallback device (`tunl0`, `ip6tnl0`), and whether it is up.
+    Tunnel {
+        iface: IfName,
+        link: LinkKind,
+        external: bool,
+        state: TunnelState,
+    },
+    /// A FOU receive port (`ip fou add port 6080 gue`), open or not.
+    Fou { port: FouPort, present: bool },
+}
+
+/// A decapsulation device's state. A fallback device cannot be deleted (only unloading its
+/// module removes it, which hosttune never does): for it `absent` and `down` are the same.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TunnelState {
+    Absent,
+    Down,
+    Up,
+}
+
+impl std::fmt::Display for TunnelState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Self::Absent => "absent",
+            Self::Down => "down",
+            Self::Up => "up",
+        })
+    }
 }

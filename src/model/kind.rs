@@ -28,6 +28,12 @@ kinds! {
     Sysctl = "sysctl",
     Vip = "vip",
     Arp = "arp",
+    /// An L3 DSR decapsulation device (ipip, ip6tnl).
+    Tunnel = "tunnel",
+    /// A FOU/GUE receive port.
+    Fou = "fou",
+    /// The effective reverse-path filter of a decapsulation device.
+    RpFilter = "rp_filter",
     Ring = "ring",
     Channels = "channels",
     Txqueuelen = "txqueuelen",

@@ -7,6 +7,8 @@ use toml::Spanned;
 
 use super::{Profile, Run, Section};
 use crate::knobs::Entry;
+use crate::knobs::cx::PlanCx;
+use crate::types::IfName;
 use crate::knobs::dsr::{self, DsrSection, iface_conflicts};
 use crate::schema::{Locator, ProfileError};
 
@@ -31,10 +33,16 @@ impl Section for Dsr {
     /// A per-interface ARP key in `[sysctl]`, which may come from another file.
     fn check(v: &DsrSection, p: &Profile, errs: &mut Vec<ProfileError>) {
         errs.extend(iface_conflicts(v, &p.sysctl));
+        errs.extend(v.check_encap());
     }
 
     fn show<S: Serializer>(v: &DsrSection, s: S) -> Result<S::Ok, S::Error> {
         v.serialize(s)
+    }
+
+    /// The decapsulation device, which L3 DSR creates (or its module brings) in this apply.
+    fn creates(v: &DsrSection, _: &PlanCx) -> Vec<IfName> {
+        v.decap().map(|d| d.iface).into_iter().collect()
     }
 
     fn plan(v: &DsrSection, run: &mut Run) -> Vec<Entry> {

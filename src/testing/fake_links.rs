@@ -12,6 +12,7 @@ use std::sync::Mutex;
 
 use nix::errno::Errno;
 
+use crate::host::linkops::modules::ModuleState;
 use crate::host::linkops::{check_spec, fou_object, spec_object};
 use crate::host::{
     FouPort, LinkChange, LinkError, LinkInfo, LinkKind, LinkOps, LinkSpec, TunnelInfo,
@@ -318,6 +319,19 @@ impl LinkOps for FakeLinks {
             return Err(os("del", object, Errno::EINVAL));
         }
         Ok(())
+    }
+
+    fn module(&self, module: &str) -> Result<ModuleState, LinkError> {
+        let s = self.lock();
+        Ok(if s.loaded.contains(module) {
+            ModuleState::Loaded
+        } else if s.available.contains(module) {
+            ModuleState::Available
+        } else {
+            ModuleState::Missing {
+                release: "6.1.0-fake".into(),
+            }
+        })
     }
 }
 

@@ -220,6 +220,11 @@ impl LinkOps for Netlink {
     fn fou_del(&self, port: &FouPort) -> Result<(), LinkError> {
         super::genl::fou_change(self, super::genl::FOU_CMD_DEL, "del", port)
     }
+
+    /// Reads `/sys/module` and `/lib/modules`; loads nothing.
+    fn module(&self, module: &str) -> Result<super::modules::ModuleState, LinkError> {
+        Ok(super::modules::state(module))
+    }
 }
 
 #[cfg(test)]

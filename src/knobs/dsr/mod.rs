@@ -1,12 +1,16 @@
-//! The `[dsr]` knob: the real-server side of L2 Direct Server Return (the LVS-DR
-//! setup). VIPs on `lo` with a host prefix, and ARP ignore/announce judged by the
-//! kernel's effective value on every uplink.
+//! The `[dsr]` knob: the real-server side of Direct Server Return. L2 (the LVS-DR setup):
+//! VIPs on `lo` with a host prefix, and ARP ignore/announce judged by the kernel's effective
+//! value on every uplink. L3 (`encap`, IPVS tunnel mode, Katran, GLB): the same, plus the
+//! decapsulation device, the GUE port and the device's reverse-path filter ([`decap`]).
 //!
 //! Plan order is apply order: ARP settings first (so the host stops answering ARP for local
-//! addresses on other interfaces before a VIP appears), then VIPs added to `lo`, then VIPs
-//! removed from uplinks.
+//! addresses on other interfaces before a VIP appears), then the decapsulation device, its
+//! GUE port and its rp_filter, then VIPs added to `lo` (or the device), then VIPs removed
+//! from elsewhere.
 
 mod arp;
+mod decap;
+pub mod encap;
 mod iface_keys;
 mod section;
 mod vips;
@@ -102,6 +106,7 @@ impl crate::knobs::SettingOps for VipOps {
 #[cfg(test)]
 mod test_rows;
 
+pub use decap::{FouOps, TunnelOps};
 pub use iface_keys::iface_conflicts;
 pub use section::{ArpAnnounce, ArpIgnore, DsrAt, DsrSection, Vip};
 
@@ -124,6 +129,10 @@ pub fn plan(section: &DsrSection, profile_sysctl: &[SysctlEntry], host: &Host) -
         conflicts(&mut entries, name, want, profile_sysctl);
         out.extend(entries);
     }
+    let decap = section.decap();
+    if let Some(d) = &decap {
+        out.extend(decap::plan(d, profile_sysctl, host));
+    }
     let vips = section.vip_list();
     if vips.is_empty() {
         return out;
@@ -133,7 +142,16 @@ pub fn plan(section: &DsrSection, profile_sysctl: &[SysctlEntry], host: &Host) -
     } else {
         None
     };
-    out.extend(vips::diff(&vips, &host.addrs.list(), v6_blocked.as_deref()));
+    let on = match &decap {
+        Some(d) if d.vips_on == encap::VipsOn::Tunnel => d.iface.clone(),
+        _ => vips::lo(),
+    };
+    out.extend(vips::diff(
+        &vips,
+        &host.addrs.list(),
+        v6_blocked.as_deref(),
+        &on,
+    ));
     out
 }
 

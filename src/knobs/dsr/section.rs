@@ -8,7 +8,9 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use toml::Spanned;
 
+use super::encap::{Decap, Encap, Mss, RpFilter, VipsOn};
 use crate::schema::{Loc, Locator, ProfileError};
+use crate::types::IfName;
 
 /// A virtual IP with a host prefix (/32 or /128). A wider prefix on `lo` would make the whole
 /// range local, so it is rejected while loading, and so are addresses that can never serve as
@@ -161,10 +163,31 @@ pub struct DsrSection {
     pub arp_ignore: Option<Spanned<ArpIgnore>>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub arp_announce: Option<Spanned<ArpAnnounce>>,
+    /// L3 DSR: how the balancer encapsulates packets to this host (default `none`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encap: Option<Spanned<Encap>>,
+    /// A decapsulation device in external mode instead of the module's fallback device.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decap_device: Option<Spanned<IfName>>,
+    /// The UDP port GUE arrives on (`encap = "gue"`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gue_port: Option<Spanned<u16>>,
+    /// `lo` (default) or `tunnel`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vips_on: Option<Spanned<VipsOn>>,
+    /// The effective reverse-path filter of the decapsulation device: 2 (default) or 0.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rp_filter: Option<Spanned<RpFilter>>,
+    /// The MSS connections from the VIPs advertise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mss: Option<Spanned<Mss>>,
     /// Where the section and its ARP fields were written, filled in by [`DsrSection::validate`]
     /// (spans alone lose the file once parents are merged).
     #[serde(skip)]
     pub at: DsrAt,
+    /// Where each VIP was written.
+    #[serde(skip)]
+    pub vip_at: Vec<(Vip, Loc)>,
 }
 
 /// Positions of a `[dsr]` section and of the ARP fields that won the merge.
@@ -173,6 +196,12 @@ pub struct DsrAt {
     pub section: Loc,
     pub arp_ignore: Option<Loc>,
     pub arp_announce: Option<Loc>,
+    pub encap: Option<Loc>,
+    pub decap_device: Option<Loc>,
+    pub gue_port: Option<Loc>,
+    pub vips_on: Option<Loc>,
+    pub rp_filter: Option<Loc>,
+    pub mss: Option<Loc>,
 }
 
 /// Equal when the values are: where they were written does not matter.
@@ -180,6 +209,9 @@ impl PartialEq for DsrSection {
     fn eq(&self, o: &Self) -> bool {
         (&self.vips, &self.arp_ignore, &self.arp_announce)
             == (&o.vips, &o.arp_ignore, &o.arp_announce)
+            && (&self.encap, &self.decap_device, &self.gue_port)
+                == (&o.encap, &o.decap_device, &o.gue_port)
+            && (&self.vips_on, &self.rp_filter, &self.mss) == (&o.vips_on, &o.rp_filter, &o.mss)
     }
 }
 
@@ -196,7 +228,20 @@ impl DsrSection {
             section,
             arp_ignore: s.arp_ignore.as_ref().map(|v| loc.at(v.span())),
             arp_announce: s.arp_announce.as_ref().map(|v| loc.at(v.span())),
+            encap: s.encap.as_ref().map(|v| loc.at(v.span())),
+            decap_device: s.decap_device.as_ref().map(|v| loc.at(v.span())),
+            gue_port: s.gue_port.as_ref().map(|v| loc.at(v.span())),
+            vips_on: s.vips_on.as_ref().map(|v| loc.at(v.span())),
+            rp_filter: s.rp_filter.as_ref().map(|v| loc.at(v.span())),
+            mss: s.mss.as_ref().map(|v| loc.at(v.span())),
         };
+        // VIP positions, for the checks made once parents are merged.
+        s.vip_at = s
+            .vips
+            .iter()
+            .flatten()
+            .map(|v| (*v.get_ref(), loc.at(v.span())))
+            .collect();
         if let Some(vips) = &s.vips {
             for (i, v) in vips.iter().enumerate() {
                 if let Some(first) = vips[..i].iter().find(|f| f.get_ref() == v.get_ref()) {
@@ -220,12 +265,30 @@ impl DsrSection {
             section: child.at.section,
             arp_ignore: child.at.arp_ignore.or(self.at.arp_ignore),
             arp_announce: child.at.arp_announce.or(self.at.arp_announce),
+            encap: child.at.encap.or(self.at.encap),
+            decap_device: child.at.decap_device.or(self.at.decap_device),
+            gue_port: child.at.gue_port.or(self.at.gue_port),
+            vips_on: child.at.vips_on.or(self.at.vips_on),
+            rp_filter: child.at.rp_filter.or(self.at.rp_filter),
+            mss: child.at.mss.or(self.at.mss),
+        };
+        let vip_at = if child.vips.is_some() {
+            child.vip_at
+        } else {
+            self.vip_at
         };
         DsrSection {
             vips: child.vips.or(self.vips),
             arp_ignore: child.arp_ignore.or(self.arp_ignore),
             arp_announce: child.arp_announce.or(self.arp_announce),
+            encap: child.encap.or(self.encap),
+            decap_device: child.decap_device.or(self.decap_device),
+            gue_port: child.gue_port.or(self.gue_port),
+            vips_on: child.vips_on.or(self.vips_on),
+            rp_filter: child.rp_filter.or(self.rp_filter),
+            mss: child.mss.or(self.mss),
             at,
+            vip_at,
         }
     }
 
@@ -242,6 +305,113 @@ impl DsrSection {
     /// `arp_announce` with its default.
     pub fn announce(&self) -> u8 {
         self.arp_announce.as_ref().map_or(2, |a| a.get_ref().0)
+    }
+
+    /// `encap` with its default.
+    pub fn encap(&self) -> Encap {
+        self.encap.as_ref().map_or(Encap::None, |e| *e.get_ref())
+    }
+
+    /// The decapsulation this section sets up; `None` for L2 DSR.
+    pub fn decap(&self) -> Option<Decap> {
+        Decap::new(
+            self.encap(),
+            self.decap_device.as_ref().map(|d| d.get_ref()),
+            self.gue_port.as_ref().map(|p| *p.get_ref()),
+            self.rp_filter.as_ref().map(|r| *r.get_ref()),
+            self.vips_on.as_ref().map_or(VipsOn::Lo, |v| *v.get_ref()),
+        )
+    }
+
+    /// The L3 DSR fields checked together once parents are merged: each only with an
+    /// encapsulation that uses it, the GUE port with `gue`, the VIPs' family the one the
+    /// encapsulation carries, and a decapsulation device that is not `lo` nor the other
+    /// module's fallback.
+    pub fn check_encap(&self) -> Vec<ProfileError> {
+        let mut errs = Vec::new();
+        let encap = self.encap();
+        let at = |l: &Option<Loc>| l.clone().unwrap_or_else(|| self.at.section.clone());
+        let mut err = |l: &Option<Loc>, msg: String| errs.push(ProfileError::invalid(at(l), msg));
+        if encap == Encap::None {
+            for (set, name, l) in [
+                (
+                    self.decap_device.is_some(),
+                    "decap_device",
+                    &self.at.decap_device,
+                ),
+                (self.gue_port.is_some(), "gue_port", &self.at.gue_port),
+                (self.vips_on.is_some(), "vips_on", &self.at.vips_on),
+                (self.rp_filter.is_some(), "rp_filter", &self.at.rp_filter),
+                (self.mss.is_some(), "mss", &self.at.mss),
+            ] {
+                if set {
+                    err(
+                        l,
+                        format!(
+                            "[dsr] {name} is for L3 DSR: set encap = \"ipip\", \"gue\" or \"ip6ip6\""
+                        ),
+                    );
+                }
+            }
+            return errs;
+        }
+        match (encap, self.gue_port.as_ref().map(|p| *p.get_ref())) {
+            (Encap::Gue, None) => err(
+                &self.at.encap,
+                "encap = \"gue\" needs gue_port, the UDP port the balancer sends GUE to \
+                 (ipvsadm --tun-port)"
+                    .into(),
+            ),
+            (Encap::Gue, Some(0)) => err(&self.at.gue_port, "gue_port must be 1 to 65535".into()),
+            (Encap::Gue, Some(_)) | (_, None) => {}
+            (_, Some(_)) => err(
+                &self.at.gue_port,
+                format!("gue_port is for encap = \"gue\", not \"{encap}\""),
+            ),
+        }
+        if encap.carries_v6() && self.rp_filter.is_some() {
+            err(
+                &self.at.rp_filter,
+                "rp_filter is IPv4's (net.ipv4.conf.*.rp_filter); IPv6 has no reverse-path \
+                 filter sysctl"
+                    .into(),
+            );
+        }
+        let (want, other) = if encap.carries_v6() {
+            ("IPv6", "encap = \"ipip\" or \"gue\"")
+        } else {
+            ("IPv4", "encap = \"ip6ip6\"")
+        };
+        for (v, l) in &self.vip_at {
+            if v.addr.is_ipv6() != encap.carries_v6() {
+                errs.push(ProfileError::invalid(
+                    l.clone(),
+                    format!(
+                        "VIP {v}: encap = \"{encap}\" carries {want} VIPs only; this one needs {other} \
+                         on a host of its own"
+                    ),
+                ));
+            }
+        }
+        if let Some(d) = &self.decap_device {
+            let name = d.get_ref().as_str();
+            let other_fallback = if encap.carries_v6() {
+                "tunl0"
+            } else {
+                "ip6tnl0"
+            };
+            if name == "lo" || name == other_fallback {
+                errs.push(ProfileError::invalid(
+                    at(&self.at.decap_device),
+                    format!(
+                        "decap_device {name:?} cannot decapsulate {encap}: name a new device \
+                         (created in external mode) or leave it out for {}",
+                        encap.fallback().unwrap_or("-")
+                    ),
+                ));
+            }
+        }
+        errs
     }
 }
 

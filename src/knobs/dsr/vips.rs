@@ -40,8 +40,9 @@ pub fn diff(
     vips: &[Vip],
     live: &Result<Vec<IfAddr>, AddrError>,
     v6_blocked: Option<&str>,
+    on: &IfName,
 ) -> Vec<Entry> {
-    let lo = lo();
+    let lo = on.clone();
     let live = match live {
         Ok(l) => l,
         Err(e) => {
@@ -72,8 +73,8 @@ pub fn diff(
         on_lo.push(if let Some(w) = wrong.first() {
             let mut e = entry(&want, &format!("{}/{}", w.addr, w.prefix), Status::Error);
             e.item = e.item.note(format!(
-                "lo has {}/{} instead of the host prefix /{}; a wider prefix on lo makes the \
-                 whole range local: remove it by hand (ip addr del {}/{} dev lo)",
+                "{lo} has {}/{} instead of the host prefix /{}; a wider prefix there makes the \
+                 whole range local: remove it by hand (ip addr del {}/{} dev {lo})",
                 w.addr, w.prefix, v.prefix, w.addr, w.prefix
             ));
             e
@@ -95,11 +96,15 @@ pub fn diff(
             let there = vip_setting(&a.iface, v, a.prefix, false);
             elsewhere.push(if a.prefix == v.prefix {
                 let mut e = entry(&there, "present", Status::Drift);
-                e.item = e.item.note(format!(
-                    "a VIP on {} makes the host answer ARP for it, which breaks DSR: it is \
-                     moved to lo",
-                    a.iface
-                ));
+                e.item = e.item.note(if a.iface.as_str() == "lo" {
+                    format!("the profile puts the VIPs on {lo}: it is moved there")
+                } else {
+                    format!(
+                        "a VIP on {} makes the host answer ARP for it, which breaks DSR: it is \
+                         moved to {lo}",
+                        a.iface
+                    )
+                });
                 e.desired = Some(there.clone());
                 // The live side is what the snapshot records and rollback puts back: the
                 // address with the label, flags, scope and lifetimes it has now.
@@ -197,7 +202,7 @@ mod tests {
             addr("eth0", "192.168.16.11/24"),
             addr("eth0", "192.168.16.100/32"),
         ]);
-        let d = diff(&vips, &live, None);
+        let d = diff(&vips, &live, None, &lo());
         assert_eq!(
             rows(&d),
             [
@@ -223,7 +228,7 @@ mod tests {
         };
         let mut on_eth0 = addr("eth0", "192.0.2.10/32");
         on_eth0.attrs = attrs.clone();
-        let d = diff(&vips, &Ok(vec![on_eth0]), None);
+        let d = diff(&vips, &Ok(vec![on_eth0]), None, &lo());
         let attrs_of = |s: &Option<Setting>| match s {
             Some(Setting::Vip { attrs, .. }) => attrs.clone(),
             other => panic!("{other:?}"),
@@ -251,11 +256,11 @@ mod tests {
     fn wrong_prefixes_are_left_to_the_operator() {
         let vips: Vec<Vip> = vec!["192.168.16.11/32".parse().unwrap()];
         let live = Ok(vec![addr("lo", "192.168.16.11/24")]);
-        let d = diff(&vips, &live, None);
+        let d = diff(&vips, &live, None, &lo());
         assert_eq!(d[0].item.status, Status::Error);
         assert!(d[0].item.note.as_deref().unwrap().contains("ip addr del"));
         let live = Ok(vec![addr("eth0", "192.168.16.11/24")]);
-        let d = diff(&vips, &live, None);
+        let d = diff(&vips, &live, None, &lo());
         assert_eq!(
             rows(&d),
             [
@@ -269,9 +274,14 @@ mod tests {
     #[test]
     fn offline_and_blocked_ipv6() {
         let vips: Vec<Vip> = vec!["2001:db8::1".parse().unwrap()];
-        let d = diff(&vips, &Err(AddrError::Unsupported("offline".into())), None);
+        let d = diff(
+            &vips,
+            &Err(AddrError::Unsupported("offline".into())),
+            None,
+            &lo(),
+        );
         assert_eq!(d[0].item.status, Status::Unsupported);
-        let d = diff(&vips, &Ok(vec![]), Some("IPv6 is disabled"));
+        let d = diff(&vips, &Ok(vec![]), Some("IPv6 is disabled"), &lo());
         assert_eq!(d[0].item.status, Status::Error);
     }
 

@@ -1,0 +1,618 @@
+//! The real server's side of L3 DSR: the decapsulation device up, the GUE port open, and an
+//! effective reverse-path filter that lets decapsulated packets through. Each is compared
+//! here (pure) and written by its `SettingOps`.
+//!
+//! Modules are loaded the way the kernel loads them on use: creating an ipip device asks for
+//! `rtnl-link-ipip`, a FOU request for the `fou` generic netlink family. A plan never asks
+//! the kernel (that would load the module); it reads `/sys/module` and the kernel's module
+//! lists instead, and a module the kernel cannot load is a plan-time error naming it.
+//! hosttune never unloads a module, so a fallback device (`tunl0`) that appeared with its
+//! module stays after a rollback, down as the module made it.
+
+use nix::errno::Errno;
+
+use super::encap::Decap;
+use crate::host::linkops::modules::ModuleState;
+use crate::host::{FouPort, Host, LinkChange, LinkError, LinkInfo, LinkKind, LinkSpec};
+use crate::knobs::sysctl::{self, SysctlEntry};
+use crate::knobs::values::TunnelState;
+use crate::knobs::{Entry, Item, Kind, KnobError, Setting, SettingOps, Status};
+use crate::sysctl::{SysctlKey, normalize};
+use crate::types::IfName;
+
+/// Plans the device, the GUE port and the reverse-path filter, in that (apply) order.
+pub fn plan(d: &Decap, profile_sysctl: &[SysctlEntry], host: &Host) -> Vec<Entry> {
+    let links = host.links.list();
+    let module = host.links.module(d.link.module());
+    let mut out = vec![tunnel_item(d, &links, &module)];
+    if let Some(port) = &d.fou {
+        let fou_mod = host.links.module("fou");
+        let ports = match &fou_mod {
+            // Listing ports of a module that is not loaded would load it.
+            Ok(ModuleState::Loaded) => host.links.fou_list(),
+            _ => Ok(Vec::new()),
+        };
+        out.push(fou_item(port, &ports, &fou_mod));
+    }
+    if let Some(want) = d.rp_filter {
+        out.push(rp_filter_plan(d, want, profile_sysctl, host, &links));
+    }
+    out
+}
+
+/// Why a module cannot be loaded, or a note on how it will be: `Err` is a plan-time error.
+fn module_note(module: &str, state: &Result<ModuleState, LinkError>) -> Result<String, String> {
+    match state {
+        Ok(ModuleState::Loaded) => Ok(String::new()),
+        Ok(ModuleState::Available) => Ok(format!(
+            "module {module} is not loaded: the kernel loads it on apply, as on first use"
+        )),
+        Ok(ModuleState::Unknown { why }) => Ok(format!(
+            "cannot tell whether module {module} can be loaded ({why}): the kernel loads it on \
+             apply if it can"
+        )),
+        Ok(ModuleState::Missing { release }) => Err(format!(
+            "module {module} is not available for kernel {release} (not loaded, not in \
+             /lib/modules/{release}): install the kernel's module package (Debian: \
+             linux-image-{release}) or set encap = \"none\""
+        )),
+        Err(e) => Err(e.to_string()),
+    }
+}
+
+fn tunnel_setting(d: &Decap, state: TunnelState) -> Setting {
+    Setting::Tunnel {
+        iface: d.iface.clone(),
+        link: d.link.clone(),
+        external: d.external,
+        state,
+    }
+}
+
+/// Whether a live device is the one a setting describes (its kind and mode).
+fn matches(l: &LinkInfo, link: &LinkKind, external: bool) -> bool {
+    l.kind.as_ref() == Some(link) && l.tunnel.as_ref().is_some_and(|t| t.external == external)
+}
+
+fn describe_live(l: &LinkInfo) -> String {
+    let kind = l
+        .kind
+        .as_ref()
+        .map_or("a device without a kind", |k| k.as_str());
+    match &l.tunnel {
+        Some(t) if t.external => format!("{kind} external"),
+        Some(_) => format!("{kind} (not external)"),
+        None => kind.to_string(),
+    }
+}
+
+/// The decapsulation device (pure): up, created or left alone when it is another device.
+pub fn tunnel_item(
+    d: &Decap,
+    links: &Result<Vec<LinkInfo>, LinkError>,
+    module: &Result<ModuleState, LinkError>,
+) -> Entry {
+    let item = |live: &str, status| Item::new(Kind::Tunnel, d.object(), "up", live, status);
+    let links = match links {
+        Ok(l) => l,
+        Err(e) => {
+            let status = if e.is_unsupported() {
+                Status::Unsupported
+            } else {
+                Status::Error
+            };
+            return Entry::new(item("-", status).note(e.to_string()), None, None);
+        }
+    };
+    let want = tunnel_setting(d, TunnelState::Up);
+    match links.iter().find(|l| l.name == d.iface) {
+        Some(l) if !matches(l, &d.link, d.external) => {
+            let mode = if d.external { " external" } else { "" };
+            let note = format!(
+                "{} is {}, not {}{mode}: hosttune does not reconfigure a device it did not \
+                 create; delete it or name another decap_device",
+                d.iface,
+                describe_live(l),
+                d.link
+            );
+            Entry::new(
+                item(&describe_live(l), Status::Error).note(note),
+                None,
+                None,
+            )
+        }
+        Some(l) => {
+            let state = if l.up {
+                TunnelState::Up
+            } else {
+                TunnelState::Down
+            };
+            let live = tunnel_setting(d, state);
+            let e = Entry::new(item(&state.to_string(), Status::of(l.up)), None, None);
+            Entry {
+                desired: (!l.up).then_some(want),
+                live: Some(live),
+                ..e
+            }
+        }
+        None => match module_note(d.link.module(), module) {
+            Err(why) => Entry::new(item("absent", Status::Error).note(why), None, None),
+            Ok(note) => {
+                let mut note = note;
+                if !d.external && module.as_ref().is_ok_and(|m| *m == ModuleState::Loaded) {
+                    note = format!(
+                        "module {} is loaded but this network namespace has no {} \
+                         (net.core.fb_tunnels_only_for_init_net): hosttune creates it",
+                        d.link.module(),
+                        d.iface
+                    );
+                }
+                let mut it = item("absent", Status::Drift);
+                if !note.is_empty() {
+                    it = it.note(note);
+                }
+                Entry::new(it, Some(want), Some(tunnel_setting(d, TunnelState::Absent)))
+            }
+        },
+    }
+}
+
+fn fou_setting(port: &FouPort, present: bool) -> Setting {
+    Setting::Fou {
+        port: *port,
+        present,
+    }
+}
+
+/// The GUE receive port (pure): opened, or left alone when the port is open otherwise.
+pub fn fou_item(
+    port: &FouPort,
+    ports: &Result<Vec<FouPort>, LinkError>,
+    module: &Result<ModuleState, LinkError>,
+) -> Entry {
+    let item = |live: &str, status| Item::new(Kind::Fou, port.to_string(), "open", live, status);
+    if let Err(why) = module_note("fou", module) {
+        let status = match module {
+            Err(e) if e.is_unsupported() => Status::Unsupported,
+            _ => Status::Error,
+        };
+        return Entry::new(item("-", status).note(why), None, None);
+    }
+    let ports = match ports {
+        Ok(p) => p,
+        Err(e) => return Entry::new(item("-", Status::Error).note(e.to_string()), None, None),
+    };
+    match ports
+        .iter()
+        .find(|p| p.port == port.port && p.family == port.family)
+    {
+        Some(p) if p == port => Entry::new(
+            item("open", Status::Ok),
+            None,
+            Some(fou_setting(port, true)),
+        ),
+        Some(p) => Entry::new(
+            item(&p.to_string(), Status::Error).note(format!(
+                "UDP port {} is open as FOU `{p}`: hosttune does not replace a port it did not \
+                 open; close it (ip fou del port {}) or choose another gue_port",
+                p.port, p.port
+            )),
+            None,
+            None,
+        ),
+        None => {
+            let note = module_note("fou", module).unwrap_or_default();
+            let mut it = item("closed", Status::Drift);
+            if !note.is_empty() {
+                it = it.note(note);
+            }
+            Entry::new(
+                it,
+                Some(fou_setting(port, true)),
+                Some(fou_setting(port, false)),
+            )
+        }
+    }
+}
+
+/// A sysctl value as a small number.
+fn number(raw: &str) -> Option<u8> {
+    normalize(raw).parse().ok()
+}
+
+fn rp_key(iface: &str) -> SysctlKey {
+    SysctlKey::conf("ipv4", iface, "rp_filter")
+}
+
+/// Reads conf/all (the profile's `[sysctl]` value if it sets one, since it applies first)
+/// and the device's own value (conf/default's when the device is made in this apply).
+fn rp_filter_plan(
+    d: &Decap,
+    want: u8,
+    profile_sysctl: &[SysctlEntry],
+    host: &Host,
+    links: &Result<Vec<LinkInfo>, LinkError>,
+) -> Entry {
+    let all_key = rp_key("all");
+    let all = match profile_sysctl.iter().find(|e| e.key == all_key) {
+        Some(e) => e.value.exact().map(|v| (v.to_string(), "set by [sysctl]")),
+        None => sysctl::read(host.fs, &all_key).ok().map(|v| (v, "live")),
+    };
+    let exists = links
+        .as_ref()
+        .is_ok_and(|l| l.iter().any(|l| l.name == d.iface));
+    let own_key = if exists {
+        rp_key(d.iface.as_str())
+    } else {
+        rp_key("default")
+    };
+    let own = sysctl::read(host.fs, &own_key).map_err(|e| format!("{own_key}: {e}"));
+    rp_filter_item(
+        &d.iface,
+        want,
+        all.as_ref().map(|(v, s)| (v.as_str(), *s)),
+        own,
+        !exists,
+    )
+}
+
+/// The decapsulation device's reverse-path filter (pure). The kernel uses max(conf/all,
+/// conf/IFACE) (`IN_DEV_RPFILTER` in include/linux/inetdevice.h): 1 (strict) drops a
+/// decapsulated packet, whose client source is routed through the uplink, not the tunnel.
+/// Only conf/IFACE is written: to 2 it makes the effective value 2 whatever conf/all holds;
+/// 0 needs conf/all at 0 too, which is the profile's `[sysctl]` to say.
+pub fn rp_filter_item(
+    iface: &IfName,
+    want: u8,
+    all: Option<(&str, &str)>,
+    own: Result<String, String>,
+    created: bool,
+) -> Entry {
+    let object = format!("rp_filter {iface}");
+    let key = rp_key(iface.as_str());
+    let err = |live: &str, note: String| {
+        Entry::new(
+            Item::new(
+                Kind::RpFilter,
+                object.clone(),
+                want.to_string(),
+                live,
+                Status::Error,
+            )
+            .note(note),
+            None,
+            None,
+        )
+    };
+    let (Some((all_raw, all_src)), Ok(own_raw)) = (all, own.as_ref()) else {
+        let why = own
+            .err()
+            .unwrap_or_else(|| "net.ipv4.conf.all.rp_filter: unreadable".into());
+        return err("-", why);
+    };
+    let (Some(a), Some(o)) = (number(all_raw), number(own_raw)) else {
+        return err(
+            "-",
+            format!("rp_filter is not a number (all={all_raw:?}, {iface}={own_raw:?})"),
+        );
+    };
+    let eff = a.max(o);
+    let live = format!("all={a} {iface}={o} effective={eff}");
+    let live_setting = Setting::Sysctl {
+        key: key.clone(),
+        value: own_raw.clone(),
+    };
+    let write = Setting::Sysctl {
+        key,
+        value: want.to_string(),
+    };
+    let mut notes = Vec::new();
+    if created {
+        notes.push(format!(
+            "{iface} is created in this apply with net.ipv4.conf.default.rp_filter = {o}"
+        ));
+    }
+    let status = if want == 0 && a != 0 {
+        return err(
+            &live,
+            format!(
+                "net.ipv4.conf.all.rp_filter is {a} ({all_src}) and the kernel uses the larger \
+                 of conf/all and conf/{iface}: set \"net.ipv4.conf.all.rp_filter\" = 0 in \
+                 [sysctl], or rp_filter = 2"
+            ),
+        );
+    } else if want == 2 && eff == 2 || want == 0 && o == 0 {
+        Status::Ok
+    } else {
+        if a == 1 {
+            notes.push(format!(
+                "conf/all is 1 (strict); conf/{iface} = 2 makes it loose on {iface} only"
+            ));
+        }
+        Status::Drift
+    };
+    let mut item = Item::new(Kind::RpFilter, object, want.to_string(), live, status);
+    if !notes.is_empty() {
+        item = item.note(notes.join("; "));
+    }
+    let desired = (status == Status::Drift).then_some(write);
+    Entry::new(item, desired, Some(live_setting))
+}
+
+fn link_err(op: &'static str, iface: &IfName, why: String) -> KnobError {
+    KnobError::Link(LinkError::Invalid {
+        op,
+        object: format!("link {iface}"),
+        why,
+    })
+}
+
+/// Decapsulation devices in snapshots.
+pub struct TunnelOps;
+
+impl SettingOps for TunnelOps {
+    fn address(s: &Setting) -> String {
+        let Setting::Tunnel { iface, .. } = s else {
+            unreachable!()
+        };
+        format!("tunnel {iface}")
+    }
+    fn describe(s: &Setting) -> (Kind, String, String) {
+        let Setting::Tunnel {
+            iface,
+            link,
+            external,
+            state,
+        } = s
+        else {
+            unreachable!()
+        };
+        let mode = if *external { "external" } else { "fallback" };
+        (
+            Kind::Tunnel,
+            format!("{iface} ({link} {mode})"),
+            state.to_string(),
+        )
+    }
+    /// A fallback device that is down is as good as absent: only unloading its module could
+    /// remove it.
+    fn same(a: &Setting, b: &Setting) -> bool {
+        let (
+            Setting::Tunnel {
+                iface,
+                link,
+                external,
+                state,
+            },
+            Setting::Tunnel {
+                iface: i2,
+                link: l2,
+                external: e2,
+                state: s2,
+            },
+        ) = (a, b)
+        else {
+            return false;
+        };
+        let fold = |s: TunnelState| match (external, s) {
+            (false, TunnelState::Absent) => TunnelState::Down,
+            (_, s) => s,
+        };
+        (iface, link, external, fold(*state)) == (i2, l2, e2, fold(*s2))
+    }
+    /// An ipip or ip6tnl device; a fallback one by its module's name, so that a snapshot
+    /// cannot make a rollback take down another device.
+    fn validate(s: &Setting) -> Result<(), String> {
+        let Setting::Tunnel {
+            iface,
+            link,
+            external,
+            ..
+        } = s
+        else {
+            unreachable!()
+        };
+        crate::knobs::setting::check_iface(iface)?;
+        let fallback = match link {
+            LinkKind::Ipip => "tunl0",
+            LinkKind::Ip6tnl => "ip6tnl0",
+            other => {
+                return Err(format!(
+                    "tunnel {iface}: kind {other} is not ipip or ip6tnl"
+                ));
+            }
+        };
+        if !external && iface.as_str() != fallback {
+            return Err(format!(
+                "tunnel {iface}: a {link} device that is not external must be {fallback}"
+            ));
+        }
+        Ok(())
+    }
+    fn read(host: &Host, at: &Setting) -> Result<Setting, KnobError> {
+        let Setting::Tunnel {
+            iface,
+            link,
+            external,
+            ..
+        } = at
+        else {
+            unreachable!()
+        };
+        let state = match host.links.list()?.into_iter().find(|l| l.name == *iface) {
+            None => TunnelState::Absent,
+            Some(l) if !matches(&l, link, *external) => {
+                return Err(link_err(
+                    "read",
+                    iface,
+                    format!("is {}, not the {link} device recorded", describe_live(&l)),
+                ));
+            }
+            Some(l) if l.up => TunnelState::Up,
+            Some(_) => TunnelState::Down,
+        };
+        Ok(Setting::Tunnel {
+            iface: iface.clone(),
+            link: link.clone(),
+            external: *external,
+            state,
+        })
+    }
+    /// Equivalent to `ip link add IFACE type ipip external` and `ip link set IFACE up`,
+    /// `ip link set tunl0 up` (creating `tunl0` loads the module, whose fallback device it
+    /// is: EEXIST then means it is there), `ip link set IFACE down` or `ip link del IFACE`.
+    /// A device of that name that is not the recorded kind and mode is never touched.
+    fn write(host: &Host, s: &Setting) -> Result<(), KnobError> {
+        let Setting::Tunnel {
+            iface,
+            link,
+            external,
+            state,
+        } = s
+        else {
+            unreachable!()
+        };
+        let find = || -> Result<Option<LinkInfo>, KnobError> {
+            Ok(host.links.list()?.into_iter().find(|l| l.name == *iface))
+        };
+        let check = |l: &LinkInfo| {
+            if matches(l, link, *external) {
+                Ok(())
+            } else {
+                Err(link_err(
+                    "write",
+                    iface,
+                    format!(
+                        "is {}, not {link}{}: left alone",
+                        describe_live(l),
+                        if *external { " external" } else { "" }
+                    ),
+                ))
+            }
+        };
+        let set = |up: bool| {
+            let change = LinkChange {
+                up: Some(up),
+                mtu: None,
+            };
+            host.links.set(iface, &change).map_err(KnobError::from)
+        };
+        match (state, find()?) {
+            (TunnelState::Absent, None) => Ok(()),
+            (TunnelState::Absent, Some(l)) => {
+                check(&l)?;
+                if *external {
+                    Ok(host.links.delete(iface)?)
+                } else {
+                    set(false)
+                }
+            }
+            (up, live) => {
+                let live = match live {
+                    Some(l) => l,
+                    None => {
+                        let spec = LinkSpec {
+                            name: iface.clone(),
+                            kind: link.clone(),
+                            external: *external,
+                            mtu: None,
+                        };
+                        match host.links.create(&spec) {
+                            Ok(()) => {}
+                            Err(LinkError::Os {
+                                errno: Errno::EEXIST,
+                                ..
+                            }) if !external => {}
+                            Err(e) => return Err(e.into()),
+                        }
+                        find()?.ok_or_else(|| {
+                            link_err("create", iface, "not there after it was created".into())
+                        })?
+                    }
+                };
+                check(&live)?;
+                set(*up == TunnelState::Up)
+            }
+        }
+    }
+}
+
+/// FOU ports in snapshots.
+pub struct FouOps;
+
+impl SettingOps for FouOps {
+    fn address(s: &Setting) -> String {
+        let Setting::Fou { port, .. } = s else {
+            unreachable!()
+        };
+        let family = match port.family {
+            crate::host::FouFamily::V4 => "ipv4",
+            crate::host::FouFamily::V6 => "ipv6",
+        };
+        format!("fou {} {family}", port.port)
+    }
+    fn describe(s: &Setting) -> (Kind, String, String) {
+        let Setting::Fou { port, present } = s else {
+            unreachable!()
+        };
+        let state = if *present { "open" } else { "closed" };
+        (Kind::Fou, port.to_string(), state.into())
+    }
+    fn validate(s: &Setting) -> Result<(), String> {
+        let Setting::Fou { port, .. } = s else {
+            unreachable!()
+        };
+        if port.port == 0 {
+            return Err("fou port 0".into());
+        }
+        Ok(())
+    }
+    /// Closed when the `fou` module is not loaded (listing would load it).
+    fn read(host: &Host, at: &Setting) -> Result<Setting, KnobError> {
+        let Setting::Fou { port, .. } = at else {
+            unreachable!()
+        };
+        let live = match host.links.module("fou")? {
+            ModuleState::Loaded => host
+                .links
+                .fou_list()?
+                .into_iter()
+                .find(|p| p.port == port.port && p.family == port.family),
+            _ => None,
+        };
+        Ok(match live {
+            Some(p) => fou_setting(&p, true),
+            None => fou_setting(port, false),
+        })
+    }
+    /// Equivalent to `ip fou add port N gue` or `ip fou del port N`.
+    fn write(host: &Host, s: &Setting) -> Result<(), KnobError> {
+        let Setting::Fou { port, present } = s else {
+            unreachable!()
+        };
+        let now = Self::read(host, s)?;
+        if Self::same(&now, s) {
+            return Ok(());
+        }
+        if *present {
+            if let Setting::Fou {
+                present: true,
+                port: p,
+            } = now
+            {
+                return Err(KnobError::Link(LinkError::Invalid {
+                    op: "add",
+                    object: crate::host::linkops::fou_object(port),
+                    why: format!("the port is open as `{p}`: left alone"),
+                }));
+            }
+            Ok(host.links.fou_add(port)?)
+        } else {
+            Ok(host.links.fou_del(port)?)
+        }
+    }
+}
+
+#[cfg(test)]
+#[path = "decap_tests.rs"]
+mod tests;

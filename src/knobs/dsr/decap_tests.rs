@@ -1,0 +1,289 @@
+use super::*;
+use crate::host::LinkOps;
+use crate::host::{FouFamily, FouKind, TunnelInfo};
+use crate::knobs::dsr::encap::{Encap, VipsOn};
+use crate::knobs::dsr::test_rows::{row, rows};
+use crate::testing::fake_links::FakeLinks;
+
+fn decap(encap: Encap, device: Option<&str>) -> Decap {
+    let dev: Option<IfName> = device.map(|d| d.parse().unwrap());
+    Decap::new(encap, dev.as_ref(), Some(6080), None, VipsOn::Lo).unwrap()
+}
+
+fn link(name: &str, kind: Option<LinkKind>, external: Option<bool>, up: bool) -> LinkInfo {
+    LinkInfo {
+        name: name.parse().unwrap(),
+        index: 7,
+        kind,
+        up,
+        mtu: 1480,
+        tunnel: external.map(|external| TunnelInfo {
+            external,
+            ..TunnelInfo::default()
+        }),
+    }
+}
+
+#[test]
+fn the_device_is_brought_up_created_or_refused() {
+    let d = decap(Encap::Ipip, None);
+    let loaded = Ok(ModuleState::Loaded);
+    let down = Ok(vec![link(
+        "tunl0",
+        Some(LinkKind::Ipip),
+        Some(false),
+        false,
+    )]);
+    let up = Ok(vec![link("tunl0", Some(LinkKind::Ipip), Some(false), true)]);
+    assert_eq!(
+        rows(&[
+            tunnel_item(&d, &down, &loaded),
+            tunnel_item(&d, &up, &loaded)
+        ]),
+        [
+            row("tunl0 (ipip fallback)", "down", Status::Drift, true),
+            row("tunl0 (ipip fallback)", "up", Status::Ok, false),
+        ]
+    );
+    // Not loaded yet: the apply loads it, as the kernel does on first use.
+    let e = tunnel_item(&d, &Ok(vec![]), &Ok(ModuleState::Available));
+    assert_eq!(
+        rows(&[e.clone()]),
+        [row("tunl0 (ipip fallback)", "absent", Status::Drift, true)]
+    );
+    assert!(
+        e.item
+            .note
+            .unwrap()
+            .contains("module ipip is not loaded: the kernel loads it on apply")
+    );
+    // A kernel without the module: a plan-time error naming it.
+    let e = tunnel_item(
+        &d,
+        &Ok(vec![]),
+        &Ok(ModuleState::Missing {
+            release: "6.18.0".into(),
+        }),
+    );
+    assert_eq!(e.item.status, Status::Error);
+    assert!(
+        e.item
+            .note
+            .unwrap()
+            .starts_with("module ipip is not available for kernel 6.18.0")
+    );
+    // A device of that name that is something else is left alone, with an error.
+    let x = decap(Encap::Ipip, Some("ipip0"));
+    for other in [
+        link("ipip0", Some(LinkKind::Ipip), Some(false), true),
+        link("ipip0", Some(LinkKind::Dummy), None, true),
+        link("ipip0", None, None, true),
+    ] {
+        let e = tunnel_item(&x, &Ok(vec![other]), &loaded);
+        assert_eq!((e.item.status, e.desired.is_none()), (Status::Error, true));
+        assert!(e.item.note.unwrap().contains("does not reconfigure"));
+    }
+    let ip6 = decap(Encap::Ip6ip6, None);
+    let e = tunnel_item(&ip6, &Ok(vec![]), &Ok(ModuleState::Available));
+    assert!(e.item.note.unwrap().contains("module ip6_tunnel"));
+}
+
+#[test]
+fn the_gue_port_is_opened_or_refused_when_taken() {
+    let gue = FouPort {
+        port: 6080,
+        family: FouFamily::V4,
+        kind: FouKind::Gue,
+    };
+    let direct = FouPort {
+        kind: FouKind::Direct(4),
+        ..gue
+    };
+    let loaded = Ok(ModuleState::Loaded);
+    assert_eq!(
+        rows(&[
+            fou_item(&gue, &Ok(vec![]), &loaded),
+            fou_item(&gue, &Ok(vec![gue]), &loaded),
+            fou_item(&gue, &Ok(vec![direct]), &loaded),
+        ]),
+        [
+            row("port 6080 gue", "closed", Status::Drift, true),
+            row("port 6080 gue", "open", Status::Ok, false),
+            row("port 6080 gue", "port 6080 ipproto 4", Status::Error, false),
+        ]
+    );
+    let e = fou_item(
+        &gue,
+        &Ok(vec![]),
+        &Ok(ModuleState::Missing {
+            release: "r".into(),
+        }),
+    );
+    assert!(e.item.note.unwrap().contains("module fou is not available"));
+}
+
+#[test]
+fn rp_filter_is_judged_by_the_larger_of_all_and_the_device() {
+    let t: IfName = "tunl0".parse().unwrap();
+    let r = |want, all: &str, own: &str| {
+        rp_filter_item(&t, want, Some((all, "live")), Ok(format!("{own}\n")), false)
+    };
+    assert_eq!(
+        rows(&[
+            r(2, "1", "0"),
+            r(2, "0", "2"),
+            r(2, "2", "0"),
+            r(2, "0", "1")
+        ]),
+        [
+            row(
+                "rp_filter tunl0",
+                "all=1 tunl0=0 effective=1",
+                Status::Drift,
+                true
+            ),
+            row(
+                "rp_filter tunl0",
+                "all=0 tunl0=2 effective=2",
+                Status::Ok,
+                false
+            ),
+            row(
+                "rp_filter tunl0",
+                "all=2 tunl0=0 effective=2",
+                Status::Ok,
+                false
+            ),
+            row(
+                "rp_filter tunl0",
+                "all=0 tunl0=1 effective=1",
+                Status::Drift,
+                true
+            ),
+        ]
+    );
+    // Only the device's own key is written.
+    let e = r(2, "1", "0");
+    assert_eq!(
+        e.desired.as_ref().unwrap().address(),
+        "sysctl net.ipv4.conf.tunl0.rp_filter"
+    );
+    assert!(e.item.note.unwrap().contains("conf/all is 1 (strict)"));
+    // 0 needs conf/all at 0: the profile's [sysctl] says so, not [dsr].
+    let e = r(0, "1", "0");
+    assert_eq!(e.item.status, Status::Error);
+    assert!(
+        e.item
+            .note
+            .unwrap()
+            .contains("\"net.ipv4.conf.all.rp_filter\" = 0 in [sysctl]")
+    );
+    assert_eq!(rows(&[r(0, "0", "2")])[0].2, Status::Drift);
+    assert_eq!(rows(&[r(0, "0", "0")])[0].2, Status::Ok);
+    let e = rp_filter_item(&t, 2, Some(("1", "live")), Ok("0\n".into()), true);
+    assert!(
+        e.item
+            .note
+            .unwrap()
+            .starts_with("tunl0 is created in this apply")
+    );
+    let e = rp_filter_item(&t, 2, None, Ok("0".into()), false);
+    assert_eq!(e.item.status, Status::Error);
+}
+
+#[test]
+fn tunnel_writes_create_bring_up_and_take_down_only_their_device() {
+    let links = FakeLinks::new();
+    let dir = tempfile::tempdir().unwrap();
+    let fs = crate::host::RootFs::new(dir.path());
+    let mut host = Host::offline(&fs);
+    host.links = &links;
+    let tunl0 = |state| Setting::Tunnel {
+        iface: "tunl0".parse().unwrap(),
+        link: LinkKind::Ipip,
+        external: false,
+        state,
+    };
+    // The fallback: creating it loads ipip, whose tunl0 answers EEXIST; then up.
+    TunnelOps::write(&host, &tunl0(TunnelState::Up)).unwrap();
+    assert!(links.link("tunl0").unwrap().up);
+    assert_eq!(links.loaded(), ["ipip"]);
+    // Rollback to "absent": down, since only unloading the module removes it.
+    TunnelOps::write(&host, &tunl0(TunnelState::Absent)).unwrap();
+    let now = TunnelOps::read(&host, &tunl0(TunnelState::Up)).unwrap();
+    assert!(!links.link("tunl0").unwrap().up);
+    assert!(now.same_value(&tunl0(TunnelState::Absent)));
+    // External: created, up, deleted.
+    let ipip0 = |state| Setting::Tunnel {
+        iface: "ipip0".parse().unwrap(),
+        link: LinkKind::Ipip,
+        external: true,
+        state,
+    };
+    TunnelOps::write(&host, &ipip0(TunnelState::Up)).unwrap();
+    assert!(links.link("ipip0").unwrap().tunnel.unwrap().external);
+    assert!(
+        !TunnelOps::read(&host, &ipip0(TunnelState::Up))
+            .unwrap()
+            .same_value(&ipip0(TunnelState::Absent))
+    );
+    TunnelOps::write(&host, &ipip0(TunnelState::Absent)).unwrap();
+    assert!(links.link("ipip0").is_none());
+    // A dummy called ipip0 is never deleted nor brought up.
+    links
+        .create(&LinkSpec {
+            name: "ipip0".parse().unwrap(),
+            kind: LinkKind::Dummy,
+            external: false,
+            mtu: None,
+        })
+        .unwrap();
+    for st in [TunnelState::Absent, TunnelState::Up] {
+        let e = TunnelOps::write(&host, &ipip0(st)).unwrap_err();
+        assert!(
+            e.to_string()
+                .contains("is dummy, not ipip external: left alone"),
+            "{e}"
+        );
+    }
+    assert!(links.link("ipip0").is_some());
+    // Snapshots cannot name another device as a fallback.
+    let forged = Setting::Tunnel {
+        iface: "eth0".parse().unwrap(),
+        link: LinkKind::Ipip,
+        external: false,
+        state: TunnelState::Absent,
+    };
+    assert!(forged.validate().unwrap_err().contains("must be tunl0"));
+}
+
+#[test]
+fn fou_writes_open_and_close_and_reads_never_load_the_module() {
+    let links = FakeLinks::new();
+    let dir = tempfile::tempdir().unwrap();
+    let fs = crate::host::RootFs::new(dir.path());
+    let mut host = Host::offline(&fs);
+    host.links = &links;
+    let gue = FouPort {
+        port: 6080,
+        family: FouFamily::V4,
+        kind: FouKind::Gue,
+    };
+    let at = |present| Setting::Fou { port: gue, present };
+    assert_eq!(FouOps::read(&host, &at(true)).unwrap(), at(false));
+    assert!(links.loaded().is_empty(), "a read loaded fou");
+    FouOps::write(&host, &at(true)).unwrap();
+    assert_eq!(links.fou_list().unwrap(), [gue]);
+    FouOps::write(&host, &at(true)).unwrap();
+    FouOps::write(&host, &at(false)).unwrap();
+    FouOps::write(&host, &at(false)).unwrap();
+    assert!(links.fou_list().unwrap().is_empty());
+    links
+        .fou_add(&FouPort {
+            kind: FouKind::Direct(4),
+            ..gue
+        })
+        .unwrap();
+    let e = FouOps::write(&host, &at(true)).unwrap_err();
+    assert!(e.to_string().contains("left alone"), "{e}");
+}

@@ -7,6 +7,7 @@
 mod common;
 
 mod dsr_fake;
+mod dsr_l3_fake;
 mod irq_fixtures;
 mod irq_knobs;
 mod nic_apply;

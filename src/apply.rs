@@ -526,9 +526,18 @@ fn surface_after(
     }
     let after = side::Surface::read(tx.host, &tx.scopes);
     let planned = |a: &str| plan.changes().any(|(to, _)| to.address() == a);
+    // Devices this transaction creates or deletes: their per-interface keys and routes come
+    // and go with them.
+    let made: Vec<&crate::types::IfName> = plan
+        .changes()
+        .filter_map(|(to, _)| match to {
+            Setting::Tunnel { iface, .. } => Some(iface),
+            _ => None,
+        })
+        .collect();
     let mut recorded = false;
     for d in after.since(&tx.surface) {
-        if planned(&d.address) {
+        if planned(&d.address) || made.iter().any(|i| d.concerns(i)) {
             continue;
         }
         if tx.opts.origin == Origin::Rollback {

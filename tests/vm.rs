@@ -30,6 +30,7 @@ const CHECKS: &[&str] = &[
     "builtin_roles_audit_read_only",
     "lvs_dr_end_to_end",
     "tunnel_links_ipip_fou",
+    "l3dsr_ipvs_tunnel_ipip_gue",
 ];
 
 fn newest(path: &Path) -> SystemTime {

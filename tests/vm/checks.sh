@@ -461,6 +461,113 @@ EOF
 	ok
 }
 
+# L3 DSR behind a real IPVS director in tunnel mode: client -> director -> (IPIP, then GUE)
+# -> real server, whose replies go straight back. The real server is set up by hosttune
+# alone; it starts with conf/all/rp_filter = 1 (strict), as many distributions ship, which
+# drops decapsulated packets unless the decapsulation device is loose. Before apply requests
+# fail, after apply they are served and audit is in sync; strict rp_filter put back on the
+# device by hand drops them again, counted by IPReversePathFilter and named by audit; after
+# rollback requests fail and the real server's links, addresses, FOU ports and conf sysctls
+# read back as before (the first stage loads ipip, whose fallback tunl0 stays, down:
+# hosttune never unloads a module).
+check_l3dsr() {
+	check=l3dsr_ipvs_tunnel_ipip_gue failed=0
+	local vip=10.78.0.100 n p www="$state/www3" pid stage seen drops drops2 dev before after
+	modprobe ip_vs 2>/dev/null || { fail "modprobe ip_vs"; return; }
+	if lsmod | grep -q '^ipip '; then fail "ipip is loaded before the check: the autoload path is not exercised"; fi
+	ip link add htbr3 type bridge && ip link set htbr3 up
+	n=0
+	for ns in l3cl l3dir l3rs; do
+		n=$((n + 1))
+		ip netns add "$ns"
+		ip link add "v$ns" type veth peer name eth0 netns "$ns"
+		ip link set "v$ns" master htbr3 up
+		ip -n "$ns" link set lo up
+		ip -n "$ns" link set eth0 up
+		ip -n "$ns" addr add "10.78.0.$n/24" dev eth0
+	done
+	ip -n l3dir addr add "$vip/24" dev eth0
+	ip netns exec l3rs sysctl -qw net.ipv4.conf.all.rp_filter=1
+	mkdir -p "$www"
+	echo l3rs >"$www/index.html"
+	ip netns exec l3rs python3 -m http.server 80 --bind 0.0.0.0 --directory "$www" >/dev/null 2>&1 &
+	pid=$!
+	for _ in $(seq 60); do
+		ip netns exec l3cl curl -s --max-time 2 -o /dev/null "http://10.78.0.3/" && break
+		sleep 0.5
+	done
+	surface() {
+		ip -n l3rs -d -o link show | sed 's/^[0-9]*: //' | grep -v '^tunl0' | sort
+		echo '--'
+		ip -n l3rs -o addr show | sed 's/^[0-9]*: //' | sort
+		echo '--'
+		ip netns exec l3rs sysctl -a 2>/dev/null | grep -E '^net\.ipv[46]\.conf\.' | grep -v '\.tunl0\.' | sort
+		echo '--'
+		if lsmod | grep -q '^fou '; then ip -n l3rs fou show; fi
+	}
+	get() { ip netns exec l3cl curl -s --max-time 3 "http://$vip/" || echo none; }
+	for stage in ipip gue; do
+		ip netns exec l3dir ipvsadm -C
+		ip netns exec l3dir ipvsadm -A -t "$vip:80" -s rr
+		if [ "$stage" = ipip ]; then
+			dev=tunl0
+			ip netns exec l3dir ipvsadm -a -t "$vip:80" -r 10.78.0.3:80 -i
+			p="$(printf '[dsr]\nvips = ["%s"]\nencap = "ipip"\n' "$vip" | profile l3ipip)"
+		else
+			dev=ipip0
+			ip netns exec l3dir ipvsadm -a -t "$vip:80" -r 10.78.0.3:80 -i --tun-type gue --tun-port 6080
+			p="$(printf '[dsr]\nvips = ["%s"]\nencap = "gue"\ngue_port = 6080\ndecap_device = "ipip0"\nvips_on = "tunnel"\n' "$vip" | profile l3gue)"
+		fi
+		before="$(surface)"
+		seen="$(get)"
+		echo "  [$check] $stage before apply: $seen"
+		[ "$seen" = none ] || fail "$stage: served before apply: $seen"
+		out="$(ip netns exec l3rs hosttune --state-dir "$state/l3$stage" apply "$p" 2>&1)"
+		rc=$?
+		printf '%s\n' "$out" | sed "s/^/  [$check] /"
+		expect_rc 0 "$stage apply"
+		seen="$(for i in 1 2 3; do get; done | sort | uniq -c | tr -s ' \n' ' ')"
+		echo "  [$check] $stage after apply: $seen"
+		[ "$seen" = " 3 l3rs " ] || fail "$stage: not served after apply: $seen"
+		ip netns exec l3dir ipvsadm -Ln --stats | sed "s/^/  [$check] /"
+		out="$(ip netns exec l3rs hosttune --state-dir "$state/l3$stage" audit "$p" 2>&1)"
+		rc=$?
+		expect_rc 0 "$stage audit after apply"
+		[ "$rc" = 0 ] || printf '%s\n' "$out" | sed "s/^/  [$check] /"
+		if [ "$stage" = gue ]; then
+			ip -n l3rs fou show | grep -q "port 6080 gue" || fail "gue: no FOU port 6080 after apply"
+			ip -n l3rs -br addr show ipip0 | grep -q "$vip/32" || fail "gue: $vip not on ipip0"
+		fi
+		drops="$(ip netns exec l3rs nstat -az TcpExtIPReversePathFilter | awk '/IPReversePathFilter/ {print $2}')"
+		ip netns exec l3rs sysctl -qw "net.ipv4.conf.$dev.rp_filter=1"
+		seen="$(get)"
+		drops2="$(ip netns exec l3rs nstat -az TcpExtIPReversePathFilter | awk '/IPReversePathFilter/ {print $2}')"
+		echo "  [$check] $stage with $dev rp_filter=1: $seen, IPReversePathFilter $drops -> $drops2"
+		[ "$seen" = none ] || fail "$stage: served with strict rp_filter on $dev"
+		[ "${drops2:-0}" -gt "${drops:-0}" ] || fail "$stage: IPReversePathFilter did not count the drops"
+		out="$(ip netns exec l3rs hosttune --state-dir "$state/l3$stage" audit "$p" 2>&1)"
+		rc=$?
+		expect_rc 1 "$stage audit with strict rp_filter"
+		grep -q "rp_filter $dev" <<<"$out" || fail "$stage: audit does not name rp_filter $dev: $out"
+		ip netns exec l3rs sysctl -qw "net.ipv4.conf.$dev.rp_filter=2"
+		out="$(ip netns exec l3rs hosttune --state-dir "$state/l3$stage" rollback 2>&1)"
+		rc=$?
+		printf '%s\n' "$out" | sed "s/^/  [$check] /"
+		expect_rc 0 "$stage rollback"
+		seen="$(get)"
+		echo "  [$check] $stage after rollback: $seen"
+		[ "$seen" = none ] || fail "$stage: still served after rollback: $seen"
+		after="$(surface)"
+		[ "$before" = "$after" ] || fail "$stage: the real server differs after rollback: $(diff <(echo "$before") <(echo "$after") | tr '\n' ' ')"
+	done
+	ip -n l3rs -o link show tunl0 | grep -q 'state DOWN' || fail "tunl0 not down after rollback: $(ip -n l3rs -o link show tunl0)"
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	for ns in l3cl l3dir l3rs; do ip netns del "$ns"; done
+	ip link del htbr3
+	ok
+}
+
 # Offload features on a real driver: e1000e has GRO on and changeable, LRO absent or fixed.
 # GRO off by ethtool's name; apply, audit in sync, second apply writes nothing, rollback
 # leaves `ethtool -k` exactly as before.
@@ -576,7 +683,7 @@ check_links() {
 }
 
 checks=("$@")
-[ ${#checks[@]} -gt 0 ] || checks=(e1000e e1000e_kill9 features coalesce_pause virtio rps_isolated rxfh rss_indir sysctls roles lvs_dr links)
+[ ${#checks[@]} -gt 0 ] || checks=(e1000e e1000e_kill9 features coalesce_pause virtio rps_isolated rxfh rss_indir sysctls roles lvs_dr l3dsr links)
 for c in "${checks[@]}"; do
 	"check_$c"
 done

@@ -2,7 +2,7 @@
 //! variant's reads and writes are its knob's `SettingOps`, wired in `registry.rs`.
 
 use crate::cpulist::CpuList;
-use crate::host::{AddrAttrs, FeatureMap, FlowType, HashFields, IfRoute};
+use crate::host::{AddrAttrs, FeatureMap, FlowType, HashFields, IfRoute, NftFamily};
 use crate::sysctl::SysctlKey;
 use crate::types::IfName;
 
@@ -94,4 +94,22 @@ pub enum Setting {
     },
     /// The RSS indirection table (`ethtool -x/-X IFACE`), every entry.
     RssIndir { iface: IfName, table: Vec<u32> },
+    /// One of hosttune's nftables tables (`hosttune_*`), whole: its text as `nft -f` loads
+    /// it (as `nft list table` printed it, for a recorded one), `None` when it does not
+    /// exist. `shape` is what identifies its content: chain declarations and rule comments.
+    NftTable {
+        family: NftFamily,
+        name: String,
+        contents: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        shape: Vec<String>,
+    },
+    /// `/sys/module/nf_conntrack/parameters/hashsize`, the raw text as read.
+    ConntrackHashsize { value: String },
+    /// hosttune's modprobe.d file (`/etc/modprobe.d/hosttune-conntrack.conf`), whole; `None`
+    /// when it does not exist.
+    ModprobeFile {
+        path: std::path::PathBuf,
+        contents: Option<String>,
+    },
 }

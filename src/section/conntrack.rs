@@ -5,30 +5,30 @@ use serde::{Serialize, Serializer};
 
 use super::{Run, Section};
 use crate::knobs::Entry;
-use crate::knobs::conntrack::{self, Conntrack, RawConntrack};
+use crate::knobs::conntrack::{self, ConntrackSection, RawConntrack};
 use crate::schema::{Locator, ProfileError};
 
 /// The `[conntrack]` section.
-pub struct Conntracks;
+pub struct Conntrack;
 
-impl Section for Conntracks {
+impl Section for Conntrack {
     const TABLE: &'static str = "conntrack";
     type Raw = RawConntrack;
-    type Value = Conntrack;
+    type Value = ConntrackSection;
 
-    fn validate(raw: RawConntrack, loc: &Locator, errs: &mut Vec<ProfileError>) -> Conntrack {
+    fn validate(raw: RawConntrack, loc: &Locator, errs: &mut Vec<ProfileError>) -> ConntrackSection {
         raw.validate(loc, errs)
     }
 
-    fn merge(parent: Conntrack, child: Conntrack) -> Conntrack {
+    fn merge(parent: ConntrackSection, child: ConntrackSection) -> ConntrackSection {
         parent.merge(child)
     }
 
-    fn show<S: Serializer>(v: &Conntrack, s: S) -> Result<S::Ok, S::Error> {
+    fn show<S: Serializer>(v: &ConntrackSection, s: S) -> Result<S::Ok, S::Error> {
         v.serialize(s)
     }
 
-    fn plan(v: &Conntrack, run: &mut Run) -> Vec<Entry> {
+    fn plan(v: &ConntrackSection, run: &mut Run) -> Vec<Entry> {
         conntrack::plan(v, &run.cx)
     }
 }

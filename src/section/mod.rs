@@ -145,7 +145,7 @@ sections! {
     nic::Nic,
     cpu::Cpu,
     irqbalance::Irqbalance,
-    conntrack::Conntracks,
+    conntrack::Conntrack,
 }
 
 /// The table names of a list, in list order.

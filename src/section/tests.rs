@@ -92,7 +92,7 @@ type WithTunnel = list![
     super::nic::Nic,
     super::cpu::Cpu,
     super::irqbalance::Irqbalance,
-    super::conntrack::Conntracks,
+    super::conntrack::Conntrack,
     Tunnel,
 ];
 

@@ -125,8 +125,7 @@ fn file_value(contents: &Option<String>) -> String {
     text.lines()
         .filter_map(|l| l.trim().strip_prefix("options nf_conntrack "))
         .flat_map(str::split_whitespace)
-        .filter(|w| w.starts_with("hashsize="))
-        .next_back()
+        .rfind(|w| w.starts_with("hashsize="))
         .map(String::from)
         .unwrap_or_else(|| "present".into())
 }

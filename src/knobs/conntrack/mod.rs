@@ -43,7 +43,7 @@ pub struct At<T> {
 
 /// `[conntrack]`, validated.
 #[derive(Debug, Clone, PartialEq, Default)]
-pub struct Conntrack {
+pub struct ConntrackSection {
     /// `None`: not managed; empty: the table removed.
     pub notrack: Option<Vec<Target>>,
     pub hashsize: Option<At<u32>>,
@@ -84,7 +84,7 @@ fn number(
 
 impl RawConntrack {
     /// Checks every value, pushing each problem with its `file:line:column`.
-    pub fn validate(self, loc: &Locator, errs: &mut Vec<ProfileError>) -> Conntrack {
+    pub fn validate(self, loc: &Locator, errs: &mut Vec<ProfileError>) -> ConntrackSection {
         let notrack = self.notrack.map(|list| {
             let mut out: Vec<Target> = Vec::new();
             for s in list {
@@ -126,7 +126,7 @@ impl RawConntrack {
                 timeouts.insert(name, n);
             }
         }
-        Conntrack {
+        ConntrackSection {
             notrack,
             hashsize,
             max,
@@ -135,12 +135,12 @@ impl RawConntrack {
     }
 }
 
-impl Conntrack {
+impl ConntrackSection {
     /// Field by field the child wins; timeouts by name.
-    pub fn merge(self, child: Conntrack) -> Conntrack {
+    pub fn merge(self, child: ConntrackSection) -> ConntrackSection {
         let mut timeouts = self.timeouts;
         timeouts.extend(child.timeouts);
-        Conntrack {
+        ConntrackSection {
             notrack: child.notrack.or(self.notrack),
             hashsize: child.hashsize.or(self.hashsize),
             max: child.max.or(self.max),
@@ -171,7 +171,7 @@ fn max_key() -> crate::sysctl::SysctlKey {
     "net.netfilter.nf_conntrack_max".parse().expect("valid key")
 }
 
-impl Serialize for Conntrack {
+impl Serialize for ConntrackSection {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         let mut m = s.serialize_map(None)?;
         if let Some(list) = &self.notrack {
@@ -199,7 +199,7 @@ impl Serialize for Conntrack {
 /// Plans the section: the notrack table, the hash size (live, then the modprobe.d file),
 /// `max`, then the timeouts. Inside a non-initial network namespace the host-global items
 /// (`hashsize`, `max`) are `skipped` with the host-global note.
-pub fn plan(c: &Conntrack, cx: &PlanCx) -> Vec<Entry> {
+pub fn plan(c: &ConntrackSection, cx: &PlanCx) -> Vec<Entry> {
     let host = &cx.host;
     let global_skipped = cx.netns().skips_host_global();
     let skipped = |kind, object: String, want: String| {
@@ -250,7 +250,7 @@ pub fn plan(c: &Conntrack, cx: &PlanCx) -> Vec<Entry> {
 mod tests {
     use super::*;
 
-    fn load(text: &str) -> (Conntrack, Vec<ProfileError>) {
+    fn load(text: &str) -> (ConntrackSection, Vec<ProfileError>) {
         let raw: RawConntrack = toml::from_str(text).unwrap();
         let loc = Locator::new("lb.toml", text);
         let mut errs = Vec::new();

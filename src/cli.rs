@@ -63,12 +63,14 @@ pub fn run(args: Args) -> Result<Code> {
         addrs,
         links,
         services,
+        nft,
     } = seams(&fs);
     let ctx = Ctx {
         nic,
         addrs,
         links,
         services,
+        nft,
         fs,
         catalog: Catalog::new(dirs),
         store: Store::new(&args.state_dir),

@@ -139,6 +139,7 @@ fn an_undo_puts_back_what_the_kernel_rewrote_and_says_what_it_could_not() {
         addrs: &Offline,
         links: &Offline,
         services: &services,
+        nft: &Offline,
     };
     let state = tempfile::tempdir().unwrap();
     let store = Store::new(state.path().join("s"));
@@ -194,6 +195,7 @@ fn a_change_no_row_names_is_recorded_reported_and_rolled_back() {
         addrs: &Offline,
         links: &Offline,
         services: &services,
+        nft: &Offline,
     };
     let state = tempfile::tempdir().unwrap();
     let store = Store::new(state.path().join("s"));
@@ -314,6 +316,7 @@ fn lro_turned_off_by_forwarding_comes_back_on_undo_and_rollback() {
         addrs: &Offline,
         links: &Offline,
         services: &services,
+        nft: &Offline,
     };
     let state = tempfile::tempdir().unwrap();
     let store = Store::new(state.path().join("s"));

@@ -164,6 +164,7 @@ fn irqs_are_found_again_after_the_channel_change_and_the_snapshot_grows_first() 
         addrs: &Offline,
         links: &Offline,
         services: &services,
+        nft: &Offline,
     };
     let store = Store::new(dir.path().join("state"));
     let plan = plan(&host, &nic);
@@ -218,6 +219,7 @@ fn a_failure_after_rediscovery_undoes_the_new_irqs_and_the_channels() {
         addrs: &Offline,
         links: &Offline,
         services: &services,
+        nft: &Offline,
     };
     let store = Store::new(dir.path().join("state"));
     let plan = plan(&host, &nic);
@@ -266,6 +268,7 @@ fn an_irq_in_sync_before_the_channel_change_is_recorded_and_rolled_back() {
         addrs: &Offline,
         links: &Offline,
         services: &services,
+        nft: &Offline,
     };
     let store = Store::new(dir.path().join("state"));
     let plan = plan(&host, &nic);

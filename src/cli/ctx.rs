@@ -7,9 +7,10 @@ use anyhow::{Result, bail};
 use crate::apply::{self, ApplyError};
 use crate::host::ethtool::Ethtool;
 use crate::host::netlink::Netlink;
+use crate::host::nft::Nft;
 use crate::host::systemd::Systemctl;
 use crate::host::{
-    AddrOps, Files, ForeignServices, Host, LinkOps, NicOps, Offline, RootFs, Services,
+    AddrOps, Files, ForeignServices, Host, LinkOps, NftOps, NicOps, Offline, RootFs, Services,
 };
 use crate::knobs;
 use crate::plan::Plan;
@@ -23,6 +24,7 @@ pub(super) struct Ctx {
     pub(super) addrs: Box<dyn AddrOps>,
     pub(super) links: Box<dyn LinkOps>,
     pub(super) services: Box<dyn Services>,
+    pub(super) nft: Box<dyn NftOps>,
     pub(super) catalog: Catalog,
     pub(super) store: Store,
     pub(super) quiet: bool,
@@ -37,6 +39,7 @@ impl Ctx {
             addrs: &*self.addrs,
             links: &*self.links,
             services: &*self.services,
+            nft: &*self.nft,
         }
     }
 
@@ -141,6 +144,7 @@ pub(super) struct Seams {
     pub(super) addrs: Box<dyn AddrOps>,
     pub(super) links: Box<dyn LinkOps>,
     pub(super) services: Box<dyn Services>,
+    pub(super) nft: Box<dyn NftOps>,
 }
 
 /// The seams for `root`: the live kernel's on a live tree (`/`, or the host's `/proc` and
@@ -174,6 +178,7 @@ pub(super) fn seams(fs: &RootFs) -> Seams {
             addrs: Box::new(Netlink::new()),
             links: Box::new(Netlink::new()),
             services,
+            nft: Box::new(Nft::host()),
         };
     }
     #[cfg(feature = "test-hooks")]
@@ -184,6 +189,7 @@ pub(super) fn seams(fs: &RootFs) -> Seams {
             addrs: Box::new(Offline),
             links: Box::new(Offline),
             services: Box::new(FileServices { fs: fs.clone() }),
+            nft: Box::new(Offline),
         };
     }
     Seams {
@@ -191,6 +197,7 @@ pub(super) fn seams(fs: &RootFs) -> Seams {
         addrs: Box::new(Offline),
         links: Box::new(Offline),
         services: Box::new(Offline),
+        nft: Box::new(Offline),
     }
 }
 

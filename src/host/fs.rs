@@ -402,6 +402,22 @@ pub mod paths {
         PathBuf::from("/etc/sysctl.conf")
     }
 
+    /// `/sys/module/MODULE`: present while the module is loaded (or built in with
+    /// parameters).
+    pub fn module(module: &str) -> PathBuf {
+        PathBuf::from(format!("/sys/module/{module}"))
+    }
+
+    /// `/sys/module/MODULE/parameters/PARAM` (`nf_conntrack` `hashsize`).
+    pub fn module_param(module: &str, param: &str) -> PathBuf {
+        PathBuf::from(format!("/sys/module/{module}/parameters/{param}"))
+    }
+
+    /// hosttune's modprobe.d(5) file for conntrack's options at the next module load.
+    pub fn modprobe_conntrack() -> PathBuf {
+        PathBuf::from("/etc/modprobe.d/hosttune-conntrack.conf")
+    }
+
     /// `/dev/null`: a sysctl.d file that links here masks the files of its name.
     pub fn dev_null() -> PathBuf {
         PathBuf::from("/dev/null")

@@ -1,5 +1,5 @@
 //! The narrow seams between hosttune and the host: files under the root, NIC ioctls, addresses,
-//! network devices and FOU ports, and the service manager. Only resolve, observe and apply use them; fakes in
+//! network devices and FOU ports, the service manager, and hosttune's nftables tables. Only resolve, observe and apply use them; fakes in
 //! [`crate::testing`] implement the same traits.
 
 pub mod abi;
@@ -13,6 +13,7 @@ pub mod inroot;
 pub mod linkops;
 pub mod links;
 pub mod netlink;
+pub mod nft;
 pub mod nic;
 pub mod nicerr;
 pub mod services;
@@ -24,6 +25,7 @@ pub use linkops::{
     FouFamily, FouKind, FouPort, LinkChange, LinkError, LinkInfo, LinkKind, LinkOps, LinkSpec,
     TunnelInfo,
 };
+pub use nft::{NftError, NftFamily, NftOps, NftTable};
 pub use nic::{
     ChannelParams, Coalesce, FeatureMap, FeatureState, FlowHash, FlowType, HashFields, NicCmd,
     NicData, NicError, NicOps, NicOpsExt, NicValue, Pause, RingParams, RssIndir, RxRings,
@@ -43,6 +45,8 @@ pub struct Host<'a> {
     pub links: &'a dyn LinkOps,
     /// The service manager (systemd).
     pub services: &'a dyn Services,
+    /// hosttune's own nftables tables (the `nft` command).
+    pub nft: &'a dyn NftOps,
 }
 
 impl<'a> Host<'a> {
@@ -56,6 +60,7 @@ impl<'a> Host<'a> {
             addrs: &OFF,
             links: &OFF,
             services: &OFF,
+            nft: &OFF,
         }
     }
 }
@@ -138,6 +143,25 @@ impl Services for Offline {
     }
     fn restart(&self, _: &str) -> Result<(), ServiceError> {
         Err(ServiceError::Unsupported(OFFLINE.into()))
+    }
+}
+
+impl NftOps for Offline {
+    fn load(&self, family: NftFamily, name: &str, _: &NftTable) -> Result<(), NftError> {
+        Err(offline_nft(family, name))
+    }
+    fn delete(&self, family: NftFamily, name: &str) -> Result<(), NftError> {
+        Err(offline_nft(family, name))
+    }
+    fn get(&self, family: NftFamily, name: &str) -> Result<Option<NftTable>, NftError> {
+        Err(offline_nft(family, name))
+    }
+}
+
+fn offline_nft(family: NftFamily, name: &str) -> NftError {
+    NftError::Unsupported {
+        table: format!("{family} {name}"),
+        why: OFFLINE.into(),
     }
 }
 

@@ -4,6 +4,7 @@
 pub mod bound;
 pub mod channels;
 pub mod coalesce;
+pub mod conntrack;
 pub mod cpu;
 pub mod cx;
 pub mod dsr;
@@ -14,6 +15,7 @@ pub mod irqbalance;
 pub mod lint;
 pub mod lro;
 pub mod netns;
+pub mod nft;
 pub mod nic;
 pub mod nic_knob;
 pub mod pause;
@@ -36,7 +38,7 @@ pub mod xps;
 
 use std::io;
 
-use crate::host::{AddrError, Host, NicError, ServiceError};
+use crate::host::{AddrError, Host, NftError, NicError, ServiceError};
 
 use crate::sysctl::SysctlKey;
 use crate::types::IfName;
@@ -66,6 +68,8 @@ pub enum KnobError {
     Service(#[from] ServiceError),
     #[error("{0}")]
     Link(#[from] crate::host::LinkError),
+    #[error("{0}")]
+    Nft(#[from] NftError),
     #[error("{path}: {op}: {source}")]
     File {
         path: String,
@@ -109,6 +113,7 @@ impl KnobError {
             KnobError::Nic(NicError::Unsupported { .. })
                 | KnobError::Addr(AddrError::Unsupported(_))
                 | KnobError::Service(ServiceError::Unsupported(_))
+                | KnobError::Nft(NftError::Unsupported { .. })
                 | KnobError::IrqManaged { .. }
                 | KnobError::IrqGone { .. }
         ) || matches!(self, KnobError::Link(e) if e.is_unsupported())

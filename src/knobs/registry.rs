@@ -9,8 +9,8 @@ use super::setting::dispatch;
 // Declared in the model; named here too for callers of the old path.
 pub use super::values::Setting;
 use super::{
-    channels, coalesce, dsr, features, irq, irqbalance, lro, pause, ring, route, rps, rss_indir,
-    rx_flow_hash, sysctl, txqueuelen, xps,
+    channels, coalesce, conntrack, dsr, features, irq, irqbalance, lro, nft, pause, ring, route,
+    rps, rss_indir, rx_flow_hash, sysctl, txqueuelen, xps,
 };
 pub use crate::model::Kind;
 use serde::{Deserialize, Serialize};
@@ -36,6 +36,9 @@ dispatch! {
     RssIndir => rss_indir::RssIndirOps,
     Tunnel => dsr::TunnelOps,
     Fou => dsr::FouOps,
+    NftTable => nft::NftTableOps,
+    ConntrackHashsize => conntrack::hashsize::HashsizeOps,
+    ModprobeFile => conntrack::hashsize::ModprobeOps,
 }
 
 /// Declares the `[[nic]]` rule and the per-NIC knobs from `key: Knob` lines, in apply

@@ -694,11 +694,7 @@ fn diff_one(o: Observed, ctx: &Context, kind: Kind) -> Entry {
             );
         }
         Found::Failed(err) if err.kind() == io::ErrorKind::NotFound && e.optional => {
-            return plain(
-                Status::Skipped,
-                "-",
-                "optional key not present on this host".into(),
-            );
+            return plain(Status::Skipped, "-", absent_note(&key));
         }
         Found::Failed(err) => {
             let why = if err.kind() == io::ErrorKind::NotFound {
@@ -779,6 +775,26 @@ fn diff_one(o: Observed, ctx: &Context, kind: Kind) -> Entry {
         _ => None,
     };
     entry
+}
+
+/// Why an optional key is missing: the keys of `ip_vs` and `nf_conntrack` exist only while
+/// their module is loaded, which is the usual reason.
+fn absent_note(key: &SysctlKey) -> String {
+    let k = key.to_string();
+    let module = if k.starts_with("net.ipv4.vs.") {
+        Some("ip_vs")
+    } else if k.starts_with("net.netfilter.nf_conntrack_") {
+        Some("nf_conntrack")
+    } else {
+        None
+    };
+    match module {
+        Some(m) => format!(
+            "optional key not present on this host: {m} is not loaded (its keys appear when \
+             the module loads)"
+        ),
+        None => "optional key not present on this host".into(),
+    }
 }
 
 /// Writes one value in one write(2), newline-terminated as the kernel prints it, so that a
@@ -1123,5 +1139,13 @@ mod tests {
                 value: "4096\t16384\t4194304\n".into()
             })
         );
+    }
+
+    #[test]
+    fn a_missing_optional_key_of_a_module_says_the_module_is_not_loaded() {
+        let note = |k: &str| absent_note(&k.parse().unwrap());
+        assert!(note("net.ipv4.vs.conntrack").contains("ip_vs is not loaded"));
+        assert!(note("net.netfilter.nf_conntrack_max").contains("nf_conntrack is not loaded"));
+        assert_eq!(note("net.core.x"), "optional key not present on this host");
     }
 }

@@ -2,7 +2,9 @@
 //! variant's reads and writes are its knob's `SettingOps`, wired in `registry.rs`.
 
 use crate::cpulist::CpuList;
-use crate::host::{AddrAttrs, FeatureMap, FlowType, FouPort, HashFields, IfRoute, LinkKind};
+use crate::host::{
+    AddrAttrs, FeatureMap, FlowType, FouPort, HashFields, IfRoute, LinkKind, NftFamily,
+};
 use crate::sysctl::SysctlKey;
 use crate::types::IfName;
 
@@ -104,6 +106,24 @@ pub enum Setting {
     },
     /// A FOU receive port (`ip fou add port 6080 gue`), open or not.
     Fou { port: FouPort, present: bool },
+    /// One of hosttune's nftables tables (`hosttune_*`), whole: its text as `nft -f` loads
+    /// it (as `nft list table` printed it, for a recorded one), `None` when it does not
+    /// exist. `shape` is what identifies its content: chain declarations and rule comments.
+    NftTable {
+        family: NftFamily,
+        name: String,
+        contents: Option<String>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        shape: Vec<String>,
+    },
+    /// `/sys/module/nf_conntrack/parameters/hashsize`, the raw text as read.
+    ConntrackHashsize { value: String },
+    /// hosttune's modprobe.d file (`/etc/modprobe.d/hosttune-conntrack.conf`), whole; `None`
+    /// when it does not exist.
+    ModprobeFile {
+        path: std::path::PathBuf,
+        contents: Option<String>,
+    },
 }
 
 /// A decapsulation device's state. A fallback device cannot be deleted (only unloading its

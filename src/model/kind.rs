@@ -49,6 +49,8 @@ kinds! {
     Coalesce = "coalesce",
     Pause = "pause",
     RssIndir = "rss_indir",
+    Nft = "nft",
+    Conntrack = "conntrack",
 }
 
 impl fmt::Display for Kind {

@@ -1,5 +1,5 @@
 //! The top-level sections of a profile (`[sysctl]`, `[dsr]`, `[[nic]]`, `[cpu]`,
-//! `[irqbalance]`), each described once by a [`Section`]: its table name, its types as written
+//! `[irqbalance]`, `[conntrack]`), each described once by a [`Section`]: its table name, its types as written
 //! and as validated, how a file's section merges over its parent's (`extends`), how `show`
 //! prints it, how it plans, and which sections its items apply after or before. The one list
 //! [`All`] drives profile parsing, merging, validation, `show` and the plan; adding a section
@@ -145,6 +145,7 @@ sections! {
     nic::Nic,
     cpu::Cpu,
     irqbalance::Irqbalance,
+    conntrack::Conntrack,
 }
 
 /// The table names of a list, in list order.

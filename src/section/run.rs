@@ -133,7 +133,10 @@ mod tests {
             .into_iter()
             .map(|i| all[i].table)
             .collect();
-        assert_eq!(names, ["sysctl", "dsr", "nic", "cpu", "irqbalance"]);
+        assert_eq!(
+            names,
+            ["sysctl", "dsr", "nic", "cpu", "irqbalance", "conntrack"]
+        );
         let mut tables: Vec<&str> = all.iter().map(|d| d.table).collect();
         tables.sort_unstable();
         tables.dedup();

@@ -92,6 +92,7 @@ type WithTunnel = list![
     super::nic::Nic,
     super::cpu::Cpu,
     super::irqbalance::Irqbalance,
+    super::conntrack::Conntrack,
     Tunnel,
 ];
 
@@ -222,7 +223,7 @@ fn a_new_section_parses_validates_shows_and_merges_through_the_list() {
     assert_eq!(
         e.to_string(),
         "t.toml:2:2: unknown field `tunnel`, expected one of `description`, `extends`, \
-         `sysctl`, `dsr`, `nic`, `cpu`, `irqbalance`"
+         `sysctl`, `dsr`, `nic`, `cpu`, `irqbalance`, `conntrack`"
     );
     // A child without the section keeps its parent's; a child's replaces it.
     let mut parent = p.clone();

@@ -4,6 +4,7 @@
 
 pub mod fake_addrs;
 pub mod fake_links;
+pub mod fake_nft;
 pub mod fake_nic;
 pub mod fake_services;
 pub mod fault_fs;

@@ -109,6 +109,7 @@ fn per_nic_the_order_is_channels_then_rings_then_txqueuelen() {
         addrs: &addrs,
         links: &Offline,
         services: &services,
+        nft: &Offline,
     };
     let profile = parse_str("nic.toml", FULL).unwrap();
     let plan = plan_on(&host, &rig.store, &profile);

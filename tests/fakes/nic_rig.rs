@@ -55,6 +55,7 @@ impl Rig {
             addrs: &self.addrs,
             links: &Offline,
             services: &self.services,
+            nft: &Offline,
         }
     }
 

@@ -508,3 +508,27 @@ fn every_fault_after_a_write_with_side_effects_leaves_the_whole_surface_as_befor
         }
     }
 }
+
+/// `[conntrack] hashsize` on a fixture tree: the live parameter (write 1) and hosttune's
+/// modprobe.d file (write 2), next to a file of another module that must not change.
+fn conntrack_rig() -> FixRig {
+    let rig = FixRig::new();
+    let root = rig.host.root();
+    let params = root.join("sys/module/nf_conntrack/parameters");
+    std::fs::create_dir_all(&params).unwrap();
+    std::fs::write(params.join("hashsize"), "65536\n").unwrap();
+    std::fs::create_dir_all(root.join("etc/modprobe.d")).unwrap();
+    std::fs::write(root.join("etc/modprobe.d/other.conf"), "options x y=1\n").unwrap();
+    rig
+}
+
+#[test]
+fn every_fault_at_every_conntrack_step_leaves_the_tree_as_before() {
+    for n in [1, 2] {
+        for fault in FAULTS {
+            let rig = conntrack_rig();
+            let p = rig.host.profile("ct", "[conntrack]\nhashsize = 262144\n");
+            cell(&rig, &p, "conntrack", n, fault);
+        }
+    }
+}

@@ -7,6 +7,7 @@
 #[path = "../common/mod.rs"]
 mod common;
 
+mod conntrack_netns;
 mod dsr_e2e;
 mod dsr_netns;
 mod ethtool_cmds_live;

@@ -282,6 +282,10 @@ pub trait LinkOps {
     /// Whether `module` is loaded, loadable or missing, without loading it (a plan must not:
     /// the kernel loads `ipip` on the first ipip create and `fou` on the first FOU request).
     fn module(&self, module: &str) -> Result<modules::ModuleState, LinkError>;
+    /// Loads `module` as the kernel's own request_module does: by running the program in
+    /// /proc/sys/kernel/modprobe. For modules the kernel does not load on use (`fou` has no
+    /// generic netlink family alias on every kernel); never used to unload.
+    fn load(&self, module: &str) -> Result<(), LinkError>;
 }
 
 #[cfg(test)]

@@ -129,6 +129,9 @@ impl LinkOps for Offline {
     fn module(&self, module: &str) -> Result<linkops::modules::ModuleState, LinkError> {
         Err(offline_link("check", format!("module {module}")))
     }
+    fn load(&self, module: &str) -> Result<(), LinkError> {
+        Err(offline_link("load", format!("module {module}")))
+    }
 }
 
 impl Services for Offline {

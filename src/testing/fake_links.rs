@@ -321,6 +321,11 @@ impl LinkOps for FakeLinks {
         Ok(())
     }
 
+    fn load(&self, module: &str) -> Result<(), LinkError> {
+        self.lock()
+            .load(module, "load", &format!("module {module}"))
+    }
+
     fn module(&self, module: &str) -> Result<ModuleState, LinkError> {
         let s = self.lock();
         Ok(if s.loaded.contains(module) {

@@ -127,7 +127,11 @@ fn ipip_on_the_fallback_device_applies_holds_and_rolls_back() {
         rows(&plan),
         [
             r("tunl0 (ipip fallback)", Status::Drift),
-            r("rp_filter tunl0", Status::Drift),
+            r("rp_filter default", Status::Drift),
+            r("rp_filter lo", Status::Drift),
+            r("rp_filter eth0", Status::Drift),
+            r("rp_filter all", Status::Drift),
+            r("rp_filter tunl0", Status::Ok),
             r("10.77.0.100/32 on lo", Status::Drift),
         ]
     );
@@ -136,8 +140,17 @@ fn ipip_on_the_fallback_device_applies_holds_and_rolls_back() {
     assert!(o.failure.is_none(), "{:?}", o.failure);
     assert!(c.links.link("tunl0").unwrap().up);
     assert_eq!(c.links.loaded(), ["ipip"]);
-    let rp = c.root().join("proc/sys/net/ipv4/conf/tunl0/rp_filter");
-    assert_eq!(std::fs::read_to_string(&rp).unwrap(), "2\n");
+    // conf/all off, every other interface kept at its effective strict value, tunl0 off.
+    let rp = |conf: &str| {
+        let p = c
+            .root()
+            .join("proc/sys/net/ipv4/conf")
+            .join(conf)
+            .join("rp_filter");
+        std::fs::read_to_string(p).unwrap()
+    };
+    let now: Vec<String> = ["all", "default", "lo", "eth0", "tunl0"].map(rp).to_vec();
+    assert_eq!(now, ["0\n", "1\n", "1\n", "1\n", "0\n"]);
     assert_eq!(
         c.addrs.addrs("lo"),
         ["127.0.0.1/8", "::1/128", "10.77.0.100/32"]

@@ -21,6 +21,7 @@ mod live_root;
 mod netlink_addrs;
 mod netns_sysctl;
 mod nic_netns;
+mod rp_filter_netns;
 mod rps_netns;
 mod rxfh_live;
 mod side_effects;

@@ -472,7 +472,7 @@ EOF
 # hosttune never unloads a module).
 check_l3dsr() {
 	check=l3dsr_ipvs_tunnel_ipip_gue failed=0
-	local vip=10.78.0.100 n p www="$state/www3" pid stage seen drops drops2 dev before after
+	local vip=10.78.0.100 n p www="$state/www3" pid stage seen drops drops2 dev before after applied
 	modprobe ip_vs 2>/dev/null || { fail "modprobe ip_vs"; return; }
 	if lsmod | grep -q '^ipip '; then fail "ipip is loaded before the check: the autoload path is not exercised"; fi
 	ip link add htbr3 type bridge && ip link set htbr3 up
@@ -539,6 +539,8 @@ check_l3dsr() {
 			ip -n l3rs -br addr show ipip0 | grep -q "$vip/32" || fail "gue: $vip not on ipip0"
 		fi
 		drops="$(ip netns exec l3rs nstat -az TcpExtIPReversePathFilter | awk '/IPReversePathFilter/ {print $2}')"
+		applied="$(ip netns exec l3rs sysctl -n "net.ipv4.conf.$dev.rp_filter")"
+		echo "  [$check] $stage applied: all=$(ip netns exec l3rs sysctl -n net.ipv4.conf.all.rp_filter) eth0=$(ip netns exec l3rs sysctl -n net.ipv4.conf.eth0.rp_filter) $dev=$applied"
 		ip netns exec l3rs sysctl -qw "net.ipv4.conf.$dev.rp_filter=1"
 		seen="$(get)"
 		drops2="$(ip netns exec l3rs nstat -az TcpExtIPReversePathFilter | awk '/IPReversePathFilter/ {print $2}')"
@@ -549,7 +551,7 @@ check_l3dsr() {
 		rc=$?
 		expect_rc 1 "$stage audit with strict rp_filter"
 		grep -q "rp_filter $dev" <<<"$out" || fail "$stage: audit does not name rp_filter $dev: $out"
-		ip netns exec l3rs sysctl -qw "net.ipv4.conf.$dev.rp_filter=2"
+		ip netns exec l3rs sysctl -qw "net.ipv4.conf.$dev.rp_filter=$applied"
 		out="$(ip netns exec l3rs hosttune --state-dir "$state/l3$stage" rollback 2>&1)"
 		rc=$?
 		printf '%s\n' "$out" | sed "s/^/  [$check] /"

@@ -68,6 +68,35 @@ pub fn state(module: &str) -> ModuleState {
     )
 }
 
+/// Runs the kernel's modprobe (`/proc/sys/kernel/modprobe`, `/sbin/modprobe` when unset)
+/// with `-q -- MODULE`, as request_module does.
+pub fn load(module: &str) -> Result<(), super::LinkError> {
+    let prog = std::fs::read_to_string("/proc/sys/kernel/modprobe")
+        .map(|p| p.trim().to_string())
+        .ok()
+        .filter(|p| !p.is_empty())
+        .unwrap_or_else(|| "/sbin/modprobe".into());
+    let unsupported = || super::LinkError::Unsupported {
+        op: "load",
+        object: format!("module {module}"),
+        module: module.to_string(),
+    };
+    let out = std::process::Command::new(&prog)
+        .args(["-q", "--", module])
+        .stdin(std::process::Stdio::null())
+        .output()
+        .map_err(|_| unsupported())?;
+    if out.status.success() {
+        Ok(())
+    } else {
+        tracing::warn!(
+            "{prog} {module}: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        Err(unsupported())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

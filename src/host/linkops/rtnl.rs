@@ -225,6 +225,10 @@ impl LinkOps for Netlink {
     fn module(&self, module: &str) -> Result<super::modules::ModuleState, LinkError> {
         Ok(super::modules::state(module))
     }
+
+    fn load(&self, module: &str) -> Result<(), LinkError> {
+        super::modules::load(module)
+    }
 }
 
 #[cfg(test)]

@@ -35,7 +35,7 @@ pub fn plan(d: &Decap, profile_sysctl: &[SysctlEntry], host: &Host) -> Vec<Entry
         out.push(fou_item(port, &ports, &fou_mod));
     }
     if let Some(want) = d.rp_filter {
-        out.push(rp_filter_plan(d, want, profile_sysctl, host, &links));
+        out.extend(rp_filter_plan(d, want, profile_sysctl, host, &links));
     }
     out
 }
@@ -45,7 +45,8 @@ fn module_note(module: &str, state: &Result<ModuleState, LinkError>) -> Result<S
     match state {
         Ok(ModuleState::Loaded) => Ok(String::new()),
         Ok(ModuleState::Available) => Ok(format!(
-            "module {module} is not loaded: the kernel loads it on apply, as on first use"
+            "module {module} is not loaded: it is loaded on apply, as the kernel loads it on \
+             first use"
         )),
         Ok(ModuleState::Unknown { why }) => Ok(format!(
             "cannot tell whether module {module} can be loaded ({why}): the kernel loads it on \
@@ -224,43 +225,251 @@ fn rp_key(iface: &str) -> SysctlKey {
     SysctlKey::conf("ipv4", iface, "rp_filter")
 }
 
-/// Reads conf/all (the profile's `[sysctl]` value if it sets one, since it applies first)
-/// and the device's own value (conf/default's when the device is made in this apply).
+/// Whether the kernel delivers a decapsulated packet that arrived on a device, given
+/// conf/all and the device's own `rp_filter`, when the client's address is routed through
+/// another interface (the uplink), as it always is for DSR. The kernel takes max(all, dev)
+/// (`IN_DEV_RPFILTER`); 1 (strict) drops; 2 (loose) passes only if the device has an IPv4
+/// address: `__fib_validate_source` in net/ipv4/fib_frontend.c sends a device without one to
+/// `last_resort`, which drops whenever rp_filter is on. Checked against the kernel by a
+/// namespace test.
+pub fn rp_filter_passes(all: u8, dev: u8, dev_has_ipv4: bool) -> bool {
+    match all.max(dev) {
+        0 => true,
+        1 => false,
+        _ => dev_has_ipv4,
+    }
+}
+
+/// The values the reverse-path items are judged on, read once.
+struct RpLive {
+    /// conf/all after `[sysctl]`, with where it comes from.
+    all: Result<(u8, &'static str), String>,
+    /// conf/default.
+    default: Result<String, String>,
+    /// Every other interface with IPv4 configuration (`lo` included), with its own value.
+    others: Vec<(IfName, Result<String, String>)>,
+    /// The device's own value (conf/default's when it is made in this apply).
+    own: Result<String, String>,
+    created: bool,
+}
+
+fn read_rp(host: &Host, iface: &str) -> Result<String, String> {
+    let k = rp_key(iface);
+    sysctl::read(host.fs, &k).map_err(|e| format!("{k}: {e}"))
+}
+
+/// Reads conf/all (the profile's `[sysctl]` value if it sets one, since it applies first),
+/// conf/default, every interface's own value and the device's.
 fn rp_filter_plan(
     d: &Decap,
     want: u8,
     profile_sysctl: &[SysctlEntry],
     host: &Host,
     links: &Result<Vec<LinkInfo>, LinkError>,
-) -> Entry {
+) -> Vec<Entry> {
     let all_key = rp_key("all");
     let all = match profile_sysctl.iter().find(|e| e.key == all_key) {
-        Some(e) => e.value.exact().map(|v| (v.to_string(), "set by [sysctl]")),
-        None => sysctl::read(host.fs, &all_key).ok().map(|v| (v, "live")),
+        Some(e) => e
+            .value
+            .exact()
+            .and_then(number)
+            .map(|v| (v, "set by [sysctl]"))
+            .ok_or_else(|| format!("[sysctl] {all_key} is not a number")),
+        None => read_rp(host, "all").and_then(|v| {
+            number(&v)
+                .map(|n| (n, "live"))
+                .ok_or_else(|| format!("{all_key} is not a number: {v:?}"))
+        }),
     };
     let exists = links
         .as_ref()
         .is_ok_and(|l| l.iter().any(|l| l.name == d.iface));
-    let own_key = if exists {
-        rp_key(d.iface.as_str())
-    } else {
-        rp_key("default")
-    };
-    let own = sysctl::read(host.fs, &own_key).map_err(|e| format!("{own_key}: {e}"));
-    rp_filter_item(
-        &d.iface,
-        want,
-        all.as_ref().map(|(v, s)| (v.as_str(), *s)),
+    let own = read_rp(host, if exists { d.iface.as_str() } else { "default" });
+    if want == 2 {
+        let all = all.as_ref().ok().map(|(v, s)| (v.to_string(), *s));
+        let all = all.as_ref().map(|(v, s)| (v.as_str(), *s));
+        return vec![rp_filter_item(&d.iface, want, all, own, !exists)];
+    }
+    let mut ifaces = vec![super::vips::lo()];
+    ifaces.extend(super::arp::uplinks(host.fs).unwrap_or_default());
+    let others = ifaces
+        .into_iter()
+        .filter(|i| *i != d.iface)
+        .map(|i| {
+            let v = read_rp(host, i.as_str());
+            (i, v)
+        })
+        .collect();
+    let live = RpLive {
+        all,
+        default: read_rp(host, "default"),
+        others,
         own,
-        !exists,
+        created: !exists,
+    };
+    rp_filter_off(&d.iface, &live)
+}
+
+fn rp_entry(object: String, desired: String, live: String, status: Status) -> Entry {
+    Entry::new(
+        Item::new(Kind::RpFilter, object, desired, live, status),
+        None,
+        None,
     )
 }
 
-/// The decapsulation device's reverse-path filter (pure). The kernel uses max(conf/all,
-/// conf/IFACE) (`IN_DEV_RPFILTER` in include/linux/inetdevice.h): 1 (strict) drops a
-/// decapsulated packet, whose client source is routed through the uplink, not the tunnel.
-/// Only conf/IFACE is written: to 2 it makes the effective value 2 whatever conf/all holds;
-/// 0 needs conf/all at 0 too, which is the profile's `[sysctl]` to say.
+fn sysctl_setting(iface: &str, value: String) -> Setting {
+    Setting::Sysctl {
+        key: rp_key(iface),
+        value,
+    }
+}
+
+/// `rp_filter = 0` on the device (pure). The kernel takes max(conf/all, conf/DEV), so the
+/// device is off only with conf/all at 0. When conf/all is `a` > 0, every other interface
+/// whose own value is below `a` (and conf/default, for interfaces made later) is first
+/// raised to `a`, then conf/all goes to 0: each of them keeps its effective value, and only
+/// the decapsulation device stops filtering. Rollback puts conf/all back before lowering
+/// them again, so no interface is ever less filtered than before.
+fn rp_filter_off(dev: &IfName, live: &RpLive) -> Vec<Entry> {
+    let (a, src) = match &live.all {
+        Ok(v) => *v,
+        Err(why) => {
+            let e = rp_entry(
+                format!("rp_filter {dev}"),
+                "0".into(),
+                "-".into(),
+                Status::Error,
+            );
+            return vec![Entry {
+                item: e.item.note(why.clone()),
+                ..e
+            }];
+        }
+    };
+    let mut out = Vec::new();
+    if src == "set by [sysctl]" && a != 0 {
+        let e = rp_entry(
+            "rp_filter all".into(),
+            "0".into(),
+            a.to_string(),
+            Status::Error,
+        );
+        return vec![Entry {
+            item: e.item.note(format!(
+                "[sysctl] sets net.ipv4.conf.all.rp_filter = {a}, but the kernel takes the \
+                 larger of conf/all and conf/{dev}, and {dev} needs 0 (rp_filter = 2 would \
+                 need the VIPs on {dev}): drop that key; hosttune keeps every other \
+                 interface's effective value when it lowers conf/all"
+            )),
+            ..e
+        }];
+    }
+    // Raise conf/default and each other interface to `a` where it is below.
+    let mut raise = |name: &str, raw: &Result<String, String>, what: &str| {
+        let object = format!("rp_filter {name}");
+        let raw = match raw {
+            Ok(r) => r,
+            Err(why) => {
+                let e = rp_entry(object, a.to_string(), "-".into(), Status::Error);
+                out.push(Entry {
+                    item: e.item.note(why.clone()),
+                    ..e
+                });
+                return;
+            }
+        };
+        let Some(own) = number(raw) else {
+            let e = rp_entry(object, a.to_string(), normalize(raw), Status::Error);
+            out.push(Entry {
+                item: e.item.note(format!("{} is not a number", rp_key(name))),
+                ..e
+            });
+            return;
+        };
+        let eff = a.max(own);
+        let live_text = format!("all={a} {name}={own} effective={eff}");
+        let keep = format!("effective {eff}");
+        let mut e = rp_entry(object, keep, live_text, Status::of(own >= a));
+        e.live = Some(sysctl_setting(name, raw.clone()));
+        if own < a {
+            e.desired = Some(sysctl_setting(name, a.to_string()));
+            e.item = e.item.note(format!(
+                "conf/{name} goes to {a} before conf/all goes to 0, so that {what} keeps \
+                 effective {a}"
+            ));
+        }
+        out.push(e);
+    };
+    raise("default", &live.default, "an interface created later");
+    for (iface, raw) in &live.others {
+        raise(iface.as_str(), raw, iface.as_str());
+    }
+    // conf/all to 0.
+    let mut e = rp_entry(
+        "rp_filter all".into(),
+        "0".into(),
+        a.to_string(),
+        Status::of(a == 0),
+    );
+    if a != 0 {
+        let all_raw = a.to_string();
+        e.live = Some(sysctl_setting("all", all_raw));
+        e.desired = Some(sysctl_setting("all", "0".into()));
+        e.item = e.item.note(format!(
+            "the kernel takes the larger of conf/all and conf/{dev}: {dev} is off only with \
+             conf/all at 0; every other interface keeps its effective value through its own key"
+        ));
+    }
+    out.push(e);
+    // The device itself.
+    let own = match &live.own {
+        Ok(raw) => raw,
+        Err(why) => {
+            let e = rp_entry(
+                format!("rp_filter {dev}"),
+                "0".into(),
+                "-".into(),
+                Status::Error,
+            );
+            out.push(Entry {
+                item: e.item.note(why.clone()),
+                ..e
+            });
+            return out;
+        }
+    };
+    let Some(o) = number(own) else {
+        let e = rp_entry(
+            format!("rp_filter {dev}"),
+            "0".into(),
+            normalize(own),
+            Status::Error,
+        );
+        out.push(e);
+        return out;
+    };
+    let mut e = rp_entry(
+        format!("rp_filter {dev}"),
+        "0".into(),
+        format!("all={a} {dev}={o} effective={}", a.max(o)),
+        Status::of(o == 0),
+    );
+    e.live = Some(sysctl_setting(dev.as_str(), own.clone()));
+    if o != 0 {
+        e.desired = Some(sysctl_setting(dev.as_str(), "0".into()));
+    }
+    if live.created {
+        e.item = e.item.note(format!(
+            "{dev} is created in this apply with net.ipv4.conf.default.rp_filter = {o}"
+        ));
+    }
+    out.push(e);
+    out
+}
+
+/// `rp_filter = 2` on a device that holds the VIPs (pure): only conf/DEV is written, to 2,
+/// which makes the effective value 2 whatever conf/all holds (it is at most 2).
 pub fn rp_filter_item(
     iface: &IfName,
     want: u8,
@@ -284,7 +493,7 @@ pub fn rp_filter_item(
             None,
         )
     };
-    let (Some((all_raw, all_src)), Ok(own_raw)) = (all, own.as_ref()) else {
+    let (Some((all_raw, _)), Ok(own_raw)) = (all, own.as_ref()) else {
         let why = own
             .err()
             .unwrap_or_else(|| "net.ipv4.conf.all.rp_filter: unreadable".into());
@@ -298,45 +507,34 @@ pub fn rp_filter_item(
     };
     let eff = a.max(o);
     let live = format!("all={a} {iface}={o} effective={eff}");
-    let live_setting = Setting::Sysctl {
-        key: key.clone(),
-        value: own_raw.clone(),
-    };
-    let write = Setting::Sysctl {
-        key,
-        value: want.to_string(),
-    };
     let mut notes = Vec::new();
     if created {
         notes.push(format!(
             "{iface} is created in this apply with net.ipv4.conf.default.rp_filter = {o}"
         ));
     }
-    let status = if want == 0 && a != 0 {
-        return err(
-            &live,
-            format!(
-                "net.ipv4.conf.all.rp_filter is {a} ({all_src}) and the kernel uses the larger \
-                 of conf/all and conf/{iface}: set \"net.ipv4.conf.all.rp_filter\" = 0 in \
-                 [sysctl], or rp_filter = 2"
-            ),
-        );
-    } else if want == 2 && eff == 2 || want == 0 && o == 0 {
-        Status::Ok
-    } else {
-        if a == 1 {
-            notes.push(format!(
-                "conf/all is 1 (strict); conf/{iface} = 2 makes it loose on {iface} only"
-            ));
-        }
-        Status::Drift
-    };
+    let status = Status::of(eff == want);
+    if status == Status::Drift && a == 1 {
+        notes.push(format!(
+            "conf/all is 1 (strict); conf/{iface} = 2 makes it loose on {iface} only"
+        ));
+    }
     let mut item = Item::new(Kind::RpFilter, object, want.to_string(), live, status);
     if !notes.is_empty() {
         item = item.note(notes.join("; "));
     }
-    let desired = (status == Status::Drift).then_some(write);
-    Entry::new(item, desired, Some(live_setting))
+    let desired = (status == Status::Drift).then(|| Setting::Sysctl {
+        key: key.clone(),
+        value: want.to_string(),
+    });
+    Entry::new(
+        item,
+        desired,
+        Some(Setting::Sysctl {
+            key,
+            value: own_raw.clone(),
+        }),
+    )
 }
 
 fn link_err(op: &'static str, iface: &IfName, why: String) -> KnobError {
@@ -605,6 +803,11 @@ impl SettingOps for FouOps {
                     object: crate::host::linkops::fou_object(port),
                     why: format!("the port is open as `{p}`: left alone"),
                 }));
+            }
+            // The kernel does not load `fou` on a FOU request on every version: load it as
+            // request_module would.
+            if host.links.module("fou")? != ModuleState::Loaded {
+                host.links.load("fou")?;
             }
             Ok(host.links.fou_add(port)?)
         } else {

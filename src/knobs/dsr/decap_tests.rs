@@ -55,7 +55,7 @@ fn the_device_is_brought_up_created_or_refused() {
         e.item
             .note
             .unwrap()
-            .contains("module ipip is not loaded: the kernel loads it on apply")
+            .contains("module ipip is not loaded: it is loaded on apply")
     );
     // A kernel without the module: a plan-time error naming it.
     let e = tunnel_item(
@@ -123,72 +123,189 @@ fn the_gue_port_is_opened_or_refused_when_taken() {
 }
 
 #[test]
-fn rp_filter_is_judged_by_the_larger_of_all_and_the_device() {
-    let t: IfName = "tunl0".parse().unwrap();
-    let r = |want, all: &str, own: &str| {
-        rp_filter_item(&t, want, Some((all, "live")), Ok(format!("{own}\n")), false)
+fn loose_rp_filter_on_a_device_holding_the_vips_writes_only_the_device() {
+    let t: IfName = "ipip0".parse().unwrap();
+    let r = |all: &str, own: &str| {
+        rp_filter_item(&t, 2, Some((all, "live")), Ok(format!("{own}\n")), false)
     };
     assert_eq!(
-        rows(&[
-            r(2, "1", "0"),
-            r(2, "0", "2"),
-            r(2, "2", "0"),
-            r(2, "0", "1")
-        ]),
+        rows(&[r("1", "0"), r("0", "2"), r("2", "0"), r("0", "1")]),
         [
             row(
-                "rp_filter tunl0",
-                "all=1 tunl0=0 effective=1",
+                "rp_filter ipip0",
+                "all=1 ipip0=0 effective=1",
                 Status::Drift,
                 true
             ),
             row(
-                "rp_filter tunl0",
-                "all=0 tunl0=2 effective=2",
+                "rp_filter ipip0",
+                "all=0 ipip0=2 effective=2",
                 Status::Ok,
                 false
             ),
             row(
-                "rp_filter tunl0",
-                "all=2 tunl0=0 effective=2",
+                "rp_filter ipip0",
+                "all=2 ipip0=0 effective=2",
                 Status::Ok,
                 false
             ),
             row(
-                "rp_filter tunl0",
-                "all=0 tunl0=1 effective=1",
+                "rp_filter ipip0",
+                "all=0 ipip0=1 effective=1",
                 Status::Drift,
                 true
             ),
         ]
     );
-    // Only the device's own key is written.
-    let e = r(2, "1", "0");
+    let e = r("1", "0");
     assert_eq!(
         e.desired.as_ref().unwrap().address(),
-        "sysctl net.ipv4.conf.tunl0.rp_filter"
+        "sysctl net.ipv4.conf.ipip0.rp_filter"
     );
     assert!(e.item.note.unwrap().contains("conf/all is 1 (strict)"));
-    // 0 needs conf/all at 0: the profile's [sysctl] says so, not [dsr].
-    let e = r(0, "1", "0");
-    assert_eq!(e.item.status, Status::Error);
-    assert!(
-        e.item
-            .note
-            .unwrap()
-            .contains("\"net.ipv4.conf.all.rp_filter\" = 0 in [sysctl]")
-    );
-    assert_eq!(rows(&[r(0, "0", "2")])[0].2, Status::Drift);
-    assert_eq!(rows(&[r(0, "0", "0")])[0].2, Status::Ok);
-    let e = rp_filter_item(&t, 2, Some(("1", "live")), Ok("0\n".into()), true);
-    assert!(
-        e.item
-            .note
-            .unwrap()
-            .starts_with("tunl0 is created in this apply")
-    );
     let e = rp_filter_item(&t, 2, None, Ok("0".into()), false);
     assert_eq!(e.item.status, Status::Error);
+}
+
+fn live(
+    all: Result<(u8, &'static str), String>,
+    default: &str,
+    others: &[(&str, &str)],
+    own: &str,
+) -> RpLive {
+    RpLive {
+        all,
+        default: Ok(format!("{default}\n")),
+        others: others
+            .iter()
+            .map(|(i, v)| (i.parse().unwrap(), Ok(format!("{v}\n"))))
+            .collect(),
+        own: Ok(format!("{own}\n")),
+        created: false,
+    }
+}
+
+/// What each interface's effective value is once the entries' writes are made.
+fn effective_after(entries: &[Entry], l: &RpLive) -> Vec<(String, u8)> {
+    let written = |name: &str| {
+        entries.iter().find_map(|e| match &e.desired {
+            Some(Setting::Sysctl { key, value }) if key.segments()[3] == name => number(value),
+            _ => None,
+        })
+    };
+    let all = written("all").unwrap_or(l.all.as_ref().unwrap().0);
+    let mut out = Vec::new();
+    for (i, v) in &l.others {
+        let own = written(i.as_str()).unwrap_or(number(v.as_ref().unwrap()).unwrap());
+        out.push((i.to_string(), all.max(own)));
+    }
+    let d = written("default").unwrap_or(number(l.default.as_ref().unwrap()).unwrap());
+    out.push(("default".into(), all.max(d)));
+    out
+}
+
+#[test]
+fn rp_filter_off_lowers_all_and_keeps_every_other_interface_as_it_was() {
+    let t: IfName = "tunl0".parse().unwrap();
+    let l = live(
+        Ok((1, "live")),
+        "0",
+        &[("lo", "0"), ("eth0", "0"), ("eth1", "2")],
+        "0",
+    );
+    let d = rp_filter_off(&t, &l);
+    assert_eq!(
+        rows(&d),
+        [
+            row(
+                "rp_filter default",
+                "all=1 default=0 effective=1",
+                Status::Drift,
+                true
+            ),
+            row(
+                "rp_filter lo",
+                "all=1 lo=0 effective=1",
+                Status::Drift,
+                true
+            ),
+            row(
+                "rp_filter eth0",
+                "all=1 eth0=0 effective=1",
+                Status::Drift,
+                true
+            ),
+            row(
+                "rp_filter eth1",
+                "all=1 eth1=2 effective=2",
+                Status::Ok,
+                false
+            ),
+            row("rp_filter all", "1", Status::Drift, true),
+            row(
+                "rp_filter tunl0",
+                "all=1 tunl0=0 effective=1",
+                Status::Ok,
+                false
+            ),
+        ]
+    );
+    // Every other interface keeps its effective value; the device passes decapsulated
+    // packets without an address.
+    let before: Vec<(String, u8)> = l
+        .others
+        .iter()
+        .map(|(i, v)| (i.to_string(), 1u8.max(number(v.as_ref().unwrap()).unwrap())))
+        .chain([("default".to_string(), 1)])
+        .collect();
+    assert_eq!(effective_after(&d, &l), before);
+    assert!(rp_filter_passes(0, 0, false));
+    // Once applied (all = 0) nothing is written again.
+    let again = live(
+        Ok((0, "live")),
+        "1",
+        &[("lo", "1"), ("eth0", "1"), ("eth1", "2")],
+        "0",
+    );
+    assert!(
+        rp_filter_off(&t, &again)
+            .iter()
+            .all(|e| e.change().is_none())
+    );
+    // The device's own value above 0 is written, conf/all already 0.
+    let d = rp_filter_off(&t, &live(Ok((0, "live")), "0", &[], "2"));
+    assert_eq!(
+        rows(&d).last().unwrap(),
+        &row(
+            "rp_filter tunl0",
+            "all=0 tunl0=2 effective=2",
+            Status::Drift,
+            true
+        )
+    );
+    // A [sysctl] conf/all above 0 fights it: a plan error, nothing else planned.
+    let d = rp_filter_off(
+        &t,
+        &live(Ok((2, "set by [sysctl]")), "0", &[("eth0", "0")], "0"),
+    );
+    assert_eq!(rows(&d), [row("rp_filter all", "2", Status::Error, false)]);
+    assert!(d[0].item.note.as_deref().unwrap().contains("drop that key"));
+}
+
+#[test]
+fn the_kernel_rule_for_decapsulated_packets() {
+    // Strict always drops; loose needs an address on the device; off always passes.
+    for (all, dev, addr, pass) in [
+        (0, 0, false, true),
+        (1, 0, false, false),
+        (0, 1, true, false),
+        (2, 0, false, false),
+        (2, 0, true, true),
+        (1, 2, true, true),
+        (1, 2, false, false),
+    ] {
+        assert_eq!(rp_filter_passes(all, dev, addr), pass, "{all} {dev} {addr}");
+    }
 }
 
 #[test]

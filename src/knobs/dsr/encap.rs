@@ -90,7 +90,9 @@ pub enum VipsOn {
 }
 
 /// The effective `rp_filter` wanted on the decapsulation device: 0 (off) or 2 (loose). Strict
-/// mode (1) drops decapsulated packets, whose client source is not routed via the tunnel.
+/// mode (1) drops decapsulated packets, whose client source is not routed via the tunnel;
+/// loose mode drops them too on a device without an IPv4 address (see
+/// [`super::decap::rp_filter_passes`]), so 2 needs the VIPs on the device.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(try_from = "i64", into = "i64")]
 pub struct RpFilter(pub u8);
@@ -195,7 +197,9 @@ impl Decap {
             family: FouFamily::V4,
             kind: FouKind::Gue,
         });
-        let rp_filter = (!encap.carries_v6()).then(|| rp_filter.map_or(2, |r| r.0));
+        // Loose mode passes only on a device with an address: the VIPs on it.
+        let default = if vips_on == VipsOn::Tunnel { 2 } else { 0 };
+        let rp_filter = (!encap.carries_v6()).then(|| rp_filter.map_or(default, |r| r.0));
         Some(Self {
             encap,
             link,
@@ -227,7 +231,7 @@ mod tests {
         let d = Decap::new(Encap::Gue, None, Some(6080), None, VipsOn::Lo).unwrap();
         assert_eq!(
             (d.iface.as_str(), d.external, d.rp_filter, d.link.clone()),
-            ("tunl0", false, Some(2), LinkKind::Ipip)
+            ("tunl0", false, Some(0), LinkKind::Ipip)
         );
         assert_eq!(d.fou.unwrap().to_string(), "port 6080 gue");
         let ipip0: IfName = "ipip0".parse().unwrap();

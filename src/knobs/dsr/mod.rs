@@ -106,7 +106,7 @@ impl crate::knobs::SettingOps for VipOps {
 #[cfg(test)]
 mod test_rows;
 
-pub use decap::{FouOps, TunnelOps};
+pub use decap::{FouOps, TunnelOps, rp_filter_passes};
 pub use iface_keys::iface_conflicts;
 pub use section::{ArpAnnounce, ArpIgnore, DsrAt, DsrSection, Vip};
 

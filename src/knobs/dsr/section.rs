@@ -369,6 +369,16 @@ impl DsrSection {
                 format!("gue_port is for encap = \"gue\", not \"{encap}\""),
             ),
         }
+        let on_tunnel = self.vips_on.as_ref().map(|v| *v.get_ref()) == Some(VipsOn::Tunnel);
+        if self.rp_filter.as_ref().map(|r| r.get_ref().0) == Some(2) && !on_tunnel {
+            err(
+                &self.at.rp_filter,
+                "rp_filter = 2 (loose) drops decapsulated packets on a device without an IPv4 \
+                 address (the kernel's fib_validate_source), and with the VIPs on lo the \
+                 device has none: leave rp_filter out (0) or set vips_on = \"tunnel\""
+                    .into(),
+            );
+        }
         if encap.carries_v6() && self.rp_filter.is_some() {
             err(
                 &self.at.rp_filter,

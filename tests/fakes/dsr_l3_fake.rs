@@ -131,7 +131,7 @@ fn ipip_on_the_fallback_device_applies_holds_and_rolls_back() {
             r("rp_filter lo", Status::Drift),
             r("rp_filter eth0", Status::Drift),
             r("rp_filter all", Status::Drift),
-            r("rp_filter tunl0", Status::Ok),
+            r("rp_filter tunl0", Status::Drift),
             r("10.77.0.100/32 on lo", Status::Drift),
         ]
     );

@@ -449,20 +449,37 @@ fn rp_filter_off(dev: &IfName, live: &RpLive) -> Vec<Entry> {
         out.push(e);
         return out;
     };
+    // A write to conf/default reaches every interface whose own value was never written
+    // (devinet_copy_dflt_conf in net/ipv4/devinet.c): the device is then written after it,
+    // explicitly, even when it reads 0 now; so is a device made in this apply.
+    let default_written = out
+        .iter()
+        .any(|e| e.item.object == "rp_filter default" && e.desired.is_some());
+    let write = o != 0 || default_written || live.created;
     let mut e = rp_entry(
         format!("rp_filter {dev}"),
         "0".into(),
         format!("all={a} {dev}={o} effective={}", a.max(o)),
-        Status::of(o == 0),
+        Status::of(!write),
     );
     e.live = Some(sysctl_setting(dev.as_str(), own.clone()));
-    if o != 0 {
+    if write {
         e.desired = Some(sysctl_setting(dev.as_str(), "0".into()));
     }
+    let mut notes = Vec::new();
     if live.created {
-        e.item = e.item.note(format!(
-            "{dev} is created in this apply with net.ipv4.conf.default.rp_filter = {o}"
+        notes.push(format!(
+            "{dev} is created in this apply with net.ipv4.conf.default.rp_filter"
         ));
+    }
+    if default_written && o == 0 {
+        notes.push(format!(
+            "the write to conf/default also reaches {dev} (every interface never written \
+             itself): {dev} is written after it"
+        ));
+    }
+    if !notes.is_empty() {
+        e.item = e.item.note(notes.join("; "));
     }
     out.push(e);
     out

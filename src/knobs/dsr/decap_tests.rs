@@ -245,10 +245,17 @@ fn rp_filter_off_lowers_all_and_keeps_every_other_interface_as_it_was() {
             row(
                 "rp_filter tunl0",
                 "all=1 tunl0=0 effective=1",
-                Status::Ok,
-                false
+                Status::Drift,
+                true
             ),
         ]
+    );
+    assert!(
+        d[5].item
+            .note
+            .as_deref()
+            .unwrap()
+            .contains("conf/default also reaches tunl0")
     );
     // Every other interface keeps its effective value; the device passes decapsulated
     // packets without an address.

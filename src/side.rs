@@ -356,18 +356,15 @@ impl Difference {
     /// Whether it belongs to interface `iface`: one of its `net.ipv*.conf.IFACE.*` keys, or a
     /// route or address on it (they come and go with a device created or deleted).
     pub fn concerns(&self, iface: &crate::types::IfName) -> bool {
-        [&self.before, &self.after]
-            .into_iter()
-            .flatten()
-            .any(|s| match s {
-                Setting::Sysctl { key, .. } => {
-                    let seg = key.segments();
-                    seg.len() == 5 && seg[2] == "conf" && seg[3] == iface.as_str()
-                }
-                Setting::Route { route, .. } => route.iface == *iface,
-                Setting::Vip { iface: i, .. } => i == iface,
-                _ => false,
-            })
+        [&self.before, &self.after].into_iter().flatten().any(|s| match s {
+            Setting::Sysctl { key, .. } => {
+                let seg = key.segments();
+                seg.len() == 5 && seg[2] == "conf" && seg[3] == iface.as_str()
+            }
+            Setting::Route { route, .. } => route.iface == *iface,
+            Setting::Vip { iface: i, .. } => i == iface,
+            _ => false,
+        })
     }
 
     /// `net.ipv4.conf.eth0.forwarding: 0 → 1`, `2001:db8::1/64 on eth0: present → absent`.

@@ -13,6 +13,8 @@
 //! | `net.ipv4.tcp_rmem` | `TcpExtTCPRcvQDrop` |
 //! | IRQ affinity | the queue IRQ's interrupts on CPUs outside `irq_cpus` |
 //! | pause frames | the driver's pause-frame counters (`ethtool -S`), those it has |
+//! | `[dsr] mss` (IPv4 VIPs) | `IcmpInDestUnreachs`, `IcmpOutDestUnreachs`, `IpReasmReqds` |
+//! | `[dsr] mss` (IPv6 VIPs) | `Icmp6InPktTooBigs`, `Icmp6OutPktTooBigs`, `Ip6ReasmReqds` |
 //!
 //! `TcpExtTCPAbortOnMemory` is the one counter of orphan overflows: the kernel's "too many
 //! orphaned sockets" path (`tcp_out_of_resources`, `tcp_close`) counts there; there is no
@@ -21,6 +23,7 @@
 use std::collections::BTreeMap;
 
 use crate::cpulist::CpuList;
+use crate::knobs::dsr::mss;
 use crate::knobs::nic::EvidenceHint;
 use crate::knobs::registry::nic_knob;
 use crate::knobs::{Entry, Kind, Setting};
@@ -77,6 +80,13 @@ pub fn sources(e: &Entry, irq_cpus: &BTreeMap<IfName, CpuList>) -> Vec<Source> {
     // Packets the reverse-path filter dropped (IN_DEV_RPFILTER), on any interface.
     if e.item.kind == Kind::RpFilter {
         return vec![Source::Mib("TcpExtIPReversePathFilter")];
+    }
+    // The MSS table of [dsr]: "too big" ICMP and reassembly, by the family of its rules.
+    if e.item.kind == Kind::Nft && e.item.object == mss::OBJECT {
+        return mss::evidence(e.desired.as_ref())
+            .iter()
+            .map(|n| Source::Mib(n))
+            .collect();
     }
     // A NIC knob names its own counters.
     let hint = nic_knob(e.item.kind).map_or(EvidenceHint::None, |k| k.evidence());
@@ -191,6 +201,33 @@ mod tests {
         for (key, want) in table {
             assert_eq!(names(key), *want, "{key}");
         }
+    }
+
+    #[test]
+    fn the_mss_table_maps_to_icmp_too_big_and_reassembly() {
+        let vips = ["10.77.0.100".parse().unwrap()];
+        let def = mss::table(&vips, 1380);
+        let e = Entry::new(
+            Item::new(Kind::Nft, mss::OBJECT, "x", "absent", Status::Drift),
+            Some(crate::knobs::nft::setting(
+                def.family,
+                &def.name,
+                Some(def.table()),
+            )),
+            None,
+        );
+        let got: Vec<String> = sources(&e, &BTreeMap::new())
+            .iter()
+            .map(Source::counter)
+            .collect();
+        assert_eq!(
+            got,
+            ["IcmpInDestUnreachs", "IcmpOutDestUnreachs", "IpReasmReqds"]
+        );
+        // Another table of hosttune's (notrack) has none.
+        let mut other = e.clone();
+        other.item.object = "inet hosttune_notrack".into();
+        assert!(sources(&other, &BTreeMap::new()).is_empty());
     }
 
     fn nic_entry(kind: Kind, setting: Option<Setting>) -> Entry {

@@ -16,6 +16,7 @@ pub mod netstat;
 pub mod render;
 pub mod sample;
 pub mod snmp;
+pub mod snmp6;
 pub mod softnet;
 
 use std::collections::BTreeMap;

@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
 use super::map::{SoftnetColumn, Source};
-use super::{conntrack, netstat, snmp, softnet};
+use super::{conntrack, netstat, snmp, snmp6, softnet};
 use crate::cpulist::CpuList;
 use crate::host::nic::NicStats;
 use crate::host::{Files, NicOps, NicOpsExt as _, paths};
@@ -64,6 +64,8 @@ impl Reading {
 pub struct Sample {
     mib: BTreeMap<String, u64>,
     mib_errors: Vec<String>,
+    /// How many MIB files were read (a counter is missing for a reason only when all failed).
+    mib_files: usize,
     softnet: Result<Vec<softnet::Row>, String>,
     conntrack: Result<conntrack::Stat, String>,
     nic: BTreeMap<(IfName, &'static str), Result<u64, String>>,
@@ -91,6 +93,7 @@ impl Sample {
         let mut s = Sample {
             mib: BTreeMap::new(),
             mib_errors: Vec::new(),
+            mib_files: 0,
             softnet: Err("not read".into()),
             conntrack: Err("not read".into()),
             nic: BTreeMap::new(),
@@ -100,14 +103,18 @@ impl Sample {
         };
         let any = |f: &dyn Fn(&Source) -> bool| sources.iter().any(f);
         if any(&|s| matches!(s, Source::Mib(_))) {
-            for (file, parse) in [
-                (
-                    "netstat",
-                    (|t: &str| netstat::parse(t).map_err(|e| e.to_string()))
-                        as fn(&str) -> Result<BTreeMap<String, u64>, String>,
-                ),
+            type Parse = fn(&str) -> Result<BTreeMap<String, u64>, String>;
+            let mut files: Vec<(&str, Parse)> = vec![
+                ("netstat", |t| netstat::parse(t).map_err(|e| e.to_string())),
                 ("snmp", snmp::parse),
-            ] {
+            ];
+            // IPv6's file only when an item needs it: a kernel booted with ipv6.disable=1
+            // has none.
+            if any(&|s| matches!(s, Source::Mib(n) if snmp6::owns(n))) {
+                files.push(("snmp6", snmp6::parse));
+            }
+            s.mib_files = files.len();
+            for (file, parse) in files {
                 let path = paths::proc_net(file);
                 match read(fs, &path).and_then(|t| {
                     parse(&t).map_err(|e| format!("{}: {e}", fs.display(&path).display()))
@@ -170,7 +177,7 @@ impl Sample {
         match source {
             Source::Mib(name) => match self.mib.get(*name) {
                 Some(v) => Ok(Reading::one(*v)),
-                None if self.mib_errors.len() == 2 => Err(self.mib_errors.join("; ")),
+                None if self.mib_errors.len() == self.mib_files => Err(self.mib_errors.join("; ")),
                 None => Err(format!("{name}: not counted by this kernel")),
             },
             Source::Softnet(col) => {

@@ -20,6 +20,9 @@ pub fn parse(text: &str) -> Result<BTreeMap<String, u64>, String> {
             ("UdpSndbufErrors", s.udp_sndbuf_errors),
             ("TcpRetransSegs", s.tcp_retrans_segs),
             ("TcpInErrs", s.tcp_in_errs),
+            ("IcmpInDestUnreachs", s.icmp_in_dest_unreachs),
+            ("IcmpOutDestUnreachs", s.icmp_out_dest_unreachs),
+            ("IpReasmReqds", s.ip_reasm_reqds),
         ]
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
@@ -33,7 +36,14 @@ pub fn parse(text: &str) -> Result<BTreeMap<String, u64>, String> {
 fn wanted(k: &str) -> bool {
     matches!(
         k,
-        "UdpRcvbufErrors" | "UdpInErrors" | "UdpSndbufErrors" | "TcpRetransSegs" | "TcpInErrs"
+        "UdpRcvbufErrors"
+            | "UdpInErrors"
+            | "UdpSndbufErrors"
+            | "TcpRetransSegs"
+            | "TcpInErrs"
+            | "IcmpInDestUnreachs"
+            | "IcmpOutDestUnreachs"
+            | "IpReasmReqds"
     )
 }
 
@@ -47,7 +57,8 @@ mod tests {
     fn procfs_core_reads_a_6_18_file() {
         let m = parse(SNMP_6_18).unwrap();
         assert_eq!(m["UdpRcvbufErrors"], 1234);
-        assert_eq!(m.len(), 5);
+        assert_eq!(m["IcmpInDestUnreachs"], 1);
+        assert_eq!(m.len(), 8);
     }
 
     #[test]

@@ -47,6 +47,10 @@ pub const PREFIX: &str = "hosttune_";
 /// conntrack (-200) looks at the packet.
 pub const PRIORITY_RAW: i32 = -300;
 
+/// The priority of the `mangle` hook slot (`NF_IP_PRI_MANGLE`), where packets are rewritten
+/// (the MSS option of `[dsr] mss`).
+pub const PRIORITY_MANGLE: i32 = -150;
+
 /// A base chain's declaration: `type filter hook prerouting priority -300; policy accept;`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Hook {

@@ -11,7 +11,7 @@ use std::sync::Mutex;
 
 use nix::errno::Errno;
 
-use crate::host::addrs::{AddrAttrs, AddrError, AddrOps, IfAddr};
+use crate::host::addrs::{AddrAttrs, AddrError, AddrOps, IfAddr, IfRoute};
 use crate::types::IfName;
 
 /// The kind of an address call, to aim an injected failure.
@@ -44,6 +44,9 @@ struct State {
     ifaces: BTreeMap<IfName, Vec<Held>>,
     calls: Vec<AddrCall>,
     fail_next: Option<(AddrOp, Errno)>,
+    /// Routes, once a test gives any; until then routes are unsupported, as the trait's
+    /// default has them.
+    routes: Option<Vec<IfRoute>>,
 }
 
 /// Interfaces and their addresses, in memory.
@@ -119,6 +122,13 @@ impl FakeAddrs {
         let list = state.ifaces.get(&name(iface))?;
         let held = list.iter().find(|h| h.addr == a && h.prefix == p)?;
         Some(held.attrs.clone())
+    }
+
+    /// Adds a route to what [`AddrOps::routes`] lists (read-only: the fake neither adds nor
+    /// deletes routes).
+    pub fn with_route(self, r: IfRoute) -> Self {
+        self.lock().routes.get_or_insert_with(Vec::new).push(r);
+        self
     }
 
     /// The next call of kind `op` fails once with `errno`, as the kernel would refuse it.
@@ -238,6 +248,13 @@ impl AddrOps for FakeAddrs {
         // kernel's EADDRNOTAVAIL, which means already gone.
         list.retain(|h| !(h.addr == addr && h.prefix == prefix));
         Ok(())
+    }
+
+    fn routes(&self) -> Result<Vec<IfRoute>, AddrError> {
+        self.lock()
+            .routes
+            .clone()
+            .ok_or_else(|| AddrError::Unsupported("routes are not available here".into()))
     }
 }
 

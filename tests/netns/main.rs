@@ -9,6 +9,7 @@ mod common;
 
 mod conntrack_netns;
 mod dsr_e2e;
+mod dsr_mss_netns;
 mod dsr_netns;
 mod ethtool_cmds_live;
 mod ethtool_live;

@@ -12,6 +12,7 @@ mod arp;
 mod decap;
 pub mod encap;
 mod iface_keys;
+pub mod mss;
 mod section;
 mod vips;
 
@@ -142,6 +143,10 @@ pub fn plan(section: &DsrSection, profile_sysctl: &[SysctlEntry], host: &Host) -
     } else {
         None
     };
+    // The MSS table before the VIPs: no connection from a VIP advertises the unclamped MSS.
+    if let (Some(d), Some(m)) = (&decap, &section.mss) {
+        out.push(mss::plan(*m.get_ref(), d, &vips, host));
+    }
     let on = match &decap {
         Some(d) if d.vips_on == encap::VipsOn::Tunnel => d.iface.clone(),
         _ => vips::lo(),

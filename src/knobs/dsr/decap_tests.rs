@@ -48,7 +48,7 @@ fn the_device_is_brought_up_created_or_refused() {
     // Not loaded yet: the apply loads it, as the kernel does on first use.
     let e = tunnel_item(&d, &Ok(vec![]), &Ok(ModuleState::Available));
     assert_eq!(
-        rows(&[e.clone()]),
+        rows(std::slice::from_ref(&e)),
         [row("tunl0 (ipip fallback)", "absent", Status::Drift, true)]
     );
     assert!(

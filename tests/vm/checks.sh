@@ -506,6 +506,12 @@ check_l3dsr() {
 		if lsmod | grep -q '^fou '; then ip -n l3rs fou show; fi
 	}
 	get() { ip netns exec l3cl curl -s --max-time 3 "http://$vip/" || echo none; }
+	# The client's TCP_MAXSEG on a connection to ADDR:80.
+	maxseg() {
+		ip netns exec l3cl python3 -c 'import socket,sys
+s = socket.create_connection((sys.argv[1], 80), timeout=5)
+print(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG))' "$1" 2>/dev/null
+	}
 	for stage in ipip gue; do
 		ip netns exec l3dir ipvsadm -C
 		ip netns exec l3dir ipvsadm -A -t "$vip:80" -s rr
@@ -516,7 +522,7 @@ check_l3dsr() {
 		else
 			dev=ipip0
 			ip netns exec l3dir ipvsadm -a -t "$vip:80" -r 10.78.0.3:80 -i --tun-type gue --tun-port 6080
-			p="$(printf '[dsr]\nvips = ["%s"]\nencap = "gue"\ngue_port = 6080\ndecap_device = "ipip0"\nvips_on = "tunnel"\n' "$vip" | profile l3gue)"
+			p="$(printf '[dsr]\nvips = ["%s"]\nencap = "gue"\ngue_port = 6080\ndecap_device = "ipip0"\nvips_on = "tunnel"\nmss = 1300\n' "$vip" | profile l3gue)"
 		fi
 		before="$(surface)"
 		seen="$(get)"
@@ -537,6 +543,14 @@ check_l3dsr() {
 		if [ "$stage" = gue ]; then
 			ip -n l3rs fou show | grep -q "port 6080 gue" || fail "gue: no FOU port 6080 after apply"
 			ip -n l3rs -br addr show ipip0 | grep -q "$vip/32" || fail "gue: $vip not on ipip0"
+			# mss = 1300: the client's segments to the VIP shrink; to the real server's own
+			# address they do not.
+			local mss_vip mss_rs
+			mss_vip="$(maxseg "$vip")"
+			mss_rs="$(maxseg 10.78.0.3)"
+			echo "  [$check] client TCP_MAXSEG via the VIP $mss_vip, to the real server directly $mss_rs"
+			[ -n "$mss_vip" ] && [ "$mss_vip" -le 1300 ] && [ "$mss_vip" -ge 1288 ] || fail "gue: TCP_MAXSEG via the VIP is ${mss_vip:-none}, expected 1288-1300"
+			[ "${mss_rs:-0}" -gt 1400 ] || fail "gue: TCP_MAXSEG to the real server's own address is ${mss_rs:-none}"
 		fi
 		drops="$(ip netns exec l3rs nstat -az TcpExtIPReversePathFilter | awk '/IPReversePathFilter/ {print $2}')"
 		applied="$(ip netns exec l3rs sysctl -n "net.ipv4.conf.$dev.rp_filter")"
@@ -563,6 +577,39 @@ check_l3dsr() {
 		[ "$before" = "$after" ] || fail "$stage: the real server differs after rollback: $(diff <(echo "$before") <(echo "$after") | tr '\n' ' ')"
 	done
 	ip -n l3rs -o link show tunl0 | grep -q 'state DOWN' || fail "tunl0 not down after rollback: $(ip -n l3rs -o link show tunl0)"
+	# Held by the agent: it applies at start, puts back a tunl0 taken down by hand, and one
+	# rollback after it stops restores the real server as before.
+	ip netns exec l3dir ipvsadm -C
+	ip netns exec l3dir ipvsadm -A -t "$vip:80" -s rr
+	ip netns exec l3dir ipvsadm -a -t "$vip:80" -r 10.78.0.3:80 -i
+	p="$state/l3ipip.toml"
+	before="$(surface)"
+	ip netns exec l3rs hosttune --state-dir "$state/l3agent" agent --interval 1 "$p" >"$state/l3agent.log" 2>&1 &
+	local agent=$! up=0
+	for _ in $(seq 60); do
+		[ "$(get)" = l3rs ] && { up=1; break; }
+		sleep 0.5
+	done
+	[ "$up" = 1 ] || fail "agent: not served after the agent started"
+	ip -n l3rs link set tunl0 down
+	up=0
+	for _ in $(seq 60); do
+		ip -n l3rs -o link show tunl0 | grep -q '<[^>]*,UP' && [ "$(get)" = l3rs ] && { up=1; break; }
+		sleep 0.5
+	done
+	echo "  [$check] agent: tunl0 taken down by hand, back up and served: $up"
+	[ "$up" = 1 ] || fail "agent: tunl0 not put back up"
+	kill -TERM "$agent"
+	wait "$agent"
+	rc=$?
+	sed "s/^/  [$check] agent: /" "$state/l3agent.log" | grep -v "kernel also changed" | tail -n 8
+	[ "$rc" = 0 ] || fail "agent: exit $rc after SIGTERM"
+	out="$(ip netns exec l3rs hosttune --state-dir "$state/l3agent" rollback 2>&1)"
+	rc=$?
+	expect_rc 0 "rollback after the agent"
+	[ "$(get)" = none ] || fail "agent: still served after rollback"
+	after="$(surface)"
+	[ "$before" = "$after" ] || fail "agent: the real server differs after rollback: $(diff <(echo "$before") <(echo "$after") | tr '\n' ' ')"
 	kill "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
 	for ns in l3cl l3dir l3rs; do ip netns del "$ns"; done

@@ -31,6 +31,7 @@ const CHECKS: &[&str] = &[
     "lvs_dr_end_to_end",
     "tunnel_links_ipip_fou",
     "l3dsr_ipvs_tunnel_ipip_gue",
+    "l3dsr_fault_matrix",
 ];
 
 fn newest(path: &Path) -> SystemTime {
@@ -116,12 +117,17 @@ fn vm_checks_on_real_drivers_and_numa() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     release_binary(root);
     linkops_example(root);
+    // The fault matrix's binary: the test-hooks build `cargo test` made (HOSTTUNE_FAULT).
+    let hooks = root.join("target/vm-hooks");
+    std::fs::create_dir_all(&hooks).unwrap();
+    std::fs::copy(env!("CARGO_BIN_EXE_hosttune"), hooks.join("hosttune"))
+        .expect("copy the test-hooks hosttune for the VM");
     let started = Instant::now();
     let out = Command::new(root.join("tests/vm/run"))
         .args([
             "--no-install",
             "--timeout",
-            "540",
+            "1200",
             "--",
             "tests/vm/checks.sh",
         ])

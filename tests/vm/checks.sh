@@ -617,6 +617,90 @@ print(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG))' "$1" 2>/dev/null
 	ok
 }
 
+# The fault matrix for the L3 DSR steps on the real kernel: at the device (tunnel), the GUE
+# port (fou), the reverse-path filter (rp_filter: the device's key; with VIPs on lo also the
+# conf/all write), the MSS table (nft) and the VIP, inject an error, a partial effect, a
+# kill -9 and a SIGTERM (HOSTTUNE_FAULT, the test-hooks build of hosttune that `cargo test`
+# makes). After each the real server's links, addresses, conf sysctls, FOU ports and nft
+# ruleset read back exactly as before; then apply and rollback still leave it as before.
+check_l3dsr_faults() {
+	check=l3dsr_fault_matrix failed=0
+	local bin="$PWD/target/vm-hooks/hosttune" n=l3f p1 p2 kind k cell fault before after mark pid d="$state/l3f"
+	[ -x "$bin" ] || { fail "$bin is missing (tests/vm.rs copies the test-hooks build there)"; return; }
+	modprobe -a ipip fou 2>/dev/null
+	ip netns add "$n"
+	ip link add l3fa type veth peer name eth0 netns "$n"
+	ip -n "$n" link set lo up
+	ip -n "$n" link set eth0 up
+	ip -n "$n" addr add 10.79.0.3/24 dev eth0
+	ip netns exec "$n" sysctl -qw net.ipv4.conf.all.rp_filter=1
+	p1="$(printf '[dsr]\nvips = ["10.79.0.100"]\nencap = "gue"\ngue_port = 6081\ndecap_device = "ipip0"\nvips_on = "tunnel"\nmss = 1300\n' | profile l3fgue)"
+	p2="$(printf '[dsr]\nvips = ["10.79.0.100"]\nencap = "ipip"\n' | profile l3fipip)"
+	F() { ip netns exec "$n" env HOSTTUNE_FAULT="$1" HOSTTUNE_FAULT_MARK="$mark" "$bin" --state-dir "$d" "${@:2}"; }
+	H() { ip netns exec "$n" "$bin" --state-dir "$d" "$@"; }
+	surface() {
+		ip -n "$n" -d -o link show | sed 's/^[0-9]*: //' | grep -v '^tunl0' | sort
+		ip -n "$n" -d -o link show tunl0 2>/dev/null | grep -o 'state [A-Z]*'
+		ip -n "$n" -o addr show | sed 's/^[0-9]*: //' | sort
+		ip netns exec "$n" sysctl -a 2>/dev/null | grep -E '^net\.ipv[46]\.conf\.' | grep -v '\.tunl0\.' | sort
+		ip -n "$n" fou show
+		ip netns exec "$n" nft list ruleset
+	}
+	for cell in "$p1 tunnel:1" "$p1 fou:1" "$p1 nft:1" "$p2 rp_filter:4"; do
+		set -- $cell
+		p="$1" kind="$2"
+		for fault in error partial kill9 term; do
+			rm -rf "$d"
+			before="$(surface)"
+			mark="$state/mark-$kind-$fault"
+			rm -f "$mark"
+			case "$fault" in
+			error | partial)
+				out="$(F "$kind:$fault" apply "$p" 2>&1)"
+				rc=$?
+				[ "$rc" = 1 ] || fail "$kind $fault: exit $rc: $out"
+				grep -q "injected fault" <<<"$out" && grep -q "the host reads back as before" <<<"$out" ||
+					fail "$kind $fault: the report does not name the fault and the undo: $out"
+				;;
+			kill9 | term)
+				# Not through F: $! must be hosttune itself (ip netns exec and env exec it).
+				ip netns exec "$n" env HOSTTUNE_FAULT="$kind:pause" HOSTTUNE_FAULT_MARK="$mark" \
+					"$bin" --state-dir "$d" apply "$p" >"$state/l3f.out" 2>&1 &
+				pid=$!
+				for _ in $(seq 300); do [ -e "$mark" ] && break; sleep 0.1; done
+				[ -e "$mark" ] || { fail "$kind $fault: never reached the fault: $(cat "$state/l3f.out")"; kill -9 "$pid"; wait "$pid"; continue; }
+				if [ "$fault" = term ]; then
+					kill -TERM "$pid"
+					wait "$pid" 2>/dev/null
+					rc=$?
+					[ "$rc" = 1 ] || fail "$kind term: exit $rc: $(cat "$state/l3f.out")"
+					grep -q "interrupted by SIGTERM" "$state/l3f.out" || fail "$kind term: $(cat "$state/l3f.out")"
+				else
+					kill -9 "$pid"
+					wait "$pid" 2>/dev/null
+					out="$(H apply "$p" 2>&1)"
+					rc=$?
+					[ "$rc" = 0 ] && grep -q "was interrupted" <<<"$out" || fail "$kind kill9: the next apply: exit $rc: $out"
+					out="$(H rollback 2>&1)"
+					rc=$?
+					[ "$rc" = 0 ] || fail "$kind kill9: rollback: exit $rc: $out"
+				fi
+				;;
+			esac
+			after="$(surface)"
+			[ "$before" = "$after" ] || { fail "$kind $fault: differs from before: $(diff <(echo "$before") <(echo "$after") | tr '\n' ' ')"; break 2; }
+		done
+		# The profile still applies and rolls back cleanly afterwards.
+		out="$(H apply "$p" 2>&1)" || fail "$kind: apply afterwards: $out"
+		out="$(H rollback 2>&1)" || fail "$kind: rollback afterwards: $out"
+		after="$(surface)"
+		[ "$before" = "$after" ] || { fail "$kind: after apply and rollback: $(diff <(echo "$before") <(echo "$after") | tr '\n' ' ')"; break; }
+		echo "  [$check] $kind ($(basename "$p")): error, partial, kill -9, SIGTERM"
+	done
+	ip netns del "$n"
+	ok
+}
+
 # Offload features on a real driver: e1000e has GRO on and changeable, LRO absent or fixed.
 # GRO off by ethtool's name; apply, audit in sync, second apply writes nothing, rollback
 # leaves `ethtool -k` exactly as before.
@@ -732,7 +816,7 @@ check_links() {
 }
 
 checks=("$@")
-[ ${#checks[@]} -gt 0 ] || checks=(e1000e e1000e_kill9 features coalesce_pause virtio rps_isolated rxfh rss_indir sysctls roles lvs_dr l3dsr links)
+[ ${#checks[@]} -gt 0 ] || checks=(e1000e e1000e_kill9 features coalesce_pause virtio rps_isolated rxfh rss_indir sysctls roles lvs_dr l3dsr links l3dsr_faults)
 for c in "${checks[@]}"; do
 	"check_$c"
 done

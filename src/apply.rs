@@ -528,11 +528,21 @@ fn surface_after(
     let planned = |a: &str| plan.changes().any(|(to, _)| to.address() == a);
     // Devices this transaction creates or deletes: their per-interface keys and routes come
     // and go with them.
-    let made: Vec<&crate::types::IfName> = plan
+    // Creating the first device of a kind loads its module, whose fallback device (tunl0,
+    // ip6tnl0) appears with it.
+    let made: Vec<crate::types::IfName> = plan
         .changes()
         .filter_map(|(to, _)| match to {
-            Setting::Tunnel { iface, .. } => Some(iface),
+            Setting::Tunnel { iface, link, .. } => Some((iface, link)),
             _ => None,
+        })
+        .flat_map(|(iface, link)| {
+            let fallback = match link {
+                crate::host::LinkKind::Ipip => "tunl0".parse().ok(),
+                crate::host::LinkKind::Ip6tnl => "ip6tnl0".parse().ok(),
+                _ => None,
+            };
+            std::iter::once(iface.clone()).chain(fallback)
         })
         .collect();
     let mut recorded = false;

@@ -31,6 +31,7 @@ const CHECKS: &[&str] = &[
     "lvs_dr_end_to_end",
     "tunnel_links_ipip_fou",
     "l3dsr_ipvs_tunnel_ipip_gue",
+    "l3dsr_ipvs_tunnel_ip6ip6",
     "l3dsr_fault_matrix",
 ];
 

@@ -145,6 +145,12 @@ fn auto_applies_holds_and_rolls_back() {
         rows(&plan),
         [
             r("tunl0 (ipip fallback)", Status::Drift),
+            // conf/all is 0 here: nothing to raise or lower; the device made in this apply
+            // is written explicitly.
+            r("rp_filter default", Status::Ok),
+            r("rp_filter lo", Status::Ok),
+            r("rp_filter eth0", Status::Ok),
+            r("rp_filter all", Status::Ok),
             r("rp_filter tunl0", Status::Drift),
             r("inet hosttune_mss", Status::Drift),
             r("10.77.0.100/32 on lo", Status::Drift),

@@ -617,6 +617,90 @@ print(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG))' "$1" 2>/dev/null
 	ok
 }
 
+# L3 DSR for IPv6 VIPs: a real IPVS director in tunnel mode sends IPv6 in IPv6 to the real
+# server, whose ip6_tunnel fallback ip6tnl0 hosttune brings up (loading the module as the
+# kernel does on use). Fails before apply, served after, audit in sync, fails after rollback
+# with links, addresses and conf sysctls as before (ip6tnl0 stays with its module, down).
+check_l3dsr6() {
+	check=l3dsr_ipvs_tunnel_ip6ip6 failed=0
+	# The VIP outside the bridge's prefix, on the director's lo, routed to it by the client:
+	# with it on the shared /64 the director could pick it as the tunnel's source address,
+	# and the real server (which holds it too) would drop the director's neighbour
+	# solicitations from it.
+	local vip=2001:db8:99::100 n p www="$state/www6" pid seen before after
+	modprobe ip_vs 2>/dev/null || { fail "modprobe ip_vs"; return; }
+	ip link add htbr6 type bridge && ip link set htbr6 up
+	n=0
+	for ns in l6cl l6dir l6rs; do
+		n=$((n + 1))
+		ip netns add "$ns"
+		ip link add "v$ns" type veth peer name eth0 netns "$ns"
+		ip link set "v$ns" master htbr6 up
+		ip -n "$ns" link set lo up
+		ip -n "$ns" link set eth0 up
+		ip -n "$ns" addr add "2001:db8:78::$n/64" dev eth0 nodad
+	done
+	ip -n l6dir addr add "$vip/128" dev lo
+	ip -n l6cl route add "$vip/128" via 2001:db8:78::2
+	ip netns exec l6dir ipvsadm -A -t "[$vip]:80" -s rr
+	ip netns exec l6dir ipvsadm -a -t "[$vip]:80" -r "[2001:db8:78::3]:80" -i
+	mkdir -p "$www"
+	echo l6rs >"$www/index.html"
+	ip netns exec l6rs python3 -m http.server 80 --bind :: --directory "$www" >/dev/null 2>&1 &
+	pid=$!
+	for _ in $(seq 60); do
+		ip netns exec l6cl curl -s --max-time 2 -o /dev/null "http://[2001:db8:78::3]/" && break
+		sleep 0.5
+	done
+	surface6() {
+		ip -n l6rs -d -o link show | sed 's/^[0-9]*: //' | grep -v '^ip6tnl0' | sort
+		echo '--'
+		ip -n l6rs -o addr show | sed 's/^[0-9]*: //' | grep -v ' ip6tnl0 ' | sed 's/valid_lft.*//' | sort
+		echo '--'
+		ip netns exec l6rs sysctl -a 2>/dev/null | grep -E '^net\.ipv[46]\.conf\.' | grep -v '\.ip6tnl0\.' | sort
+	}
+	get6() { ip netns exec l6cl curl -s --max-time 3 "http://[$vip]/" || echo none; }
+	p="$(printf '[dsr]\nvips = ["%s"]\nencap = "ip6ip6"\n' "$vip" | profile l3ip6)"
+	before="$(surface6)"
+	seen="$(get6)"
+	echo "  [$check] before apply: $seen"
+	[ "$seen" = none ] || fail "served before apply: $seen"
+	out="$(ip netns exec l6rs hosttune --state-dir "$state/l36" apply "$p" 2>&1)"
+	rc=$?
+	printf '%s\n' "$out" | grep -v "arp_" | sed "s/^/  [$check] /"
+	expect_rc 0 apply
+	seen="$(for i in 1 2 3; do get6; done | sort | uniq -c | tr -s ' \n' ' ')"
+	echo "  [$check] after apply: $seen"
+	[ "$seen" = " 3 l6rs " ] || {
+		fail "not served after apply: $seen"
+		ip netns exec l6dir ipvsadm -Ln --stats | sed "s/^/  [$check] director: /"
+		ip -n l6rs -s -d link show ip6tnl1 | sed "s/^/  [$check] rs: /"
+		ip -n l6rs -6 addr show | sed "s/^/  [$check] rs: /"
+		ip netns exec l6rs nstat -az | grep -E 'Ip6|Tcp' | grep -v ' 0 \|Octets\|Mcast' | sed "s/^/  [$check] rs: /"
+		ip netns exec l6cl nstat -az | grep -E 'Ip6|Tcp|Icmp6' | grep -v ' 0 \|Octets\|Mcast' | sed "s/^/  [$check] client: /"
+		ip -n l6rs -6 route show table all | sed "s/^/  [$check] rs route: /"
+		ip netns exec l6rs sysctl net.ipv6.conf.ip6tnl0.disable_ipv6 net.ipv6.conf.all.forwarding | sed "s/^/  [$check] rs: /"
+		ip netns exec l6rs ss -ltn | sed "s/^/  [$check] rs: /"
+	}
+	out="$(ip netns exec l6rs hosttune --state-dir "$state/l36" audit "$p" 2>&1)"
+	rc=$?
+	expect_rc 0 "audit after apply"
+	[ "$rc" = 0 ] || printf '%s\n' "$out" | sed "s/^/  [$check] /"
+	out="$(ip netns exec l6rs hosttune --state-dir "$state/l36" rollback 2>&1)"
+	rc=$?
+	expect_rc 0 rollback
+	seen="$(get6)"
+	echo "  [$check] after rollback: $seen"
+	[ "$seen" = none ] || fail "still served after rollback: $seen"
+	after="$(surface6)"
+	[ "$before" = "$after" ] || fail "the real server differs after rollback: $(diff <(echo "$before") <(echo "$after") | tr '\n' ' ')"
+	kill "$pid" 2>/dev/null
+	wait "$pid" 2>/dev/null
+	for ns in l6cl l6dir l6rs; do ip netns del "$ns"; done
+	ip link del htbr6
+	ok
+}
+
 # The fault matrix for the L3 DSR steps on the real kernel: at the device (tunnel), the GUE
 # port (fou), the reverse-path filter (rp_filter: the device's key; with VIPs on lo also the
 # conf/all write), the MSS table (nft) and the VIP, inject an error, a partial effect, a
@@ -816,7 +900,7 @@ check_links() {
 }
 
 checks=("$@")
-[ ${#checks[@]} -gt 0 ] || checks=(e1000e e1000e_kill9 features coalesce_pause virtio rps_isolated rxfh rss_indir sysctls roles lvs_dr l3dsr links l3dsr_faults)
+[ ${#checks[@]} -gt 0 ] || checks=(e1000e e1000e_kill9 features coalesce_pause virtio rps_isolated rxfh rss_indir sysctls roles lvs_dr l3dsr l3dsr6 links l3dsr_faults)
 for c in "${checks[@]}"; do
 	"check_$c"
 done

@@ -541,8 +541,8 @@ mod encap_tests {
                 "rs.toml:4:21: VIP 2001:db8::1/128: encap = \"ipip\" carries IPv4 VIPs only",
             ),
             (
-                "encap = \"ip6ip6\"\nrp_filter = 2\n",
-                "rs.toml:4:13: rp_filter is IPv4's",
+                "encap = \"ip6ip6\"\ndecap_device = \"ip6tnl1\"\nrp_filter = 2\n",
+                "rs.toml:5:13: rp_filter is IPv4's",
             ),
             (
                 "encap = \"ipip\"\ndecap_device = \"ip6tnl0\"\n",

@@ -63,3 +63,64 @@ impl Section for Dsr {
         p.dsr.take()
     }
 }
+
+#[cfg(test)]
+mod encap_tests {
+    /// Every L3 DSR mistake is a load error naming the file, line and field.
+    #[test]
+    fn encap_fields_are_checked_together_with_their_lines() {
+        let err = |body: &str| {
+            let text = format!("description = \"x\"\n[dsr]\n{body}");
+            crate::profile::parse_str("rs.toml", &text)
+                .unwrap_err()
+                .to_string()
+        };
+        for (body, want) in [
+            (
+                "gue_port = 6080\n",
+                "rs.toml:3:12: [dsr] gue_port is for L3 DSR",
+            ),
+            ("mss = 1400\n", "rs.toml:3:7: [dsr] mss is for L3 DSR"),
+            (
+                "encap = \"gue\"\n",
+                "rs.toml:3:9: encap = \"gue\" needs gue_port",
+            ),
+            (
+                "encap = \"ipip\"\ngue_port = 1\n",
+                "rs.toml:4:12: gue_port is for encap = \"gue\", not \"ipip\"",
+            ),
+            (
+                "encap = \"gue\"\ngue_port = 0\n",
+                "rs.toml:4:12: gue_port must be 1 to 65535",
+            ),
+            (
+                "encap = \"ipip\"\nvips = [\"10.0.0.1\", \"2001:db8::1\"]\n",
+                "rs.toml:4:21: VIP 2001:db8::1/128: encap = \"ipip\" carries IPv4 VIPs only",
+            ),
+            (
+                "encap = \"ip6ip6\"\ndecap_device = \"ip6tnl1\"\nrp_filter = 2\n",
+                "rs.toml:5:13: rp_filter is IPv4's",
+            ),
+            (
+                "encap = \"ipip\"\ndecap_device = \"ip6tnl0\"\n",
+                "rs.toml:4:16: decap_device \"ip6tnl0\" cannot decapsulate ipip",
+            ),
+            (
+                "encap = \"ipip\"\nrp_filter = 1\n",
+                "rp_filter = 1 (strict) drops",
+            ),
+            ("encap = \"gre\"\n", "unknown variant `gre`"),
+            (
+                "encap = \"ipip\"\nmss = 20\n",
+                "mss must be between 536 and 65495",
+            ),
+            ("encap = \"ipip\"\ndecap_device = \"a/b\"\n", "rs.toml:4"),
+        ] {
+            let e = err(body);
+            assert!(e.contains(want), "{body:?}: {e}");
+        }
+        let ok = "description = \"x\"\n[dsr]\nencap = \"gue\"\ngue_port = 6080\nvips = [\"10.0.0.1\"]\nmss = \"auto\"\nvips_on = \"tunnel\"\n";
+        let p = crate::profile::parse_str("rs.toml", ok).unwrap();
+        assert_eq!(p.dsr.unwrap().decap().unwrap().iface.as_str(), "tunl0");
+    }
+}

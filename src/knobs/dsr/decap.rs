@@ -554,6 +554,20 @@ pub fn rp_filter_item(
     )
 }
 
+/// A module that cannot be loaded at apply time is a failed step, undone like any other: the
+/// plan could not tell (no module lists to read), and a real server without its tunnel must
+/// not look half set up.
+fn required(e: LinkError) -> KnobError {
+    match e {
+        LinkError::Unsupported { op, object, module } => KnobError::Link(LinkError::Invalid {
+            op,
+            object,
+            why: format!("module {module} could not be loaded (modprobe {module})"),
+        }),
+        e => KnobError::Link(e),
+    }
+}
+
 fn link_err(op: &'static str, iface: &IfName, why: String) -> KnobError {
     KnobError::Link(LinkError::Invalid {
         op,
@@ -738,7 +752,7 @@ impl SettingOps for TunnelOps {
                                 errno: Errno::EEXIST,
                                 ..
                             }) if !external => {}
-                            Err(e) => return Err(e.into()),
+                            Err(e) => return Err(required(e)),
                         }
                         find()?.ok_or_else(|| {
                             link_err("create", iface, "not there after it was created".into())
@@ -824,9 +838,9 @@ impl SettingOps for FouOps {
             // The kernel does not load `fou` on a FOU request on every version: load it as
             // request_module would.
             if host.links.module("fou")? != ModuleState::Loaded {
-                host.links.load("fou")?;
+                host.links.load("fou").map_err(required)?;
             }
-            Ok(host.links.fou_add(port)?)
+            host.links.fou_add(port).map_err(required)
         } else {
             Ok(host.links.fou_del(port)?)
         }

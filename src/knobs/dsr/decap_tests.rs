@@ -411,3 +411,39 @@ fn fou_writes_open_and_close_and_reads_never_load_the_module() {
     let e = FouOps::write(&host, &at(true)).unwrap_err();
     assert!(e.to_string().contains("left alone"), "{e}");
 }
+
+#[test]
+fn a_module_that_cannot_load_at_apply_fails_the_step_instead_of_skipping_it() {
+    let links = FakeLinks::new()
+        .without_module("ipip")
+        .without_module("fou");
+    let dir = tempfile::tempdir().unwrap();
+    let fs = crate::host::RootFs::new(dir.path());
+    let mut host = Host::offline(&fs);
+    host.links = &links;
+    let tunl0 = Setting::Tunnel {
+        iface: "tunl0".parse().unwrap(),
+        link: LinkKind::Ipip,
+        external: false,
+        state: TunnelState::Up,
+    };
+    let e = TunnelOps::write(&host, &tunl0).unwrap_err();
+    assert!(!e.is_unsupported(), "{e}");
+    assert!(
+        e.to_string().contains("module ipip could not be loaded"),
+        "{e}"
+    );
+    let gue = Setting::Fou {
+        port: FouPort {
+            port: 6080,
+            family: FouFamily::V4,
+            kind: FouKind::Gue,
+        },
+        present: true,
+    };
+    let e = FouOps::write(&host, &gue).unwrap_err();
+    assert!(
+        !e.is_unsupported() && e.to_string().contains("module fou could not be loaded"),
+        "{e}"
+    );
+}

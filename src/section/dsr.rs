@@ -34,6 +34,7 @@ impl Section for Dsr {
     fn check(v: &DsrSection, p: &Profile, errs: &mut Vec<ProfileError>) {
         errs.extend(iface_conflicts(v, &p.sysctl));
         errs.extend(v.check_encap());
+        errs.extend(dsr::decap_rp_conflicts(v, &p.sysctl));
     }
 
     fn show<S: Serializer>(v: &DsrSection, s: S) -> Result<S::Ok, S::Error> {
@@ -119,6 +120,14 @@ mod encap_tests {
             let e = err(body);
             assert!(e.contains(want), "{body:?}: {e}");
         }
+        // A [sysctl] key for the device's rp_filter that [dsr] would overwrite.
+        let e = err("encap = \"ipip\"\n[sysctl]\n\"net.ipv4.conf.tunl0.rp_filter\" = 2\n");
+        assert!(
+            e.contains("rs.toml:5:1: [sysctl] net.ipv4.conf.tunl0.rp_filter = 2 conflicts with [dsr] encap, which sets 0"),
+            "{e}"
+        );
+        let fine = "description = \"x\"\n[dsr]\nencap = \"ipip\"\n[sysctl]\n\"net.ipv4.conf.tunl0.rp_filter\" = 0\n";
+        assert!(crate::profile::parse_str("rs.toml", fine).is_ok());
         let ok = "description = \"x\"\n[dsr]\nencap = \"gue\"\ngue_port = 6080\nvips = [\"10.0.0.1\"]\nmss = \"auto\"\nvips_on = \"tunnel\"\n";
         let p = crate::profile::parse_str("rs.toml", ok).unwrap();
         assert_eq!(p.dsr.unwrap().decap().unwrap().iface.as_str(), "tunl0");

@@ -66,6 +66,44 @@ pub fn iface_conflicts(dsr: &DsrSection, sysctl: &[SysctlEntry]) -> Vec<ProfileE
     out
 }
 
+/// A `[sysctl]` `net.ipv4.conf.DEVICE.rp_filter` for the L3 DSR decapsulation device with
+/// another value than `[dsr]` gives it: `[sysctl]` applies first, so the two would write the
+/// key in turn on every apply.
+pub fn decap_rp_conflicts(dsr: &DsrSection, sysctl: &[SysctlEntry]) -> Vec<ProfileError> {
+    let Some(d) = dsr.decap() else {
+        return Vec::new();
+    };
+    let Some(want) = d.rp_filter else {
+        return Vec::new();
+    };
+    let key = crate::sysctl::SysctlKey::conf("ipv4", d.iface.as_str(), "rp_filter");
+    sysctl
+        .iter()
+        .filter(|e| e.key == key)
+        .filter_map(|e| {
+            let value = e.value.exact()?;
+            (!crate::sysctl::same(value, &want.to_string())).then(|| {
+                ProfileError::invalid(
+                    e.at.clone(),
+                    format!(
+                        "[sysctl] {} = {} conflicts with [dsr] encap, which sets {} on the \
+                         decapsulation device ({} at {}): remove the key",
+                        e.key,
+                        crate::sysctl::normalize(value),
+                        want,
+                        if dsr.rp_filter.is_some() {
+                            "rp_filter"
+                        } else {
+                            "its default"
+                        },
+                        dsr.at.rp_filter.as_ref().unwrap_or(&dsr.at.section)
+                    ),
+                )
+            })
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -108,7 +108,7 @@ impl crate::knobs::SettingOps for VipOps {
 mod test_rows;
 
 pub use decap::{FouOps, TunnelOps, rp_filter_passes};
-pub use iface_keys::iface_conflicts;
+pub use iface_keys::{decap_rp_conflicts, iface_conflicts};
 pub use section::{ArpAnnounce, ArpIgnore, DsrAt, DsrSection, Vip};
 
 use crate::host::Host;

@@ -9,6 +9,8 @@
 //! hosttune never unloads a module, so a fallback device (`tunl0`) that appeared with its
 //! module stays after a rollback, down as the module made it.
 
+use std::io;
+
 use nix::errno::Errno;
 
 use super::encap::Decap;
@@ -21,9 +23,23 @@ use crate::sysctl::{SysctlKey, normalize};
 use crate::types::IfName;
 
 /// Plans the device, the GUE port and the reverse-path filter, in that (apply) order.
-pub fn plan(d: &Decap, profile_sysctl: &[SysctlEntry], host: &Host) -> Vec<Entry> {
+/// `uplinks` is the interface list the ARP items were planned on.
+pub fn plan(
+    d: &Decap,
+    profile_sysctl: &[SysctlEntry],
+    host: &Host,
+    uplinks: &io::Result<Vec<IfName>>,
+) -> Vec<Entry> {
     let links = host.links.list();
-    let module = host.links.module(d.link.module());
+    let exists = links
+        .as_ref()
+        .is_ok_and(|l| l.iter().any(|l| l.name == d.iface));
+    // A device that is there has its module; only an absent one needs the module's state.
+    let module = if exists {
+        Ok(ModuleState::Loaded)
+    } else {
+        host.links.module(d.link.module())
+    };
     let mut out = vec![tunnel_item(d, &links, &module)];
     if let Some(port) = &d.fou {
         let fou_mod = host.links.module("fou");
@@ -35,7 +51,14 @@ pub fn plan(d: &Decap, profile_sysctl: &[SysctlEntry], host: &Host) -> Vec<Entry
         out.push(fou_item(port, &ports, &fou_mod));
     }
     if let Some(want) = d.rp_filter {
-        out.extend(rp_filter_plan(d, want, profile_sysctl, host, &links));
+        out.extend(rp_filter_plan(
+            d,
+            want,
+            profile_sysctl,
+            host,
+            exists,
+            uplinks,
+        ));
     }
     out
 }
@@ -71,7 +94,7 @@ fn tunnel_setting(d: &Decap, state: TunnelState) -> Setting {
 }
 
 /// Whether a live device is the one a setting describes (its kind and mode).
-fn matches(l: &LinkInfo, link: &LinkKind, external: bool) -> bool {
+fn is_recorded(l: &LinkInfo, link: &LinkKind, external: bool) -> bool {
     l.kind.as_ref() == Some(link) && l.tunnel.as_ref().is_some_and(|t| t.external == external)
 }
 
@@ -107,7 +130,7 @@ pub fn tunnel_item(
     };
     let want = tunnel_setting(d, TunnelState::Up);
     match links.iter().find(|l| l.name == d.iface) {
-        Some(l) if !matches(l, &d.link, d.external) => {
+        Some(l) if !is_recorded(l, &d.link, d.external) => {
             let mode = if d.external { " external" } else { "" };
             let note = format!(
                 "{} is {}, not {}{mode}: hosttune does not reconfigure a device it did not \
@@ -240,10 +263,17 @@ pub fn rp_filter_passes(all: u8, dev: u8, dev_has_ipv4: bool) -> bool {
     }
 }
 
+/// conf/all's `rp_filter` as the plan judges it: the profile's `[sysctl]` value when it sets
+/// one (it applies first), the live one otherwise.
+#[derive(Debug, Clone, Copy)]
+struct All {
+    value: u8,
+    from_profile: bool,
+}
+
 /// The values the reverse-path items are judged on, read once.
 struct RpLive {
-    /// conf/all after `[sysctl]`, with where it comes from.
-    all: Result<(u8, &'static str), String>,
+    all: Result<All, String>,
     /// conf/default.
     default: Result<String, String>,
     /// Every other interface with IPv4 configuration (`lo` included), with its own value.
@@ -258,47 +288,44 @@ fn read_rp(host: &Host, iface: &str) -> Result<String, String> {
     sysctl::read(host.fs, &k).map_err(|e| format!("{k}: {e}"))
 }
 
-/// Reads conf/all (the profile's `[sysctl]` value if it sets one, since it applies first),
-/// conf/default, every interface's own value and the device's.
+/// Reads conf/all, the device's own value and, for `rp_filter = 0`, conf/default and every
+/// other interface's (`uplinks` is the list the ARP items were planned on).
 fn rp_filter_plan(
     d: &Decap,
     want: u8,
     profile_sysctl: &[SysctlEntry],
     host: &Host,
-    links: &Result<Vec<LinkInfo>, LinkError>,
+    exists: bool,
+    uplinks: &io::Result<Vec<IfName>>,
 ) -> Vec<Entry> {
     let all_key = rp_key("all");
-    let all = match profile_sysctl.iter().find(|e| e.key == all_key) {
-        Some(e) => e
-            .value
-            .exact()
-            .and_then(number)
-            .map(|v| (v, "set by [sysctl]"))
-            .ok_or_else(|| format!("[sysctl] {all_key} is not a number")),
-        None => read_rp(host, "all").and_then(|v| {
-            number(&v)
-                .map(|n| (n, "live"))
-                .ok_or_else(|| format!("{all_key} is not a number: {v:?}"))
-        }),
+    let (raw, from_profile) = match profile_sysctl.iter().find(|e| e.key == all_key) {
+        Some(e) => (
+            e.value
+                .exact()
+                .map(str::to_string)
+                .ok_or_else(|| format!("[sysctl] {all_key} is not a single value")),
+            true,
+        ),
+        None => (read_rp(host, "all"), false),
     };
-    let exists = links
-        .as_ref()
-        .is_ok_and(|l| l.iter().any(|l| l.name == d.iface));
+    let all = raw.and_then(|v| {
+        number(&v)
+            .map(|value| All {
+                value,
+                from_profile,
+            })
+            .ok_or_else(|| format!("{all_key} is not a number: {v:?}"))
+    });
     let own = read_rp(host, if exists { d.iface.as_str() } else { "default" });
     if want == 2 {
-        let all = all.as_ref().ok().map(|(v, s)| (v.to_string(), *s));
-        let all = all.as_ref().map(|(v, s)| (v.as_str(), *s));
-        return vec![rp_filter_item(&d.iface, want, all, own, !exists)];
+        return vec![rp_filter_item(&d.iface, want, &all, own, !exists)];
     }
-    let mut ifaces = vec![super::vips::lo()];
-    ifaces.extend(super::arp::uplinks(host.fs).unwrap_or_default());
-    let others = ifaces
-        .into_iter()
-        .filter(|i| *i != d.iface)
-        .map(|i| {
-            let v = read_rp(host, i.as_str());
-            (i, v)
-        })
+    let lo = super::vips::lo();
+    let others = std::iter::once(&lo)
+        .chain(uplinks.as_ref().into_iter().flatten())
+        .filter(|i| **i != d.iface)
+        .map(|i| (i.clone(), read_rp(host, i.as_str())))
         .collect();
     let live = RpLive {
         all,
@@ -318,6 +345,23 @@ fn rp_entry(object: String, desired: String, live: String, status: Status) -> En
     )
 }
 
+/// An `error` item that writes nothing, with why.
+fn rp_error(object: String, desired: String, live: String, why: String) -> Entry {
+    let e = rp_entry(object, desired, live, Status::Error);
+    Entry {
+        item: e.item.note(why),
+        ..e
+    }
+}
+
+/// A raw value as a number, or the live text and the reason for an error item.
+fn parsed(object: &str, raw: &Result<String, String>) -> Result<u8, (String, String)> {
+    match raw {
+        Err(why) => Err(("-".into(), why.clone())),
+        Ok(r) => number(r).ok_or_else(|| (normalize(r), format!("{object} is not a number"))),
+    }
+}
+
 fn sysctl_setting(iface: &str, value: String) -> Setting {
     Setting::Sysctl {
         key: rp_key(iface),
@@ -332,66 +376,38 @@ fn sysctl_setting(iface: &str, value: String) -> Setting {
 /// the decapsulation device stops filtering. Rollback puts conf/all back before lowering
 /// them again, so no interface is ever less filtered than before.
 fn rp_filter_off(dev: &IfName, live: &RpLive) -> Vec<Entry> {
-    let (a, src) = match &live.all {
-        Ok(v) => *v,
-        Err(why) => {
-            let e = rp_entry(
-                format!("rp_filter {dev}"),
+    let dev_object = format!("rp_filter {dev}");
+    let a = match &live.all {
+        Ok(all) if all.from_profile && all.value != 0 => {
+            let a = all.value;
+            return vec![rp_error(
+                "rp_filter all".into(),
                 "0".into(),
-                "-".into(),
-                Status::Error,
-            );
-            return vec![Entry {
-                item: e.item.note(why.clone()),
-                ..e
-            }];
+                a.to_string(),
+                format!(
+                    "[sysctl] sets net.ipv4.conf.all.rp_filter = {a}, but the kernel takes the \
+                     larger of conf/all and conf/{dev}, and {dev} needs 0 (rp_filter = 2 would \
+                     need the VIPs on {dev}): drop that key; hosttune keeps every other \
+                     interface's effective value when it lowers conf/all"
+                ),
+            )];
         }
+        Ok(all) => all.value,
+        Err(why) => return vec![rp_error(dev_object, "0".into(), "-".into(), why.clone())],
     };
     let mut out = Vec::new();
-    if src == "set by [sysctl]" && a != 0 {
-        let e = rp_entry(
-            "rp_filter all".into(),
-            "0".into(),
-            a.to_string(),
-            Status::Error,
-        );
-        return vec![Entry {
-            item: e.item.note(format!(
-                "[sysctl] sets net.ipv4.conf.all.rp_filter = {a}, but the kernel takes the \
-                 larger of conf/all and conf/{dev}, and {dev} needs 0 (rp_filter = 2 would \
-                 need the VIPs on {dev}): drop that key; hosttune keeps every other \
-                 interface's effective value when it lowers conf/all"
-            )),
-            ..e
-        }];
-    }
     // Raise conf/default and each other interface to `a` where it is below.
     let mut raise = |name: &str, raw: &Result<String, String>, what: &str| {
         let object = format!("rp_filter {name}");
-        let raw = match raw {
-            Ok(r) => r,
-            Err(why) => {
-                let e = rp_entry(object, a.to_string(), "-".into(), Status::Error);
-                out.push(Entry {
-                    item: e.item.note(why.clone()),
-                    ..e
-                });
-                return;
-            }
-        };
-        let Some(own) = number(raw) else {
-            let e = rp_entry(object, a.to_string(), normalize(raw), Status::Error);
-            out.push(Entry {
-                item: e.item.note(format!("{} is not a number", rp_key(name))),
-                ..e
-            });
-            return;
+        let own = match parsed(&object, raw) {
+            Ok(own) => own,
+            Err((live, why)) => return out.push(rp_error(object, a.to_string(), live, why)),
         };
         let eff = a.max(own);
         let live_text = format!("all={a} {name}={own} effective={eff}");
         let keep = format!("effective {eff}");
         let mut e = rp_entry(object, keep, live_text, Status::of(own >= a));
-        e.live = Some(sysctl_setting(name, raw.clone()));
+        e.live = raw.clone().ok().map(|r| sysctl_setting(name, r));
         if own < a {
             e.desired = Some(sysctl_setting(name, a.to_string()));
             e.item = e.item.note(format!(
@@ -413,8 +429,7 @@ fn rp_filter_off(dev: &IfName, live: &RpLive) -> Vec<Entry> {
         Status::of(a == 0),
     );
     if a != 0 {
-        let all_raw = a.to_string();
-        e.live = Some(sysctl_setting("all", all_raw));
+        e.live = Some(sysctl_setting("all", a.to_string()));
         e.desired = Some(sysctl_setting("all", "0".into()));
         e.item = e.item.note(format!(
             "the kernel takes the larger of conf/all and conf/{dev}: {dev} is off only with \
@@ -423,31 +438,12 @@ fn rp_filter_off(dev: &IfName, live: &RpLive) -> Vec<Entry> {
     }
     out.push(e);
     // The device itself.
-    let own = match &live.own {
-        Ok(raw) => raw,
-        Err(why) => {
-            let e = rp_entry(
-                format!("rp_filter {dev}"),
-                "0".into(),
-                "-".into(),
-                Status::Error,
-            );
-            out.push(Entry {
-                item: e.item.note(why.clone()),
-                ..e
-            });
+    let o = match parsed(&dev_object, &live.own) {
+        Ok(o) => o,
+        Err((l, why)) => {
+            out.push(rp_error(dev_object, "0".into(), l, why));
             return out;
         }
-    };
-    let Some(o) = number(own) else {
-        let e = rp_entry(
-            format!("rp_filter {dev}"),
-            "0".into(),
-            normalize(own),
-            Status::Error,
-        );
-        out.push(e);
-        return out;
     };
     // A write to conf/default reaches every interface whose own value was never written
     // (devinet_copy_dflt_conf in net/ipv4/devinet.c): the device is then written after it,
@@ -457,12 +453,16 @@ fn rp_filter_off(dev: &IfName, live: &RpLive) -> Vec<Entry> {
         .any(|e| e.item.object == "rp_filter default" && e.desired.is_some());
     let write = o != 0 || default_written || live.created;
     let mut e = rp_entry(
-        format!("rp_filter {dev}"),
+        dev_object,
         "0".into(),
         format!("all={a} {dev}={o} effective={}", a.max(o)),
         Status::of(!write),
     );
-    e.live = Some(sysctl_setting(dev.as_str(), own.clone()));
+    e.live = live
+        .own
+        .clone()
+        .ok()
+        .map(|r| sysctl_setting(dev.as_str(), r));
     if write {
         e.desired = Some(sysctl_setting(dev.as_str(), "0".into()));
     }
@@ -487,40 +487,21 @@ fn rp_filter_off(dev: &IfName, live: &RpLive) -> Vec<Entry> {
 
 /// `rp_filter = 2` on a device that holds the VIPs (pure): only conf/DEV is written, to 2,
 /// which makes the effective value 2 whatever conf/all holds (it is at most 2).
-pub fn rp_filter_item(
+fn rp_filter_item(
     iface: &IfName,
     want: u8,
-    all: Option<(&str, &str)>,
+    all: &Result<All, String>,
     own: Result<String, String>,
     created: bool,
 ) -> Entry {
     let object = format!("rp_filter {iface}");
-    let key = rp_key(iface.as_str());
-    let err = |live: &str, note: String| {
-        Entry::new(
-            Item::new(
-                Kind::RpFilter,
-                object.clone(),
-                want.to_string(),
-                live,
-                Status::Error,
-            )
-            .note(note),
-            None,
-            None,
-        )
+    let a = match all {
+        Ok(all) => all.value,
+        Err(why) => return rp_error(object, want.to_string(), "-".into(), why.clone()),
     };
-    let (Some((all_raw, _)), Ok(own_raw)) = (all, own.as_ref()) else {
-        let why = own
-            .err()
-            .unwrap_or_else(|| "net.ipv4.conf.all.rp_filter: unreadable".into());
-        return err("-", why);
-    };
-    let (Some(a), Some(o)) = (number(all_raw), number(own_raw)) else {
-        return err(
-            "-",
-            format!("rp_filter is not a number (all={all_raw:?}, {iface}={own_raw:?})"),
-        );
+    let o = match parsed(&object, &own) {
+        Ok(o) => o,
+        Err((live, why)) => return rp_error(object, want.to_string(), live, why),
     };
     let eff = a.max(o);
     let live = format!("all={a} {iface}={o} effective={eff}");
@@ -536,22 +517,15 @@ pub fn rp_filter_item(
             "conf/all is 1 (strict); conf/{iface} = 2 makes it loose on {iface} only"
         ));
     }
-    let mut item = Item::new(Kind::RpFilter, object, want.to_string(), live, status);
+    let mut e = rp_entry(object, want.to_string(), live, status);
     if !notes.is_empty() {
-        item = item.note(notes.join("; "));
+        e.item = e.item.note(notes.join("; "));
     }
-    let desired = (status == Status::Drift).then(|| Setting::Sysctl {
-        key: key.clone(),
-        value: want.to_string(),
-    });
-    Entry::new(
-        item,
-        desired,
-        Some(Setting::Sysctl {
-            key,
-            value: own_raw.clone(),
-        }),
-    )
+    if status == Status::Drift {
+        e.desired = Some(sysctl_setting(iface.as_str(), want.to_string()));
+    }
+    e.live = own.ok().map(|r| sysctl_setting(iface.as_str(), r));
+    e
 }
 
 /// A module that cannot be loaded at apply time is a failed step, undone like any other: the
@@ -670,7 +644,7 @@ impl SettingOps for TunnelOps {
         };
         let state = match host.links.list()?.into_iter().find(|l| l.name == *iface) {
             None => TunnelState::Absent,
-            Some(l) if !matches(&l, link, *external) => {
+            Some(l) if !is_recorded(&l, link, *external) => {
                 return Err(link_err(
                     "read",
                     iface,
@@ -705,7 +679,7 @@ impl SettingOps for TunnelOps {
             Ok(host.links.list()?.into_iter().find(|l| l.name == *iface))
         };
         let check = |l: &LinkInfo| {
-            if matches(l, link, *external) {
+            if is_recorded(l, link, *external) {
                 Ok(())
             } else {
                 Err(link_err(

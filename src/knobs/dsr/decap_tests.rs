@@ -126,7 +126,11 @@ fn the_gue_port_is_opened_or_refused_when_taken() {
 fn loose_rp_filter_on_a_device_holding_the_vips_writes_only_the_device() {
     let t: IfName = "ipip0".parse().unwrap();
     let r = |all: &str, own: &str| {
-        rp_filter_item(&t, 2, Some((all, "live")), Ok(format!("{own}\n")), false)
+        let all = Ok(All {
+            value: all.parse().unwrap(),
+            from_profile: false,
+        });
+        rp_filter_item(&t, 2, &all, Ok(format!("{own}\n")), false)
     };
     assert_eq!(
         rows(&[r("1", "0"), r("0", "2"), r("2", "0"), r("0", "1")]),
@@ -163,16 +167,18 @@ fn loose_rp_filter_on_a_device_holding_the_vips_writes_only_the_device() {
         "sysctl net.ipv4.conf.ipip0.rp_filter"
     );
     assert!(e.item.note.unwrap().contains("conf/all is 1 (strict)"));
-    let e = rp_filter_item(&t, 2, None, Ok("0".into()), false);
+    let e = rp_filter_item(&t, 2, &Err("unreadable".into()), Ok("0".into()), false);
     assert_eq!(e.item.status, Status::Error);
 }
 
-fn live(
-    all: Result<(u8, &'static str), String>,
-    default: &str,
-    others: &[(&str, &str)],
-    own: &str,
-) -> RpLive {
+fn live_all(value: u8) -> Result<All, String> {
+    Ok(All {
+        value,
+        from_profile: false,
+    })
+}
+
+fn live(all: Result<All, String>, default: &str, others: &[(&str, &str)], own: &str) -> RpLive {
     RpLive {
         all,
         default: Ok(format!("{default}\n")),
@@ -193,7 +199,7 @@ fn effective_after(entries: &[Entry], l: &RpLive) -> Vec<(String, u8)> {
             _ => None,
         })
     };
-    let all = written("all").unwrap_or(l.all.as_ref().unwrap().0);
+    let all = written("all").unwrap_or(l.all.as_ref().unwrap().value);
     let mut out = Vec::new();
     for (i, v) in &l.others {
         let own = written(i.as_str()).unwrap_or(number(v.as_ref().unwrap()).unwrap());
@@ -208,7 +214,7 @@ fn effective_after(entries: &[Entry], l: &RpLive) -> Vec<(String, u8)> {
 fn rp_filter_off_lowers_all_and_keeps_every_other_interface_as_it_was() {
     let t: IfName = "tunl0".parse().unwrap();
     let l = live(
-        Ok((1, "live")),
+        live_all(1),
         "0",
         &[("lo", "0"), ("eth0", "0"), ("eth1", "2")],
         "0",
@@ -269,7 +275,7 @@ fn rp_filter_off_lowers_all_and_keeps_every_other_interface_as_it_was() {
     assert!(rp_filter_passes(0, 0, false));
     // Once applied (all = 0) nothing is written again.
     let again = live(
-        Ok((0, "live")),
+        live_all(0),
         "1",
         &[("lo", "1"), ("eth0", "1"), ("eth1", "2")],
         "0",
@@ -280,7 +286,7 @@ fn rp_filter_off_lowers_all_and_keeps_every_other_interface_as_it_was() {
             .all(|e| e.change().is_none())
     );
     // The device's own value above 0 is written, conf/all already 0.
-    let d = rp_filter_off(&t, &live(Ok((0, "live")), "0", &[], "2"));
+    let d = rp_filter_off(&t, &live(live_all(0), "0", &[], "2"));
     assert_eq!(
         rows(&d).last().unwrap(),
         &row(
@@ -293,7 +299,15 @@ fn rp_filter_off_lowers_all_and_keeps_every_other_interface_as_it_was() {
     // A [sysctl] conf/all above 0 fights it: a plan error, nothing else planned.
     let d = rp_filter_off(
         &t,
-        &live(Ok((2, "set by [sysctl]")), "0", &[("eth0", "0")], "0"),
+        &live(
+            Ok(All {
+                value: 2,
+                from_profile: true,
+            }),
+            "0",
+            &[("eth0", "0")],
+            "0",
+        ),
     );
     assert_eq!(rows(&d), [row("rp_filter all", "2", Status::Error, false)]);
     assert!(d[0].item.note.as_deref().unwrap().contains("drop that key"));

@@ -132,7 +132,7 @@ pub fn plan(section: &DsrSection, profile_sysctl: &[SysctlEntry], host: &Host) -
     }
     let decap = section.decap();
     if let Some(d) = &decap {
-        out.extend(decap::plan(d, profile_sysctl, host));
+        out.extend(decap::plan(d, profile_sysctl, host, &uplinks));
     }
     let vips = section.vip_list();
     if vips.is_empty() {

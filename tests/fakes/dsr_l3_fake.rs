@@ -2,116 +2,13 @@
 //! temp-dir tree: plan order and statuses, apply, a second plan in sync, rollback, an
 //! injected failure at each new kind of step undone, and a kernel without the module.
 
-use std::path::Path;
-
-use hosttune::apply::{self, Outcome};
-use hosttune::host::{FouFamily, FouKind, FouPort, Host, LinkOps, RootFs};
-use hosttune::plan::{Plan, Status};
-use hosttune::profile;
-use hosttune::snapshot::{Origin, Store};
-use hosttune::testing::fake_addrs::FakeAddrs;
+use hosttune::host::{FouFamily, FouKind, FouPort, LinkOps};
+use hosttune::plan::Status;
+use hosttune::snapshot::Origin;
 use hosttune::testing::fake_links::{FakeLinks, LinkOp};
 use nix::errno::Errno;
 
-/// `eth0` the only uplink; conf/all rp_filter strict (1), as many distributions ship it;
-/// the conf directories the kernel makes for `tunl0` and `ipip0` when they appear.
-fn tree(dir: &Path) {
-    for iface in ["lo", "eth0"] {
-        std::fs::create_dir_all(dir.join("sys/class/net").join(iface)).unwrap();
-    }
-    for conf in ["all", "default", "lo", "eth0", "tunl0", "ipip0"] {
-        let d = dir.join("proc/sys/net/ipv4/conf").join(conf);
-        std::fs::create_dir_all(&d).unwrap();
-        std::fs::write(d.join("arp_ignore"), "0\n").unwrap();
-        std::fs::write(d.join("arp_announce"), "0\n").unwrap();
-        let rp = if conf == "all" { "1\n" } else { "0\n" };
-        std::fs::write(d.join("rp_filter"), rp).unwrap();
-    }
-}
-
-/// Every file of the tree, for byte-for-byte comparisons.
-fn files(dir: &Path) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                out.push((
-                    p.display().to_string(),
-                    std::fs::read_to_string(&p).unwrap(),
-                ));
-            }
-        }
-    }
-    out.sort();
-    out
-}
-
-struct Case {
-    dir: tempfile::TempDir,
-    fs: RootFs,
-    addrs: FakeAddrs,
-    links: FakeLinks,
-    store: Store,
-}
-
-impl Case {
-    fn new(links: FakeLinks) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        tree(&dir.path().join("root"));
-        Self {
-            fs: RootFs::new(dir.path().join("root")),
-            store: Store::new(dir.path().join("state")),
-            dir,
-            addrs: FakeAddrs::with_loopback()
-                .iface("eth0", &["192.168.16.11/24"])
-                .iface("tunl0", &[])
-                .iface("ipip0", &[]),
-            links,
-        }
-    }
-
-    fn host(&self) -> Host<'_> {
-        Host {
-            addrs: &self.addrs,
-            links: &self.links,
-            ..Host::offline(&self.fs)
-        }
-    }
-
-    fn plan(&self, text: &str) -> Plan {
-        let p = profile::parse_str("site.toml", text).unwrap();
-        hosttune::plan::build(&p, &self.host(), &self.store.kept().unwrap())
-    }
-
-    fn run(&self, plan: &Plan, origin: Origin) -> Outcome {
-        apply::run(&self.host(), &self.store, plan, origin, "test").unwrap()
-    }
-
-    fn root(&self) -> std::path::PathBuf {
-        self.dir.path().join("root")
-    }
-
-    fn rollback(&self) -> Outcome {
-        let snap = self.store.load(&self.store.last_apply().unwrap()).unwrap();
-        let back = apply::rollback_plan(&self.host(), &snap);
-        self.run(&back, Origin::Rollback)
-    }
-}
-
-fn rows(plan: &Plan) -> Vec<(String, Status)> {
-    plan.items()
-        .filter(|i| !i.object.starts_with("arp_"))
-        .map(|i| (i.object.clone(), i.status))
-        .collect()
-}
-
-fn r(o: &str, s: Status) -> (String, Status) {
-    (o.to_string(), s)
-}
+use super::dsr_rig::{Case, r, rows};
 
 const IPIP: &str = "description = \"rs\"\n[dsr]\nvips = [\"10.77.0.100\"]\nencap = \"ipip\"\n";
 
@@ -120,8 +17,8 @@ const GUE: &str = "description = \"rs\"\n[dsr]\nvips = [\"10.77.0.100\"]\nencap 
 
 #[test]
 fn ipip_on_the_fallback_device_applies_holds_and_rolls_back() {
-    let c = Case::new(FakeLinks::new());
-    let before = files(&c.root());
+    let c = Case::new(FakeLinks::new(), "1");
+    let before = c.files();
     let plan = c.plan(IPIP);
     assert_eq!(
         rows(&plan),
@@ -162,7 +59,7 @@ fn ipip_on_the_fallback_device_applies_holds_and_rolls_back() {
 
     let o = c.rollback();
     assert!(o.failure.is_none(), "{:?}", o.failure);
-    assert_eq!(files(&c.root()), before);
+    assert_eq!(c.files(), before);
     assert_eq!(c.addrs.addrs("lo"), ["127.0.0.1/8", "::1/128"]);
     // The module stays loaded and its fallback device with it, down as it came.
     assert!(!c.links.link("tunl0").unwrap().up);
@@ -170,8 +67,8 @@ fn ipip_on_the_fallback_device_applies_holds_and_rolls_back() {
 
 #[test]
 fn gue_on_an_external_device_with_the_vips_on_it() {
-    let c = Case::new(FakeLinks::new());
-    let before = files(&c.root());
+    let c = Case::new(FakeLinks::new(), "1");
+    let before = c.files();
     let plan = c.plan(GUE);
     assert_eq!(
         rows(&plan),
@@ -200,7 +97,7 @@ fn gue_on_an_external_device_with_the_vips_on_it() {
         "the device hosttune made is deleted"
     );
     assert!(c.links.fou_list().unwrap().is_empty());
-    assert_eq!(files(&c.root()), before);
+    assert_eq!(c.files(), before);
 }
 
 #[test]
@@ -210,15 +107,15 @@ fn a_failure_at_each_new_step_undoes_the_steps_before_it() {
         (LinkOp::Set, "ipip0 (ipip external)"),
         (LinkOp::FouAdd, "port 6080 gue"),
     ] {
-        let c = Case::new(FakeLinks::new());
-        let before = files(&c.root());
+        let c = Case::new(FakeLinks::new(), "1");
+        let before = c.files();
         let plan = c.plan(GUE);
         c.links.fail_next(op, Errno::EPERM);
         let o = c.run(&plan, Origin::Apply);
         let f = o.failure.expect("the step must fail");
         assert_eq!(f.item().unwrap().object, object, "{op:?}");
         assert!(f.undo_errors().is_empty(), "{op:?}: {:?}", f.undo_errors());
-        assert_eq!(files(&c.root()), before, "{op:?}");
+        assert_eq!(c.files(), before, "{op:?}");
         assert!(c.links.link("ipip0").is_none(), "{op:?}: ipip0 left behind");
         assert!(
             c.links.fou_list().unwrap().is_empty(),
@@ -227,8 +124,8 @@ fn a_failure_at_each_new_step_undoes_the_steps_before_it() {
         assert!(c.addrs.addrs("ipip0").is_empty());
     }
     // A failed VIP add after the device, port and rp_filter: all three undone.
-    let c = Case::new(FakeLinks::new());
-    let before = files(&c.root());
+    let c = Case::new(FakeLinks::new(), "1");
+    let before = c.files();
     let plan = c.plan(GUE);
     c.addrs
         .fail_next(hosttune::testing::fake_addrs::AddrOp::Add, Errno::EPERM);
@@ -237,14 +134,14 @@ fn a_failure_at_each_new_step_undoes_the_steps_before_it() {
         o.failure.unwrap().item().unwrap().object,
         "10.77.0.100/32 on ipip0"
     );
-    assert_eq!(files(&c.root()), before);
+    assert_eq!(c.files(), before);
     assert!(c.links.link("ipip0").is_none());
     assert!(c.links.fou_list().unwrap().is_empty());
 }
 
 #[test]
 fn a_kernel_without_the_module_is_a_plan_error_and_nothing_is_written() {
-    let c = Case::new(FakeLinks::new().without_module("ipip"));
+    let c = Case::new(FakeLinks::new().without_module("ipip"), "1");
     let plan = c.plan(IPIP);
     let errors: Vec<&str> = plan.errors().map(|i| i.object.as_str()).collect();
     assert_eq!(errors, ["tunl0 (ipip fallback)"]);
@@ -253,10 +150,10 @@ fn a_kernel_without_the_module_is_a_plan_error_and_nothing_is_written() {
         note.starts_with("module ipip is not available for kernel"),
         "{note}"
     );
-    let before = files(&c.root());
-    assert!(apply::run(&c.host(), &c.store, &plan, Origin::Apply, "t").is_err());
-    assert_eq!(files(&c.root()), before);
-    let c = Case::new(FakeLinks::new().without_module("fou"));
+    let before = c.files();
+    assert!(hosttune::apply::run(&c.host(), &c.store, &plan, Origin::Apply, "t").is_err());
+    assert_eq!(c.files(), before);
+    let c = Case::new(FakeLinks::new().without_module("fou"), "1");
     let plan = c.plan(GUE);
     let errors: Vec<&str> = plan.errors().map(|i| i.object.as_str()).collect();
     assert_eq!(errors, ["port 6080 gue"]);

@@ -9,6 +9,7 @@ mod common;
 mod dsr_fake;
 mod dsr_l3_fake;
 mod dsr_mss_fake;
+mod dsr_rig;
 mod irq_fixtures;
 mod irq_knobs;
 mod nic_apply;

@@ -1,8 +1,8 @@
 //! The rig the L3 DSR fake tests share: a temp-dir tree with `lo` and `eth0` (MTU 1500) as
 //! the uplinks, the conf directories the kernel makes for `tunl0` and `ipip0` when they
 //! appear, every ARP value 0, conf/all rp_filter as the test asks (many distributions ship
-//! 1) and every other rp_filter 0; a default IPv4 route through eth0; and the fake link,
-//! address and nft seams.
+//! strict, 1) and every other rp_filter 0; a default IPv4 route through eth0; and the fake
+//! link, address and nft seams.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -46,6 +46,42 @@ affinities() {
 		echo "$name $(cat "/proc/irq/$irq/smp_affinity_list")"
 	done
 }
+# A bridge BR, up, and one namespace per NAME with eth0 on it (its peer vNAME on BR), lo and
+# eth0 up, and the address PREFIX<n>/LEN on eth0, n counting from 1 (IPv6 ones without DAD).
+bridged() {
+	local br="$1" prefix="$2" len="$3" n=0 ns dad=()
+	shift 3
+	case "$prefix" in *:*) dad=(nodad) ;; esac
+	ip link add "$br" type bridge && ip link set "$br" up
+	for ns in "$@"; do
+		n=$((n + 1))
+		ip netns add "$ns"
+		ip link add "v$ns" type veth peer name eth0 netns "$ns"
+		ip link set "v$ns" master "$br" up
+		ip -n "$ns" link set lo up
+		ip -n "$ns" link set eth0 up
+		ip -n "$ns" addr add "$prefix$n/$len" dev eth0 "${dad[@]}"
+	done
+}
+# Deletes what `bridged BR ... NAME...` made.
+unbridged() {
+	local br="$1" ns
+	shift
+	for ns in "$@"; do ip netns del "$ns"; done
+	ip link del "$br"
+}
+# Serves DIR over HTTP on port 80 in namespace NS (its pid in $served) and returns once namespace
+# CLIENT fetches URL from it: Python starts slowly under TCG.
+serve() {
+	local ns="$1" dir="$2" client="$3" url="$4" bind=0.0.0.0
+	case "$url" in *\[*) bind=:: ;; esac
+	ip netns exec "$ns" python3 -m http.server 80 --bind "$bind" --directory "$dir" >/dev/null 2>&1 &
+	served=$!
+	for _ in $(seq 60); do
+		ip netns exec "$client" curl -s --max-time 2 -o /dev/null "$url" && return
+		sleep 0.5
+	done
+}
 profile() {
 	local f="$state/$1.toml"
 	cat >"$f"
@@ -391,19 +427,9 @@ PY
 # after rollback on a real server it no longer serves the VIP.
 check_lvs_dr() {
 	check=lvs_dr_end_to_end failed=0
-	local vip=10.77.0.100 n pids=() www="$state/www" p i seen dmac
+	local vip=10.77.0.100 pids=() www="$state/www" p i seen dmac
 	modprobe ip_vs 2>/dev/null || { fail "modprobe ip_vs"; return; }
-	ip link add htbr0 type bridge && ip link set htbr0 up
-	n=0
-	for ns in htcl htdir htrs1 htrs2; do
-		n=$((n + 1))
-		ip netns add "$ns"
-		ip link add "v$ns" type veth peer name eth0 netns "$ns"
-		ip link set "v$ns" master htbr0 up
-		ip -n "$ns" link set lo up
-		ip -n "$ns" link set eth0 up
-		ip -n "$ns" addr add "10.77.0.$n/24" dev eth0
-	done
+	bridged htbr0 10.77.0. 24 htcl htdir htrs1 htrs2
 	ip -n htdir addr add "$vip/24" dev eth0
 	ip netns exec htdir ipvsadm -A -t "$vip:80" -s rr
 	for i in 3 4; do ip netns exec htdir ipvsadm -a -t "$vip:80" -r "10.77.0.$i:80" -g; done
@@ -419,17 +445,10 @@ EOF
 		echo "rs$i" >"$www/rs$i/index.html"
 		ip netns exec "htrs$i" hosttune --state-dir "$state/rs$i" apply "$p" >"$state/rs$i.apply" 2>&1 ||
 			fail "apply on rs$i: $(tail -n3 "$state/rs$i.apply")"
-		ip netns exec "htrs$i" python3 -m http.server 80 --bind 0.0.0.0 --directory "$www/rs$i" >/dev/null 2>&1 &
-		pids+=($!)
+		serve "htrs$i" "$www/rs$i" htcl "http://10.77.0.$((i + 2))/"
+		pids+=("$served")
 	done
 	ip -n htrs1 -br addr show lo | grep -q "$vip/32" || fail "rs1 lo has no $vip/32 after apply"
-	# Python starts slowly under TCG: wait until each server answers on its own address.
-	for i in 3 4; do
-		for _ in $(seq 60); do
-			ip netns exec htcl curl -s --max-time 2 -o /dev/null "http://10.77.0.$i/" && break
-			sleep 0.5
-		done
-	done
 	seen="$(for i in 1 2 3 4 5 6; do ip netns exec htcl curl -s --max-time 5 "http://$vip/"; done | sort | uniq -c | tr -s ' \n' ' ')"
 	echo "  [$check] through the VIP: $seen"
 	grep -q "3 rs1" <<<"$seen" && grep -q "3 rs2" <<<"$seen" || fail "six requests did not reach rs1 and rs2 three times each: $seen"
@@ -456,8 +475,7 @@ EOF
 	grep -q rs2 <<<"$seen" || fail "rs2 stopped serving: $seen"
 	kill "${pids[@]}" 2>/dev/null
 	wait "${pids[@]}" 2>/dev/null
-	for ns in htcl htdir htrs1 htrs2; do ip netns del "$ns"; done
-	ip link del htbr0
+	unbridged htbr0 htcl htdir htrs1 htrs2
 	ok
 }
 
@@ -472,30 +490,16 @@ EOF
 # hosttune never unloads a module).
 check_l3dsr() {
 	check=l3dsr_ipvs_tunnel_ipip_gue failed=0
-	local vip=10.78.0.100 n p www="$state/www3" pid stage seen drops drops2 dev before after applied
+	local vip=10.78.0.100 p www="$state/www3" pid stage seen drops drops2 dev before after applied
 	modprobe ip_vs 2>/dev/null || { fail "modprobe ip_vs"; return; }
 	if lsmod | grep -q '^ipip '; then fail "ipip is loaded before the check: the autoload path is not exercised"; fi
-	ip link add htbr3 type bridge && ip link set htbr3 up
-	n=0
-	for ns in l3cl l3dir l3rs; do
-		n=$((n + 1))
-		ip netns add "$ns"
-		ip link add "v$ns" type veth peer name eth0 netns "$ns"
-		ip link set "v$ns" master htbr3 up
-		ip -n "$ns" link set lo up
-		ip -n "$ns" link set eth0 up
-		ip -n "$ns" addr add "10.78.0.$n/24" dev eth0
-	done
+	bridged htbr3 10.78.0. 24 l3cl l3dir l3rs
 	ip -n l3dir addr add "$vip/24" dev eth0
 	ip netns exec l3rs sysctl -qw net.ipv4.conf.all.rp_filter=1
 	mkdir -p "$www"
 	echo l3rs >"$www/index.html"
-	ip netns exec l3rs python3 -m http.server 80 --bind 0.0.0.0 --directory "$www" >/dev/null 2>&1 &
-	pid=$!
-	for _ in $(seq 60); do
-		ip netns exec l3cl curl -s --max-time 2 -o /dev/null "http://10.78.0.3/" && break
-		sleep 0.5
-	done
+	serve l3rs "$www" l3cl "http://10.78.0.3/"
+	pid=$served
 	surface() {
 		ip -n l3rs -d -o link show | sed 's/^[0-9]*: //' | grep -v '^tunl0' | sort
 		echo '--'
@@ -612,8 +616,7 @@ print(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG))' "$1" 2>/dev/null
 	[ "$before" = "$after" ] || fail "agent: the real server differs after rollback: $(diff <(echo "$before") <(echo "$after") | tr '\n' ' ')"
 	kill "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
-	for ns in l3cl l3dir l3rs; do ip netns del "$ns"; done
-	ip link del htbr3
+	unbridged htbr3 l3cl l3dir l3rs
 	ok
 }
 
@@ -627,31 +630,17 @@ check_l3dsr6() {
 	# with it on the shared /64 the director could pick it as the tunnel's source address,
 	# and the real server (which holds it too) would drop the director's neighbour
 	# solicitations from it.
-	local vip=2001:db8:99::100 n p www="$state/www6" pid seen before after
+	local vip=2001:db8:99::100 p www="$state/www6" pid seen before after
 	modprobe ip_vs 2>/dev/null || { fail "modprobe ip_vs"; return; }
-	ip link add htbr6 type bridge && ip link set htbr6 up
-	n=0
-	for ns in l6cl l6dir l6rs; do
-		n=$((n + 1))
-		ip netns add "$ns"
-		ip link add "v$ns" type veth peer name eth0 netns "$ns"
-		ip link set "v$ns" master htbr6 up
-		ip -n "$ns" link set lo up
-		ip -n "$ns" link set eth0 up
-		ip -n "$ns" addr add "2001:db8:78::$n/64" dev eth0 nodad
-	done
+	bridged htbr6 2001:db8:78:: 64 l6cl l6dir l6rs
 	ip -n l6dir addr add "$vip/128" dev lo
 	ip -n l6cl route add "$vip/128" via 2001:db8:78::2
 	ip netns exec l6dir ipvsadm -A -t "[$vip]:80" -s rr
 	ip netns exec l6dir ipvsadm -a -t "[$vip]:80" -r "[2001:db8:78::3]:80" -i
 	mkdir -p "$www"
 	echo l6rs >"$www/index.html"
-	ip netns exec l6rs python3 -m http.server 80 --bind :: --directory "$www" >/dev/null 2>&1 &
-	pid=$!
-	for _ in $(seq 60); do
-		ip netns exec l6cl curl -s --max-time 2 -o /dev/null "http://[2001:db8:78::3]/" && break
-		sleep 0.5
-	done
+	serve l6rs "$www" l6cl "http://[2001:db8:78::3]/"
+	pid=$served
 	surface6() {
 		ip -n l6rs -d -o link show | sed 's/^[0-9]*: //' | grep -v '^ip6tnl0' | sort
 		echo '--'
@@ -696,8 +685,7 @@ check_l3dsr6() {
 	[ "$before" = "$after" ] || fail "the real server differs after rollback: $(diff <(echo "$before") <(echo "$after") | tr '\n' ' ')"
 	kill "$pid" 2>/dev/null
 	wait "$pid" 2>/dev/null
-	for ns in l6cl l6dir l6rs; do ip netns del "$ns"; done
-	ip link del htbr6
+	unbridged htbr6 l6cl l6dir l6rs
 	ok
 }
 
